@@ -1,0 +1,290 @@
+// Package config is the TOML configuration of srs-lite: the schema, the
+// embedded defaults, decoding with every problem reported as FILE:LINE: key:
+// message, validation, section diffs for reload, and atomic file writes.
+//
+// It imports nothing internal. The schema follows SRS's names; see
+// conf/srs-lite.toml for every key with its default.
+package config
+
+import (
+	"bytes"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/BurntSushi/toml"
+)
+
+// DefaultVhost is the name of the vhost used when a client names none, as in SRS.
+const DefaultVhost = "__defaultVhost__"
+
+// Config is a whole srs-lite configuration. The zero value is not useful:
+// start from Default, Load or Parse.
+type Config struct {
+	Server     Server     `toml:"server" json:"server"`
+	Log        Log        `toml:"log" json:"log"`
+	RTMP       RTMP       `toml:"rtmp" json:"rtmp"`
+	HTTPAPI    HTTPAPI    `toml:"http_api" json:"http_api"`
+	HTTPServer HTTPServer `toml:"http_server" json:"http_server"`
+	RTC        RTC        `toml:"rtc" json:"rtc"`
+	SRT        SRT        `toml:"srt" json:"srt"`
+	Vhosts     []Vhost    `toml:"vhost" json:"vhost"`
+	Ingests    []Ingest   `toml:"ingest" json:"ingest"`
+
+	src *source // where the config came from, for line numbers; nil for Default
+}
+
+// Server holds process-wide settings.
+type Server struct {
+	PID            string   `toml:"pid" json:"pid"`                         // pid file; empty: none
+	Grace          Duration `toml:"grace" json:"grace"`                     // SIGTERM drain period
+	MaxConnections int      `toml:"max_connections" json:"max_connections"` // across all protocols
+	Board          string   `toml:"board" json:"board"`                     // board profile; empty: detect
+}
+
+// Log configures the process logger.
+type Log struct {
+	Level  string `toml:"level" json:"level"`   // debug | info | warn | error
+	File   string `toml:"file" json:"file"`     // empty: standard error
+	Format string `toml:"format" json:"format"` // text | json
+}
+
+// RTMP configures the RTMP listener.
+type RTMP struct {
+	Listen    Listen `toml:"listen" json:"listen"`
+	ChunkSize int    `toml:"chunk_size" json:"chunk_size"` // outgoing chunk size, 128..65536
+}
+
+// HTTPAPI configures the HTTP API and web console listener.
+type HTTPAPI struct {
+	Enabled bool   `toml:"enabled" json:"enabled"`
+	Listen  string `toml:"listen" json:"listen"` // may equal HTTPServer.Listen: one port serves both
+}
+
+// HTTPServer configures the HTTP listener for HTTP-FLV, HLS and static files.
+type HTTPServer struct {
+	Enabled bool   `toml:"enabled" json:"enabled"`
+	Listen  string `toml:"listen" json:"listen"`
+	Dir     string `toml:"dir" json:"dir"` // static files served beside the streams
+}
+
+// RTC configures WebRTC (WHIP/WHEP). Disabled by default: not built yet.
+type RTC struct {
+	Enabled   bool   `toml:"enabled" json:"enabled"`
+	Listen    string `toml:"listen" json:"listen"`       // UDP (and TCP) media address
+	Candidate string `toml:"candidate" json:"candidate"` // address to advertise; "*": the host's addresses
+}
+
+// SRT configures the SRT listener. Disabled by default: not built yet.
+type SRT struct {
+	Enabled bool   `toml:"enabled" json:"enabled"`
+	Listen  string `toml:"listen" json:"listen"` // UDP
+}
+
+// Vhost is one virtual host: per-stream settings for the streams under it.
+type Vhost struct {
+	Name              string    `toml:"name" json:"name"`
+	Enabled           bool      `toml:"enabled" json:"enabled"`
+	GOPCache          bool      `toml:"gop_cache" json:"gop_cache"`                       // new players start at the last keyframe
+	GOPCacheMaxFrames int       `toml:"gop_cache_max_frames" json:"gop_cache_max_frames"` // cap of the cached GOP, in frames
+	QueueLength       Duration  `toml:"queue_length" json:"queue_length"`                 // a player further behind skips ahead
+	MWLatency         Duration  `toml:"mw_latency" json:"mw_latency"`                     // merged-write delay
+	MWMsgs            int       `toml:"mw_msgs" json:"mw_msgs"`                           // frames per merged write at least, 0..128
+	RingFrames        int       `toml:"ring_frames" json:"ring_frames"`                   // ring capacity, a power of two 64..65536
+	HTTPRemux         HTTPRemux `toml:"http_remux" json:"http_remux"`
+	HLS               HLS       `toml:"hls" json:"hls"`
+	DVR               DVR       `toml:"dvr" json:"dvr"`
+	Hooks             Hooks     `toml:"hooks" json:"hooks"`
+	Forward           Forward   `toml:"forward" json:"forward"`
+	Cluster           Cluster   `toml:"cluster" json:"cluster"`
+}
+
+// HTTPRemux configures HTTP-FLV (and HTTP-TS) players of a vhost.
+type HTTPRemux struct {
+	Enabled bool   `toml:"enabled" json:"enabled"`
+	Mount   string `toml:"mount" json:"mount"` // URL path with [vhost], [app], [stream]
+}
+
+// HLS configures the HLS segmenter of a vhost.
+type HLS struct {
+	Enabled  bool     `toml:"enabled" json:"enabled"`
+	Fragment Duration `toml:"fragment" json:"fragment"` // target segment length
+	Window   Duration `toml:"window" json:"window"`     // playlist length, at least one fragment
+	Path     string   `toml:"path" json:"path"`         // empty: segments in memory; a folder: written there
+}
+
+// DVR plans.
+const (
+	PlanSession = "session" // one file per publish session
+	PlanSegment = "segment" // a new file every Duration
+)
+
+// DVR configures recording of a vhost.
+type DVR struct {
+	Enabled  bool     `toml:"enabled" json:"enabled"`
+	Path     string   `toml:"path" json:"path"`         // with [vhost], [app], [stream], [timestamp], [seq]
+	Plan     string   `toml:"plan" json:"plan"`         // session | segment
+	Duration Duration `toml:"duration" json:"duration"` // segment length for plan = "segment"
+}
+
+// Hooks lists the HTTP callback URLs of a vhost, each called in order.
+type Hooks struct {
+	OnConnect   []string `toml:"on_connect" json:"on_connect"`
+	OnClose     []string `toml:"on_close" json:"on_close"`
+	OnPublish   []string `toml:"on_publish" json:"on_publish"`
+	OnUnpublish []string `toml:"on_unpublish" json:"on_unpublish"`
+	OnPlay      []string `toml:"on_play" json:"on_play"`
+	OnStop      []string `toml:"on_stop" json:"on_stop"`
+	OnDVR       []string `toml:"on_dvr" json:"on_dvr"`
+	OnHLS       []string `toml:"on_hls" json:"on_hls"`
+}
+
+// Forward lists RTMP servers ("host:port") every stream of a vhost is pushed to.
+type Forward struct {
+	Destinations []string `toml:"destinations" json:"destinations"`
+}
+
+// Cluster modes.
+const (
+	ModeLocal  = "local"  // origin
+	ModeRemote = "remote" // edge
+)
+
+// Cluster configures origin/edge behaviour of a vhost.
+type Cluster struct {
+	Mode    string   `toml:"mode" json:"mode"`       // local (origin) | remote (edge)
+	Origins []string `toml:"origins" json:"origins"` // for an edge: "host:port" tried in order
+}
+
+// Ingest is a pull source started when the first reader arrives.
+type Ingest struct {
+	Name    string `toml:"name" json:"name"`
+	Enabled bool   `toml:"enabled" json:"enabled"`
+	Input   string `toml:"input" json:"input"`   // rtsp://, v4l2:///dev/video0, a file, any URL ffmpeg reads
+	Output  string `toml:"output" json:"output"` // APP/STREAM here (Parse fills live/NAME), or an rtmp:// URL
+}
+
+// Default returns the embedded default configuration: every listener on its
+// default port and exactly one vhost, __defaultVhost__.
+func Default() *Config {
+	return &Config{
+		Server: Server{
+			Grace:          Duration(5 * time.Second),
+			MaxConnections: 1000,
+		},
+		Log:        Log{Level: "info", Format: "text"},
+		RTMP:       RTMP{Listen: Listen{"0.0.0.0:1935"}, ChunkSize: 60000},
+		HTTPAPI:    HTTPAPI{Enabled: true, Listen: "0.0.0.0:1985"},
+		HTTPServer: HTTPServer{Enabled: true, Listen: "0.0.0.0:8080", Dir: "./www"},
+		RTC:        RTC{Listen: "0.0.0.0:8000", Candidate: "*"},
+		SRT:        SRT{Listen: "0.0.0.0:10080"},
+		Vhosts:     []Vhost{DefaultVhostConfig(DefaultVhost)},
+	}
+}
+
+// DefaultVhostConfig returns the defaults of a vhost named name; keys a file
+// leaves out of a [[vhost]] keep these values.
+func DefaultVhostConfig(name string) Vhost {
+	return Vhost{
+		Name:              name,
+		Enabled:           true,
+		GOPCache:          true,
+		GOPCacheMaxFrames: 2500,
+		QueueLength:       Duration(10 * time.Second),
+		MWLatency:         Duration(350 * time.Millisecond),
+		MWMsgs:            8,
+		RingFrames:        1024,
+		HTTPRemux:         HTTPRemux{Enabled: true, Mount: "[app]/[stream].flv"},
+		HLS: HLS{
+			Enabled:  true,
+			Fragment: Duration(2 * time.Second),
+			Window:   Duration(10 * time.Second),
+		},
+		DVR: DVR{
+			Path:     "./dvr/[app]/[stream].[timestamp].flv",
+			Plan:     PlanSession,
+			Duration: Duration(30 * time.Minute),
+		},
+		Hooks: Hooks{
+			OnConnect: []string{}, OnClose: []string{}, OnPublish: []string{},
+			OnUnpublish: []string{}, OnPlay: []string{}, OnStop: []string{},
+			OnDVR: []string{}, OnHLS: []string{},
+		},
+		Forward: Forward{Destinations: []string{}},
+		Cluster: Cluster{Mode: ModeLocal, Origins: []string{}},
+	}
+}
+
+// defaultIngest returns the defaults of an [[ingest]] entry.
+func defaultIngest() Ingest { return Ingest{Enabled: true} }
+
+// Vhost returns the enabled vhost called name (compared case-insensitively),
+// falling back to __defaultVhost__ when no vhost has that name. It returns nil
+// when the vhost found is disabled, or when there is none.
+func (c *Config) Vhost(name string) *Vhost {
+	if name == "" {
+		name = DefaultVhost
+	}
+	for _, try := range []string{name, DefaultVhost} {
+		for i := range c.Vhosts {
+			if strings.EqualFold(c.Vhosts[i].Name, try) {
+				if !c.Vhosts[i].Enabled {
+					return nil
+				}
+				return &c.Vhosts[i]
+			}
+		}
+	}
+	return nil
+}
+
+// File returns the name the config was loaded from; empty for Default.
+func (c *Config) File() string {
+	if c.src == nil {
+		return ""
+	}
+	return c.src.name
+}
+
+// Marshal writes c back as TOML. Parse of the result gives a config equal to c.
+func (c *Config) Marshal() ([]byte, error) {
+	var b bytes.Buffer
+	e := toml.NewEncoder(&b)
+	e.Indent = "  "
+	if err := e.Encode(c); err != nil {
+		return nil, fmt.Errorf("config: marshal: %w", err)
+	}
+	return b.Bytes(), nil
+}
+
+// Clone returns a deep copy of c, so that a copy can be edited (by the API)
+// while components keep reading the original.
+func (c *Config) Clone() *Config {
+	n := *c
+	n.RTMP.Listen = cloneStrings(c.RTMP.Listen)
+	if c.Vhosts != nil {
+		n.Vhosts = make([]Vhost, len(c.Vhosts))
+	}
+	for i, v := range c.Vhosts {
+		v.Hooks = Hooks{
+			OnConnect: cloneStrings(v.Hooks.OnConnect), OnClose: cloneStrings(v.Hooks.OnClose),
+			OnPublish: cloneStrings(v.Hooks.OnPublish), OnUnpublish: cloneStrings(v.Hooks.OnUnpublish),
+			OnPlay: cloneStrings(v.Hooks.OnPlay), OnStop: cloneStrings(v.Hooks.OnStop),
+			OnDVR: cloneStrings(v.Hooks.OnDVR), OnHLS: cloneStrings(v.Hooks.OnHLS),
+		}
+		v.Forward.Destinations = cloneStrings(v.Forward.Destinations)
+		v.Cluster.Origins = cloneStrings(v.Cluster.Origins)
+		n.Vhosts[i] = v
+	}
+	if c.Ingests != nil {
+		n.Ingests = append([]Ingest(nil), c.Ingests...)
+	}
+	return &n
+}
+
+func cloneStrings[S ~[]string](s S) S {
+	if s == nil {
+		return nil
+	}
+	return append(S{}, s...)
+}

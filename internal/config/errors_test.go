@@ -1,0 +1,120 @@
+package config
+
+import (
+	"errors"
+	"strings"
+	"testing"
+)
+
+// TestProblems checks every kind of problem with its exact line and key.
+func TestProblems(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		in   string
+		want string // the whole error text, one problem per line
+	}{
+		{"syntax", "[log]\nlevel = \n", `c.toml:2: expected value but found '\n' instead`},
+		{"duplicate key", "[log]\nlevel = \"info\"\n\nlevel = \"info\"\n", "c.toml:4: Key 'log.level' has already been defined."},
+		{"duplicate table", "[log]\n[rtmp]\n[log]\n", "c.toml:3: Key 'log' has already been defined."},
+		{"unknown top key", "\n\nfoo = 1\n", "c.toml:3: foo: unknown key"},
+		{"unknown table", "[foo]\nbar = 1\n", "c.toml:1: foo: unknown key"},
+		{"unknown key", "[log]\n\n# c\nlvl = \"x\"\n", "c.toml:4: log.lvl: unknown key"},
+		{"unknown quoted key", "[log]\n\"a b\" = 1\n", `c.toml:2: log."a b": unknown key`},
+		{"unknown dotted", "[[vhost]]\nname = \"a\"\nhls.x = 1\n", "c.toml:3: vhost.hls.x: unknown key"},
+		{"unknown in inline table", "[[vhost]]\nname = \"a\"\nhls = {x = 1}\n", "c.toml:3: vhost.hls.x: unknown key"},
+		{"unknown in second vhost", "[[vhost]]\nname = \"a\"\n[vhost.hls]\n[[vhost]]\nname = \"b\"\n[vhost.hls]\nbad = 1\n",
+			"c.toml:7: vhost.hls.bad: unknown key"},
+		{"bad duration", "[[vhost]]\nname = \"a\"\n  [vhost.hls]\n  fragment = \"2x\"\n", `c.toml:4: vhost.hls.fragment: invalid duration "2x"`},
+		{"integer duration", "[server]\ngrace = 5\n", `c.toml:2: server.grace: invalid duration 5: must be a string like "5s"`},
+		{"string for int", "[rtmp]\nchunk_size = \"4096\"\n", `c.toml:2: rtmp.chunk_size: expected an integer, got "4096"`},
+		{"float for int", "[rtmp]\nchunk_size = 4096.0\n", `c.toml:2: rtmp.chunk_size: expected an integer, got 4096`},
+		{"int for string", "[log]\nfile = 1\n", `c.toml:2: log.file: expected a string, got 1`},
+		{"string for bool", "[http_api]\nenabled = \"true\"\n", `c.toml:2: http_api.enabled: expected true or false, got "true"`},
+		{"table for value", "[log]\nlevel = {a = 1}\n", `c.toml:2: log.level: expected a string, got a table`},
+		{"value for table", "log = 1\n", `c.toml:1: log: expected a table, got 1`},
+		{"value for array of tables", "vhost = 1\n", `c.toml:1: vhost: expected an array of tables ([[vhost]]), got 1`},
+		{"listen type", "[rtmp]\nlisten = 1935\n", `c.toml:2: rtmp.listen: expected a string or a list of strings, got 1935`},
+		{"listen element", "[rtmp]\nlisten = [\n  \":1\",\n  2,\n]\n", `c.toml:2: rtmp.listen: expected a string or a list of strings, got a list with 2`},
+		{"list element", "[[vhost]]\nname=\"a\"\nforward.destinations = [\"a:1\", true]\n", `c.toml:3: vhost.forward.destinations: element 2: expected a string, got true`},
+		{"enum", "[log]\nformat = \"xml\"\n", `c.toml:2: log.format: "xml": must be one of text | json`},
+		{"range", "[rtmp]\nchunk_size = 127\n", `c.toml:2: rtmp.chunk_size: 127 out of range 128..65536`},
+		{"bad address", "[http_server]\nlisten = \"8080\"\n", `c.toml:2: http_server.listen: invalid address "8080": want host:port`},
+		{"bad port", "[http_server]\nlisten = \":http\"\n", `c.toml:2: http_server.listen: invalid address ":http": bad port "http"`},
+		{"conflict", "[http_server]\nlisten = \":1935\"\n", `c.toml:2: http_server.listen: tcp :1935 conflicts with rtmp.listen 0.0.0.0:1935`},
+		{"conflict default", "[rtc]\nenabled = true\nlisten = \"0.0.0.0:1985\"\n", `c.toml:3: rtc.listen: tcp 0.0.0.0:1985 conflicts with http_api.listen 0.0.0.0:1985`},
+		{"shared http port", "[http_api]\nlisten = \"0.0.0.0:8080\"\n", ``},
+		{"udp and tcp", "[srt]\nenabled = true\nlisten = \"0.0.0.0:1935\"\n", ``},
+		{"disabled no conflict", "[srt]\nlisten = \"0.0.0.0:8080\"\n[rtc]\nlisten = \"0.0.0.0:8080\"\n", ``},
+		{"specific hosts", "[rtmp]\nlisten = [\"127.0.0.1:1935\", \"10.0.0.1:1935\"]\n", ``},
+		{"port zero", "[rtmp]\nlisten = \":0\"\n[http_api]\nlisten = \":0\"\n[http_server]\nlisten = \":0\"\n", ``},
+		{"duplicate vhost", "[[vhost]]\nname = \"a\"\n[[vhost]]\nname = \"A\"\n", `c.toml:4: vhost.name: duplicate vhost "A" (also at line 2)`},
+		{"fragment > window", "[[vhost]]\nname = \"a\"\nhls.fragment = \"20s\"\n", `c.toml:3: vhost.hls.window: 10s is shorter than hls.fragment 20s`},
+		{"dvr plan", "[[vhost]]\nname = \"a\"\n[vhost.dvr]\nplan = \"x\"\n", `c.toml:4: vhost.dvr.plan: "x": must be one of session | segment`},
+		{"dvr placeholder", "[[vhost]]\nname = \"a\"\n[vhost.dvr]\npath = \"[app]/[2006]/[x].flv\"\n", `c.toml:4: vhost.dvr.path: "[app]/[2006]/[x].flv": unknown placeholder [x]`},
+		{"edge without origin", "[[vhost]]\nname = \"a\"\n[vhost.cluster]\nmode = \"remote\"\n", `c.toml:3: vhost.cluster.origins: empty: an edge (mode = "remote") needs at least one origin`},
+		{"hook url", "[[vhost]]\nname = \"a\"\nhooks.on_play = [\"http://ok/\", \"/rel\"]\n", `c.toml:3: vhost.hooks.on_play: invalid URL "/rel": want http:// or https://`},
+		{"ingest", "[[ingest]]\nname = \"a\"\ninput = \"x\"\n[[ingest]]\nname = \"a\"\n", "c.toml:4: ingest.input: empty\nc.toml:5: ingest.name: duplicate ingest \"a\" (also at line 2)"},
+		{"ingest output", "[[ingest]]\nname = \"a\"\ninput = \"x\"\noutput = \"a/b/c\"\n", `c.toml:4: ingest.output: invalid output "a/b/c": want APP/STREAM or an rtmp:// URL`},
+		{"multi-line strings do not confuse lines",
+			"[server]\nboard = \"\"\"\nlevel = 1\n[x]\n\"\"\"\npid = '''\n[[vhost]]\n'''\n[log]\nlevl = 1\n",
+			"c.toml:10: log.levl: unknown key"},
+		{"arrays and comments do not confuse lines",
+			"[rtmp]\nlisten = [ # first\n \":1\", # ]\n \"]\", # [x]\n]\nfoo = 1\n",
+			"c.toml:2: rtmp.listen: invalid address \"]\": want host:port\nc.toml:6: rtmp.foo: unknown key"},
+		{"inline vhost array", "vhost = [{name = \"a\"}, {name = \"b\", x = 1}]\n", "c.toml:1: vhost.x: unknown key"},
+		{"all at once", "[log]\nlevel = \"x\"\n[rtmp]\nchunk_size = 1\nfoo = 2\n",
+			"c.toml:2: log.level: \"x\": must be one of debug | info | warn | error\nc.toml:4: rtmp.chunk_size: 1 out of range 128..65536\nc.toml:5: rtmp.foo: unknown key"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Parse("c.toml", []byte(tc.in))
+			got := ""
+			if err != nil {
+				got = err.Error()
+				if !errors.Is(err, ErrInvalid) {
+					t.Errorf("error is not ErrInvalid")
+				}
+				var es *Errors
+				if !errors.As(err, &es) || len(es.Problems) != strings.Count(got, "\n")+1 {
+					t.Errorf("error is not *Errors with one problem per line")
+				}
+			}
+			if got != tc.want {
+				t.Fatalf("got:\n%s\nwant:\n%s", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestProblemString(t *testing.T) {
+	for _, tc := range []struct {
+		p    Problem
+		want string
+	}{
+		{Problem{"a.toml", 3, "log.level", "bad"}, "a.toml:3: log.level: bad"},
+		{Problem{"a.toml", 0, "log.level", "bad"}, "a.toml: log.level: bad"},
+		{Problem{"a.toml", 3, "", "bad"}, "a.toml:3: bad"},
+		{Problem{"", 3, "k", "bad"}, "line 3: k: bad"},
+		{Problem{"", 0, "k", "bad"}, "k: bad"},
+	} {
+		if got := tc.p.String(); got != tc.want {
+			t.Errorf("got %q, want %q", got, tc.want)
+		}
+	}
+}
+
+// TestValidateWithoutFile checks problems of a config built in code (no lines).
+func TestValidateWithoutFile(t *testing.T) {
+	c := Default()
+	c.Log.Level = "loud"
+	c.Vhosts = append(c.Vhosts, DefaultVhostConfig(DefaultVhost))
+	c.Vhosts[1].MWMsgs = 129
+	c.Vhosts[1].RingFrames = 1000
+	c.Ingests = []Ingest{{Name: "x", Input: "y"}} // empty output: live/x
+	want := `log.level: "loud": must be one of debug | info | warn | error
+vhost.name: duplicate vhost "__defaultVhost__" (also at vhost.name)
+vhost.mw_msgs: 129 out of range 0..128
+vhost.ring_frames: 1000: must be a power of two from 64 to 65536`
+	if err := c.Validate(); err == nil || err.Error() != want {
+		t.Fatalf("got:\n%v\nwant:\n%s", err, want)
+	}
+}

@@ -1,0 +1,378 @@
+package config
+
+import (
+	"fmt"
+	"net"
+	"net/netip"
+	"net/url"
+	"path"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Limits checked by Validate.
+const (
+	minChunkSize     = 128
+	maxChunkSize     = 65536
+	minRingFrames    = 64
+	maxRingFrames    = 65536
+	maxMWMsgs        = 128
+	maxMWLatency     = 5 * time.Second
+	maxQueueLength   = 10 * time.Minute
+	maxGrace         = 10 * time.Minute
+	maxConnections   = 1000000
+	maxGOPFrames     = 1 << 20
+	maxHLSFragment   = 10 * time.Minute
+	maxHLSWindow     = 24 * time.Hour
+	maxDVRDuration   = 24 * time.Hour
+	maxNameLength    = 128
+	maxHostnameBytes = 253
+)
+
+// Validate checks ranges, enums, listen addresses and their conflicts,
+// duplicate vhost and ingest names and cross-field rules. It returns every
+// problem at once as *Errors; a config from Parse carries the line of each key.
+func (c *Config) Validate() error {
+	ps := &problems{src: c.src}
+	c.validate(ps)
+	return ps.err()
+}
+
+// check adds a problem at path unless path already has one (from decoding).
+func (ps *problems) check(path, format string, args ...any) {
+	if ps.seen[path] {
+		return
+	}
+	ps.add(path, format, args...)
+}
+
+func (c *Config) validate(ps *problems) {
+	s := c.Server
+	durationRange(ps, "server.grace", s.Grace, 0, maxGrace)
+	intRange(ps, "server.max_connections", s.MaxConnections, 1, maxConnections)
+
+	oneOf(ps, "log.level", c.Log.Level, "debug", "info", "warn", "error")
+	oneOf(ps, "log.format", c.Log.Format, "text", "json")
+
+	if len(c.RTMP.Listen) == 0 {
+		ps.check("rtmp.listen", "no address")
+	}
+	intRange(ps, "rtmp.chunk_size", c.RTMP.ChunkSize, minChunkSize, maxChunkSize)
+
+	c.validateListeners(ps)
+	if c.RTC.Enabled && c.RTC.Candidate == "" {
+		ps.check("rtc.candidate", "empty: use \"*\" for the host's addresses")
+	}
+
+	if len(c.Vhosts) == 0 {
+		ps.check("vhost", "no vhost")
+	}
+	names := make(map[string]string, len(c.Vhosts))
+	for i := range c.Vhosts {
+		p := indexKey("vhost", i)
+		v := &c.Vhosts[i]
+		if err := checkName(v.Name); err != nil {
+			ps.check(p+".name", "%v", err)
+		} else if prev, ok := names[strings.ToLower(v.Name)]; ok {
+			ps.check(p+".name", "duplicate vhost %q (also at %s)", v.Name, prev)
+		} else {
+			names[strings.ToLower(v.Name)] = c.where(p + ".name")
+		}
+		v.validate(ps, p)
+	}
+
+	ingests := make(map[string]string, len(c.Ingests))
+	for i := range c.Ingests {
+		p := indexKey("ingest", i)
+		in := &c.Ingests[i]
+		if err := checkName(in.Name); err != nil {
+			ps.check(p+".name", "%v", err)
+		} else if prev, ok := ingests[in.Name]; ok {
+			ps.check(p+".name", "duplicate ingest %q (also at %s)", in.Name, prev)
+		} else {
+			ingests[in.Name] = c.where(p + ".name")
+		}
+		if strings.TrimSpace(in.Input) == "" {
+			ps.check(p+".input", "empty")
+		}
+		if err := checkOutput(in.Output); in.Output != "" && err != nil {
+			ps.check(p+".output", "%v", err)
+		}
+	}
+}
+
+// where names the position of a key for "also at" messages: the line when
+// known, else the key.
+func (c *Config) where(path string) string {
+	if n := c.src.line(path); n > 0 {
+		return "line " + strconv.Itoa(n)
+	}
+	return displayKey(path)
+}
+
+func (v *Vhost) validate(ps *problems, p string) {
+	intRange(ps, p+".gop_cache_max_frames", v.GOPCacheMaxFrames, 0, maxGOPFrames)
+	durationRange(ps, p+".queue_length", v.QueueLength, 1, maxQueueLength)
+	durationRange(ps, p+".mw_latency", v.MWLatency, 0, maxMWLatency)
+	intRange(ps, p+".mw_msgs", v.MWMsgs, 0, maxMWMsgs)
+	if n := v.RingFrames; n < minRingFrames || n > maxRingFrames || n&(n-1) != 0 {
+		ps.check(p+".ring_frames", "%d: must be a power of two from %d to %d", n, minRingFrames, maxRingFrames)
+	}
+
+	if err := checkTemplate(v.HTTPRemux.Mount, []string{".flv", ".ts", ".aac", ".mp3"}, "vhost", "app", "stream"); err != nil {
+		ps.check(p+".http_remux.mount", "%v", err)
+	}
+
+	h := v.HLS
+	durationRange(ps, p+".hls.fragment", h.Fragment, 1, maxHLSFragment)
+	durationRange(ps, p+".hls.window", h.Window, 1, maxHLSWindow)
+	if h.Fragment > 0 && h.Window > 0 && h.Window < h.Fragment && !ps.seen[p+".hls.fragment"] {
+		ps.check(p+".hls.window", "%s is shorter than hls.fragment %s", h.Window, h.Fragment)
+	}
+
+	d := v.DVR
+	if err := checkTemplate(d.Path, []string{".flv", ".ts", ".mp4"}, "vhost", "app", "stream", "timestamp", "seq",
+		"2006", "01", "02", "15", "04", "05", "999"); err != nil {
+		ps.check(p+".dvr.path", "%v", err)
+	}
+	oneOf(ps, p+".dvr.plan", d.Plan, PlanSession, PlanSegment)
+	durationRange(ps, p+".dvr.duration", d.Duration, 1, maxDVRDuration)
+
+	for _, hk := range []struct {
+		key  string
+		urls []string
+	}{
+		{"on_connect", v.Hooks.OnConnect}, {"on_close", v.Hooks.OnClose},
+		{"on_publish", v.Hooks.OnPublish}, {"on_unpublish", v.Hooks.OnUnpublish},
+		{"on_play", v.Hooks.OnPlay}, {"on_stop", v.Hooks.OnStop},
+		{"on_dvr", v.Hooks.OnDVR}, {"on_hls", v.Hooks.OnHLS},
+	} {
+		for _, u := range hk.urls {
+			if err := checkHookURL(u); err != nil {
+				ps.check(p+".hooks."+hk.key, "%v", err)
+				break
+			}
+		}
+	}
+
+	for _, a := range v.Forward.Destinations {
+		if err := checkAddr(a, true); err != nil {
+			ps.check(p+".forward.destinations", "%v", err)
+			break
+		}
+	}
+	oneOf(ps, p+".cluster.mode", v.Cluster.Mode, ModeLocal, ModeRemote)
+	if v.Cluster.Mode == ModeRemote && len(v.Cluster.Origins) == 0 {
+		ps.check(p+".cluster.origins", "empty: an edge (mode = \"remote\") needs at least one origin")
+	}
+	for _, a := range v.Cluster.Origins {
+		if err := checkAddr(a, true); err != nil {
+			ps.check(p+".cluster.origins", "%v", err)
+			break
+		}
+	}
+}
+
+// listener is one listen address of one network.
+type listener struct {
+	path    string
+	network string
+	raw     string
+	host    string
+	port    int
+}
+
+func (c *Config) validateListeners(ps *problems) {
+	var all []listener
+	add := func(path, addr string, enabled bool, networks ...string) {
+		if !enabled && addr == "" {
+			return
+		}
+		host, port, err := splitAddr(addr, false)
+		if err != nil {
+			ps.check(path, "%v", err)
+			return
+		}
+		if !enabled {
+			return
+		}
+		for _, n := range networks {
+			all = append(all, listener{path: path, network: n, raw: addr, host: host, port: port})
+		}
+	}
+	for _, a := range c.RTMP.Listen {
+		add("rtmp.listen", a, true, "tcp")
+	}
+	add("http_api.listen", c.HTTPAPI.Listen, c.HTTPAPI.Enabled, "tcp")
+	add("http_server.listen", c.HTTPServer.Listen, c.HTTPServer.Enabled, "tcp")
+	add("rtc.listen", c.RTC.Listen, c.RTC.Enabled, "udp", "tcp")
+	add("srt.listen", c.SRT.Listen, c.SRT.Enabled, "udp")
+
+	for i, b := range all {
+		for _, a := range all[:i] {
+			if a.network != b.network || a.port != b.port || a.port == 0 {
+				continue
+			}
+			if a.host != b.host && !wildcard(a.host) && !wildcard(b.host) {
+				continue
+			}
+			if a.path == "http_api.listen" && b.path == "http_server.listen" && a.raw == b.raw {
+				continue // one port serves both
+			}
+			ps.check(b.path, "%s %s conflicts with %s %s", b.network, b.raw, a.path, a.raw)
+			break
+		}
+	}
+}
+
+func wildcard(host string) bool { return host == "" || host == "0.0.0.0" || host == "::" }
+
+// splitAddr parses host:port; port 0 is allowed for listeners (any free port).
+func splitAddr(addr string, needHost bool) (string, int, error) {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "", 0, fmt.Errorf("invalid address %q: want host:port", addr)
+	}
+	n, err := strconv.Atoi(port)
+	if err != nil || n < 0 || n > 65535 || (needHost && n == 0) {
+		return "", 0, fmt.Errorf("invalid address %q: bad port %q", addr, port)
+	}
+	if host == "" {
+		if needHost {
+			return "", 0, fmt.Errorf("invalid address %q: no host", addr)
+		}
+		return host, n, nil
+	}
+	if ip, err := netip.ParseAddr(host); err == nil {
+		return ip.Unmap().String(), n, nil
+	}
+	if !validHostname(host) {
+		return "", 0, fmt.Errorf("invalid address %q: bad host %q", addr, host)
+	}
+	return strings.ToLower(host), n, nil
+}
+
+func checkAddr(addr string, needHost bool) error {
+	_, _, err := splitAddr(addr, needHost)
+	return err
+}
+
+func validHostname(h string) bool {
+	if len(h) > maxHostnameBytes {
+		return false
+	}
+	for _, label := range strings.Split(h, ".") {
+		if label == "" || len(label) > 63 || label[0] == '-' {
+			return false
+		}
+		for i := 0; i < len(label); i++ {
+			if !isBareByte(label[i]) || label[i] == '_' {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// checkName accepts vhost and ingest names: no spaces, slashes or controls.
+func checkName(n string) error {
+	if n == "" {
+		return fmt.Errorf("empty")
+	}
+	if len(n) > maxNameLength {
+		return fmt.Errorf("%q longer than %d bytes", n[:maxNameLength]+"...", maxNameLength)
+	}
+	for _, r := range n {
+		if r <= ' ' || r == 0x7f || r == '/' || r == '\\' || r == '?' || r == '#' || r == '"' {
+			return fmt.Errorf("%q: must not contain spaces, control characters or any of / \\ ? # \"", n)
+		}
+	}
+	return nil
+}
+
+// checkTemplate checks a path with [placeholders] and one of exts.
+func checkTemplate(p string, exts []string, placeholders ...string) error {
+	if p == "" {
+		return fmt.Errorf("empty")
+	}
+	if strings.ContainsAny(p, " \t\r\n") {
+		return fmt.Errorf("%q contains a space", p)
+	}
+	for rest := p; ; {
+		i := strings.IndexByte(rest, '[')
+		if i < 0 {
+			break
+		}
+		j := strings.IndexByte(rest[i:], ']')
+		if j < 0 {
+			return fmt.Errorf("%q: unclosed [", p)
+		}
+		name := rest[i+1 : i+j]
+		known := false
+		for _, ph := range placeholders {
+			known = known || name == ph
+		}
+		if !known {
+			return fmt.Errorf("%q: unknown placeholder [%s]", p, name)
+		}
+		rest = rest[i+j+1:]
+	}
+	ext := path.Ext(p)
+	for _, e := range exts {
+		if ext == e {
+			return nil
+		}
+	}
+	return fmt.Errorf("%q: extension must be one of %s", p, strings.Join(exts, " "))
+}
+
+func checkHookURL(s string) error {
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("invalid URL %q: want http:// or https://", s)
+	}
+	return nil
+}
+
+// checkOutput accepts APP/STREAM or an rtmp:// or rtmps:// URL.
+func checkOutput(s string) error {
+	if strings.Contains(s, "://") {
+		u, err := url.Parse(s)
+		if err != nil || (u.Scheme != "rtmp" && u.Scheme != "rtmps") || u.Host == "" {
+			return fmt.Errorf("invalid output %q: want APP/STREAM or an rtmp:// URL", s)
+		}
+		return nil
+	}
+	app, stream, ok := strings.Cut(s, "/")
+	if s == "" || !ok || app == "" || stream == "" || strings.ContainsAny(stream, "/ \t") || strings.ContainsAny(app, " \t") {
+		return fmt.Errorf("invalid output %q: want APP/STREAM or an rtmp:// URL", s)
+	}
+	return nil
+}
+
+func intRange(ps *problems, p string, v, lo, hi int) {
+	if v < lo || v > hi {
+		ps.check(p, "%d out of range %d..%d", v, lo, hi)
+	}
+}
+
+// durationRange checks lo <= d <= hi; lo = 1 means "greater than zero".
+func durationRange(ps *problems, p string, d Duration, lo, hi time.Duration) {
+	if d.D() < lo || d.D() > hi {
+		if lo == 1 {
+			ps.check(p, "%s out of range: must be greater than 0 and at most %s", d, Duration(hi))
+		} else {
+			ps.check(p, "%s out of range %s..%s", d, Duration(lo), Duration(hi))
+		}
+	}
+}
+
+func oneOf(ps *problems, p, v string, allowed ...string) {
+	for _, a := range allowed {
+		if v == a {
+			return
+		}
+	}
+	ps.check(p, "%q: must be one of %s", v, strings.Join(allowed, " | "))
+}

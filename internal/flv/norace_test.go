@@ -1,0 +1,5 @@
+//go:build !race
+
+package flv
+
+const raceEnabled = false

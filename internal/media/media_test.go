@@ -1,0 +1,368 @@
+package media
+
+import (
+	"context"
+	"errors"
+	"io"
+	"sync"
+	"testing"
+	"time"
+)
+
+// frame returns a pooled frame of the given codec and flags at dts ms.
+func frame(c Codec, fl Flags, ms int, size int) Frame {
+	b := GetBuf(size)
+	f := Frame{DTS: time.Duration(ms) * time.Millisecond, Codec: c, Flags: fl}
+	f.PTS = f.DTS
+	f.SetBuf(b, 0, size)
+	if size > 0 {
+		f.Payload[0] = byte(ms)
+	}
+	return f
+}
+
+func write(s *Stream, c Codec, fl Flags, ms int) *Buf {
+	f := frame(c, fl, ms, 16)
+	b := f.Buf()
+	s.Write(&f)
+	return b
+}
+
+func readAll(t *testing.T, rd *Reader, max int) []Frame {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	dst := make([]Frame, max)
+	n, err := rd.Read(ctx, dst)
+	if err != nil {
+		t.Fatalf("read: %v", err)
+	}
+	return dst[:n]
+}
+
+func releaseAll(fs []Frame) {
+	for i := range fs {
+		fs[i].Release()
+	}
+}
+
+func noMerge() Options {
+	o := DefaultOptions()
+	o.MinFrames, o.MaxDelay = 1, 0
+	return o
+}
+
+func TestGOPCacheJoin(t *testing.T) {
+	g := NewRegistry(func(string) Options { return noMerge() })
+	s, err := g.Publish("v", "live", "a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	write(s, CodecData, 0, 0)
+	write(s, CodecH264, FlagConfig|FlagKey, 0)
+	write(s, CodecAAC, FlagConfig, 0)
+	write(s, CodecH264, FlagKey, 0)
+	write(s, CodecH264, 0, 33)
+	write(s, CodecAAC, 0, 40)
+	write(s, CodecH264, FlagKey, 66)
+	write(s, CodecAAC, 0, 70)
+	write(s, CodecH264, 0, 100)
+
+	rd := g.Subscribe("v", "live", "a", nil)
+	defer rd.Close()
+	got := readAll(t, rd, 16)
+	defer releaseAll(got)
+	want := []struct {
+		c  Codec
+		fl Flags
+		ms int
+	}{{CodecData, 0, 0}, {CodecH264, FlagConfig | FlagKey, 0}, {CodecAAC, FlagConfig, 0},
+		{CodecH264, FlagKey, 66}, {CodecAAC, 0, 70}, {CodecH264, 0, 100}}
+	if len(got) != len(want) {
+		t.Fatalf("got %d frames, want %d", len(got), len(want))
+	}
+	for i, w := range want {
+		if got[i].Codec != w.c || got[i].Flags != w.fl || got[i].DTS != time.Duration(w.ms)*time.Millisecond {
+			t.Errorf("frame %d: got %v %v %v, want %v", i, got[i].Codec, got[i].Flags, got[i].DTS, w)
+		}
+	}
+}
+
+func TestNoGOPCacheStartsAtLiveEdge(t *testing.T) {
+	o := noMerge()
+	o.GOPCache = false
+	g := NewRegistry(func(string) Options { return o })
+	s, _ := g.Publish("v", "live", "a")
+	write(s, CodecH264, FlagKey, 0)
+	write(s, CodecH264, 0, 33)
+	rd := g.Subscribe("v", "live", "a", nil)
+	defer rd.Close()
+	write(s, CodecH264, 0, 66)
+	got := readAll(t, rd, 8)
+	defer releaseAll(got)
+	if len(got) != 1 || got[0].DTS != 66*time.Millisecond {
+		t.Fatalf("got %d frames", len(got))
+	}
+}
+
+func TestPublishBusyAndFree(t *testing.T) {
+	g := NewRegistry(nil)
+	s, err := g.Publish("v", "live", "a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := g.Publish("v", "live", "a"); !errors.Is(err, ErrBusy) {
+		t.Fatalf("second publish: %v, want ErrBusy", err)
+	}
+	s.Unpublish()
+	if g.Lookup("v", "live", "a") != nil {
+		t.Fatal("idle stream not freed")
+	}
+	s2, err := g.Publish("v", "live", "a")
+	if err != nil {
+		t.Fatalf("republish: %v", err)
+	}
+	s2.Unpublish()
+}
+
+func TestUnpublishDrainsThenEOF(t *testing.T) {
+	g := NewRegistry(func(string) Options { return noMerge() })
+	s, _ := g.Publish("v", "live", "a")
+	rd := g.Subscribe("v", "live", "a", nil)
+	defer rd.Close()
+	write(s, CodecH264, FlagKey, 0)
+	write(s, CodecH264, 0, 33)
+	s.Unpublish()
+	got := readAll(t, rd, 8)
+	if len(got) != 2 {
+		t.Fatalf("got %d frames, want 2", len(got))
+	}
+	releaseAll(got)
+	if _, err := rd.Read(context.Background(), make([]Frame, 4)); err != io.EOF {
+		t.Fatalf("after drain: %v, want EOF", err)
+	}
+}
+
+func TestReaderWaitsForPublisher(t *testing.T) {
+	g := NewRegistry(func(string) Options { return noMerge() })
+	rd := g.Subscribe("v", "live", "a", nil)
+	defer rd.Close()
+	done := make(chan []Frame)
+	go func() {
+		dst := make([]Frame, 4)
+		n, _ := rd.Read(context.Background(), dst)
+		done <- dst[:n]
+	}()
+	time.Sleep(20 * time.Millisecond)
+	s, _ := g.Publish("v", "live", "a")
+	write(s, CodecH264, FlagKey, 0)
+	select {
+	case got := <-done:
+		if len(got) != 1 {
+			t.Fatalf("got %d frames", len(got))
+		}
+		releaseAll(got)
+	case <-time.After(2 * time.Second):
+		t.Fatal("reader not woken by publish")
+	}
+	s.Unpublish()
+}
+
+func TestLappedReaderSkipsToKeyframe(t *testing.T) {
+	o := noMerge()
+	o.RingFrames = 16
+	o.QueueLength = 0
+	g := NewRegistry(func(string) Options { return o })
+	s, _ := g.Publish("v", "live", "a")
+	write(s, CodecH264, FlagKey, 0)
+	rd := g.Subscribe("v", "live", "a", nil)
+	defer rd.Close()
+	// 40 frames, a keyframe every 10: the reader reads none of them.
+	for i := 1; i < 40; i++ {
+		fl := Flags(0)
+		if i%10 == 0 {
+			fl = FlagKey
+		}
+		write(s, CodecH264, fl, i)
+	}
+	got := readAll(t, rd, 64)
+	defer releaseAll(got)
+	if len(got) == 0 || !got[0].IsKey() || got[0].DTS != 30*time.Millisecond {
+		t.Fatalf("first frame after lap: %+v", got[0])
+	}
+	if rd.Dropped() != 30 {
+		t.Fatalf("dropped %d, want 30", rd.Dropped())
+	}
+}
+
+func TestQueueLengthSkips(t *testing.T) {
+	o := noMerge()
+	o.QueueLength = 100 * time.Millisecond
+	g := NewRegistry(func(string) Options { return o })
+	s, _ := g.Publish("v", "live", "a")
+	write(s, CodecH264, FlagKey, 0)
+	rd := g.Subscribe("v", "live", "a", nil)
+	defer rd.Close()
+	for i := 1; i < 10; i++ {
+		fl := Flags(0)
+		if i == 5 {
+			fl = FlagKey
+		}
+		write(s, CodecH264, fl, i*33)
+	}
+	got := readAll(t, rd, 64)
+	defer releaseAll(got)
+	if got[0].DTS != 165*time.Millisecond {
+		t.Fatalf("first frame %v, want the keyframe at 165ms", got[0].DTS)
+	}
+}
+
+func TestMergedRead(t *testing.T) {
+	o := DefaultOptions()
+	o.MinFrames, o.MaxDelay = 4, time.Second
+	g := NewRegistry(func(string) Options { return o })
+	s, _ := g.Publish("v", "live", "a")
+	write(s, CodecH264, FlagKey, 0)
+	rd := g.Subscribe("v", "live", "a", nil)
+	defer rd.Close()
+	got := readAll(t, rd, 16) // first read: at once
+	releaseAll(got)
+	go func() {
+		for i := 1; i <= 4; i++ {
+			time.Sleep(5 * time.Millisecond)
+			write(s, CodecH264, 0, i)
+		}
+	}()
+	got = readAll(t, rd, 16)
+	defer releaseAll(got)
+	if len(got) != 4 {
+		t.Fatalf("merged read got %d frames, want 4", len(got))
+	}
+}
+
+func TestMergedReadTimesOut(t *testing.T) {
+	o := DefaultOptions()
+	o.MinFrames, o.MaxDelay = 100, 30*time.Millisecond
+	g := NewRegistry(func(string) Options { return o })
+	s, _ := g.Publish("v", "live", "a")
+	write(s, CodecH264, FlagKey, 0)
+	rd := g.Subscribe("v", "live", "a", nil)
+	defer rd.Close()
+	releaseAll(readAll(t, rd, 16))
+	write(s, CodecH264, 0, 1)
+	got := readAll(t, rd, 16)
+	defer releaseAll(got)
+	if len(got) != 1 {
+		t.Fatalf("got %d, want 1 after MaxDelay", len(got))
+	}
+}
+
+func TestBuffersReturnToZero(t *testing.T) {
+	g := NewRegistry(func(string) Options { return noMerge() })
+	s, _ := g.Publish("v", "live", "a")
+	var bufs []*Buf
+	bufs = append(bufs, write(s, CodecH264, FlagConfig, 0))
+	rd := g.Subscribe("v", "live", "a", nil)
+	for i := 0; i < 50; i++ {
+		fl := Flags(0)
+		if i%10 == 0 {
+			fl = FlagKey
+		}
+		bufs = append(bufs, write(s, CodecH264, fl, i))
+	}
+	for {
+		got := readAll(t, rd, 8)
+		releaseAll(got)
+		if rd.cursor >= rd.ring.next {
+			break
+		}
+	}
+	s.Unpublish()
+	rd.Close()
+	for i, b := range bufs {
+		if n := b.refs.Load(); n != 0 {
+			t.Fatalf("buf %d has %d refs after everything closed", i, n)
+		}
+	}
+}
+
+// raceEnabled is set under -race, where sync.Pool drops items at random.
+var raceEnabled bool
+
+func TestSteadyPathAllocs(t *testing.T) {
+	if raceEnabled {
+		t.Skip("sync.Pool is not deterministic under -race")
+	}
+	o := noMerge()
+	o.RingFrames = 16
+	g := NewRegistry(func(string) Options { return o })
+	s, _ := g.Publish("v", "live", "a")
+	rd := g.Subscribe("v", "live", "a", nil)
+	defer rd.Close()
+	dst := make([]Frame, 8)
+	ctx := context.Background()
+	write(s, CodecH264, FlagKey, 0)
+	n, _ := rd.Read(ctx, dst)
+	releaseAll(dst[:n])
+	i := 0
+	for k := 0; k < 64; k++ { // fill the ring so that it recycles
+		i++
+		f := frame(CodecH264, 0, i, 1000)
+		s.Write(&f)
+		n, _ := rd.Read(ctx, dst)
+		releaseAll(dst[:n])
+	}
+	allocs := testing.AllocsPerRun(1000, func() {
+		i++
+		f := frame(CodecH264, 0, i, 1000)
+		s.Write(&f)
+		n, _ := rd.Read(ctx, dst)
+		for j := 0; j < n; j++ {
+			dst[j].Release()
+		}
+	})
+	if allocs != 0 {
+		t.Fatalf("write+read+release: %v allocs per frame, want 0", allocs)
+	}
+}
+
+func TestConcurrentReaders(t *testing.T) {
+	o := DefaultOptions()
+	o.MinFrames, o.MaxDelay = 4, 5*time.Millisecond
+	g := NewRegistry(func(string) Options { return o })
+	s, _ := g.Publish("v", "live", "a")
+	write(s, CodecH264, FlagKey, 0)
+	var wg sync.WaitGroup
+	counts := make([]int, 20)
+	for r := range counts {
+		rd := g.Subscribe("v", "live", "a", nil)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer rd.Close()
+			dst := make([]Frame, 16)
+			for {
+				n, err := rd.Read(context.Background(), dst)
+				counts[r] += n
+				releaseAll(dst[:n])
+				if err != nil {
+					return
+				}
+			}
+		}()
+	}
+	for i := 1; i < 500; i++ {
+		fl := Flags(0)
+		if i%50 == 0 {
+			fl = FlagKey
+		}
+		write(s, CodecH264, fl, i)
+	}
+	s.Unpublish()
+	wg.Wait()
+	for r, c := range counts {
+		if c != 500 {
+			t.Errorf("reader %d got %d frames, want 500", r, c)
+		}
+	}
+}

@@ -1,0 +1,139 @@
+package media
+
+import (
+	"log/slog"
+	"sort"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Registry maps vhost/app/stream to live streams. It holds the publish lock:
+// one publisher per stream. A stream with neither publisher nor readers is
+// freed.
+type Registry struct {
+	mu      sync.Mutex
+	streams map[string]*Stream
+	optsFor func(vhost string) Options
+	ids     atomic.Uint64
+}
+
+// NewRegistry returns an empty registry. optsFor gives the options of a
+// vhost's streams; nil means DefaultOptions.
+func NewRegistry(optsFor func(vhost string) Options) *Registry {
+	if optsFor == nil {
+		optsFor = func(string) Options { return DefaultOptions() }
+	}
+	return &Registry{streams: map[string]*Stream{}, optsFor: optsFor}
+}
+
+func (g *Registry) get(vhost, app, name string) *Stream {
+	key := vhost + "/" + app + "/" + name
+	s := g.streams[key]
+	if s == nil {
+		s = &Stream{Vhost: vhost, App: app, Name: name, reg: g,
+			ID: "vid-" + strconv.FormatUint(g.ids.Add(1), 36)}
+		o := g.optsFor(vhost)
+		s.opts.Store(&o)
+		g.streams[key] = s
+	}
+	return s
+}
+
+// Publish starts a publish session on the stream, creating it if needed. It
+// returns ErrBusy when the stream already has a publisher. The caller writes
+// with Stream.Write and ends with Stream.Unpublish.
+func (g *Registry) Publish(vhost, app, name string) (*Stream, error) {
+	g.mu.Lock()
+	s := g.get(vhost, app, name)
+	s.mu.Lock()
+	if s.publishing {
+		s.mu.Unlock()
+		g.mu.Unlock()
+		return nil, ErrBusy
+	}
+	o := g.optsFor(vhost)
+	s.opts.Store(&o)
+	s.ring = NewRing(o.RingFrames)
+	s.wring = s.ring
+	s.sawVideo, s.sawAudio = false, false
+	s.publishing = true
+	s.publishedAt = time.Now()
+	s.video, s.audio = VideoInfo{}, AudioInfo{}
+	s.hasVideo, s.hasAudio = false, false
+	s.mu.Unlock()
+	g.mu.Unlock()
+	s.wakeAll() // readers waiting for a publisher
+	return s, nil
+}
+
+// Subscribe returns a reader of the stream, creating the stream if needed: a
+// reader of a stream nobody publishes yet waits for its publisher. log, when
+// not nil, gets the reader's rare warnings (skips).
+func (g *Registry) Subscribe(vhost, app, name string, log *slog.Logger) *Reader {
+	g.mu.Lock()
+	s := g.get(vhost, app, name)
+	rd := &Reader{s: s, log: log, wake: make(chan struct{}, 1)}
+	s.addReader(rd)
+	rd.ring = s.attach(rd)
+	g.mu.Unlock()
+	return rd
+}
+
+// Lookup returns the stream, or nil.
+func (g *Registry) Lookup(vhost, app, name string) *Stream {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.streams[vhost+"/"+app+"/"+name]
+}
+
+// ByID returns the stream with the given id, or nil.
+func (g *Registry) ByID(id string) *Stream {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for _, s := range g.streams {
+		if s.ID == id {
+			return s
+		}
+	}
+	return nil
+}
+
+// Streams returns the streams, ordered by key.
+func (g *Registry) Streams() []*Stream {
+	g.mu.Lock()
+	out := make([]*Stream, 0, len(g.streams))
+	for _, s := range g.streams {
+		out = append(out, s)
+	}
+	g.mu.Unlock()
+	sort.Slice(out, func(i, j int) bool { return out[i].Key() < out[j].Key() })
+	return out
+}
+
+// Reconfigure sets new per-vhost options and applies them to live streams.
+func (g *Registry) Reconfigure(optsFor func(vhost string) Options) {
+	g.mu.Lock()
+	if optsFor == nil {
+		optsFor = func(string) Options { return DefaultOptions() }
+	}
+	g.optsFor = optsFor
+	for _, s := range g.streams {
+		o := optsFor(s.Vhost)
+		s.opts.Store(&o)
+	}
+	g.mu.Unlock()
+}
+
+// maybeFree drops s from the registry when it has no publisher and no reader.
+func (g *Registry) maybeFree(s *Stream) {
+	g.mu.Lock()
+	s.mu.Lock()
+	idle := !s.publishing && s.nreaders == 0
+	s.mu.Unlock()
+	if idle && g.streams[s.Key()] == s {
+		delete(g.streams, s.Key())
+	}
+	g.mu.Unlock()
+}

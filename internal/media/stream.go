@@ -1,0 +1,282 @@
+package media
+
+import (
+	"errors"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Errors of the media core.
+var (
+	// ErrBusy is returned by Registry.Publish when the stream has a publisher.
+	ErrBusy = errors.New("media: stream is already being published")
+	// ErrSlowReader closes a reader that was lapped too often.
+	ErrSlowReader = errors.New("media: slow reader")
+	// ErrClosed is returned by a closed Reader.
+	ErrClosed = errors.New("media: reader closed")
+)
+
+// Options are the per-stream knobs, taken from the stream's vhost. They may
+// change on reload: the ring size applies to the next publish, the rest at
+// once.
+type Options struct {
+	RingFrames        int           // ring capacity in frames
+	GOPCache          bool          // start new readers at the newest keyframe
+	GOPCacheMaxFrames int           // no GOP cache for a GOP longer than this (0: no limit)
+	QueueLength       time.Duration // a reader further behind the live edge skips ahead (0: only when lapped)
+	MinFrames         int           // merged write: frames per Read at least (mw_msgs)
+	MaxDelay          time.Duration // merged write: longest wait for MinFrames (mw_latency)
+}
+
+// DefaultOptions returns the options of a stream with no config.
+func DefaultOptions() Options {
+	return Options{RingFrames: 1024, GOPCache: true, GOPCacheMaxFrames: 2500,
+		QueueLength: 10 * time.Second, MinFrames: 8, MaxDelay: 350 * time.Millisecond}
+}
+
+// VideoInfo describes a stream's video, as its sequence header says.
+type VideoInfo struct {
+	Codec   Codec
+	Profile string
+	Level   string
+	Width   int
+	Height  int
+}
+
+// AudioInfo describes a stream's audio.
+type AudioInfo struct {
+	Codec      Codec
+	Profile    string
+	SampleRate int
+	Channels   int
+}
+
+// Stats is a snapshot of a stream's counters.
+type Stats struct {
+	Publishing  bool
+	PublishedAt time.Time // start of the current or last publish
+	Readers     int
+	FramesIn    uint64 // frames written by publishers, every generation
+	VideoFrames uint64
+	AudioFrames uint64
+	BytesIn     uint64 // payload bytes written
+	Video       VideoInfo
+	Audio       AudioInfo
+	HasVideo    bool
+	HasAudio    bool
+}
+
+// Stream is one live stream: vhost/app/name, the ring of its current publish
+// session, the cached sequence headers and metadata, and its readers.
+//
+// Write and Unpublish belong to the publisher's goroutine; everything else is
+// safe for concurrent use.
+type Stream struct {
+	Vhost, App, Name string
+	// ID is a short unique id, as the HTTP API shows it.
+	ID string
+
+	reg  *Registry
+	opts atomic.Pointer[Options]
+
+	mu          sync.Mutex
+	ring        *Ring // nil while nobody publishes
+	publishing  bool
+	publishedAt time.Time
+	meta        Frame
+	vcfg        Frame
+	acfg        Frame
+	video       VideoInfo
+	audio       AudioInfo
+	hasVideo    bool
+	hasAudio    bool
+	nreaders    int
+
+	readers atomic.Pointer[[]*Reader] // copy on write, for the writer's wake-ups
+
+	wring       *Ring // the publisher's ring: touched by the publisher only
+	sawVideo    bool  // publisher only
+	sawAudio    bool  // publisher only
+	framesIn    atomic.Uint64
+	videoFrames atomic.Uint64
+	audioFrames atomic.Uint64
+	bytesIn     atomic.Uint64
+}
+
+// Key returns "vhost/app/name".
+func (s *Stream) Key() string { return s.Vhost + "/" + s.App + "/" + s.Name }
+
+// Options returns the stream's current options.
+func (s *Stream) Options() Options { return *s.opts.Load() }
+
+// SetOptions replaces the stream's options.
+func (s *Stream) SetOptions(o Options) { s.opts.Store(&o) }
+
+// Write appends f to the ring, taking over the caller's reference on its
+// payload. It never blocks on readers. Sequence headers and metadata are also
+// cached for readers that join later. Only the publisher calls Write.
+func (s *Stream) Write(f *Frame) {
+	r := s.wring
+	if r == nil {
+		f.Release()
+		return
+	}
+	s.framesIn.Add(1)
+	s.bytesIn.Add(uint64(len(f.Payload)))
+	switch {
+	case f.Codec == CodecData:
+		s.cache(&s.meta, f)
+	case f.Flags&FlagConfig != 0:
+		if f.Codec.IsVideo() {
+			s.cache(&s.vcfg, f)
+		} else {
+			s.cache(&s.acfg, f)
+		}
+	case f.Codec.IsVideo():
+		s.videoFrames.Add(1)
+	case f.Codec.IsAudio():
+		s.audioFrames.Add(1)
+	}
+	if f.Codec.IsVideo() && !s.sawVideo || f.Codec.IsAudio() && !s.sawAudio {
+		s.sawVideo = s.sawVideo || f.Codec.IsVideo()
+		s.sawAudio = s.sawAudio || f.Codec.IsAudio()
+		s.mu.Lock()
+		s.hasVideo, s.hasAudio = s.hasVideo || s.sawVideo, s.hasAudio || s.sawAudio
+		s.mu.Unlock()
+	}
+	seq := r.write(f)
+	*f = Frame{}
+	if rs := s.readers.Load(); rs != nil {
+		for _, rd := range *rs {
+			rd.notify(seq)
+		}
+	}
+}
+
+func (s *Stream) cache(dst *Frame, f *Frame) {
+	c := f.Clone()
+	s.mu.Lock()
+	old := *dst
+	*dst = c
+	s.mu.Unlock()
+	old.Release()
+}
+
+// SetVideoInfo records what the publisher's video sequence header says.
+func (s *Stream) SetVideoInfo(v VideoInfo) {
+	s.mu.Lock()
+	s.video, s.hasVideo = v, true
+	s.mu.Unlock()
+}
+
+// SetAudioInfo records what the publisher's audio sequence header says.
+func (s *Stream) SetAudioInfo(a AudioInfo) {
+	s.mu.Lock()
+	s.audio, s.hasAudio = a, true
+	s.mu.Unlock()
+}
+
+// Stats returns a snapshot of the stream's counters.
+func (s *Stream) Stats() Stats {
+	s.mu.Lock()
+	st := Stats{Publishing: s.publishing, PublishedAt: s.publishedAt, Readers: s.nreaders,
+		Video: s.video, Audio: s.audio, HasVideo: s.hasVideo, HasAudio: s.hasAudio}
+	s.mu.Unlock()
+	st.FramesIn = s.framesIn.Load()
+	st.VideoFrames = s.videoFrames.Load()
+	st.AudioFrames = s.audioFrames.Load()
+	st.BytesIn = s.bytesIn.Load()
+	return st
+}
+
+// Publishing reports whether the stream has a publisher.
+func (s *Stream) Publishing() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.publishing
+}
+
+// Unpublish ends the publish session: readers drain the ring and get io.EOF,
+// and the cached sequence headers are dropped. Only the publisher calls it,
+// once.
+func (s *Stream) Unpublish() {
+	s.mu.Lock()
+	r := s.ring
+	s.ring = nil
+	s.wring = nil
+	s.publishing = false
+	meta, vcfg, acfg := s.meta, s.vcfg, s.acfg
+	s.meta, s.vcfg, s.acfg = Frame{}, Frame{}, Frame{}
+	s.mu.Unlock()
+	meta.Release()
+	vcfg.Release()
+	acfg.Release()
+	if r != nil {
+		r.close()
+		s.wakeAll()
+		r.unref() // the publisher's use; readers still draining hold theirs
+	}
+	s.reg.maybeFree(s)
+}
+
+func (s *Stream) wakeAll() {
+	if rs := s.readers.Load(); rs != nil {
+		for _, rd := range *rs {
+			rd.kick()
+		}
+	}
+}
+
+func (s *Stream) addReader(rd *Reader) {
+	s.mu.Lock()
+	old := s.readers.Load()
+	var n []*Reader
+	if old != nil {
+		n = make([]*Reader, 0, len(*old)+1)
+		n = append(n, *old...)
+	}
+	n = append(n, rd)
+	s.readers.Store(&n)
+	s.nreaders++
+	s.mu.Unlock()
+}
+
+func (s *Stream) removeReader(rd *Reader) {
+	s.mu.Lock()
+	old := s.readers.Load()
+	if old != nil {
+		n := make([]*Reader, 0, len(*old))
+		for _, x := range *old {
+			if x != rd {
+				n = append(n, x)
+			}
+		}
+		s.readers.Store(&n)
+	}
+	s.nreaders--
+	s.mu.Unlock()
+	s.reg.maybeFree(s)
+}
+
+// attach binds rd to the current publish session, if any: it returns the
+// ring and where to start, and fills the reader's pending sequence headers.
+func (s *Stream) attach(rd *Reader) *Ring {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r := s.ring
+	if r == nil {
+		return nil
+	}
+	r.ref()
+	o := s.opts.Load()
+	rd.cursor = r.joinSeq(o.GOPCache, o.GOPCacheMaxFrames)
+	rd.npending = 0
+	for _, f := range [...]*Frame{&s.meta, &s.vcfg, &s.acfg} {
+		if f.Payload != nil || f.buf != nil {
+			rd.pending[rd.npending] = f.Clone()
+			rd.npending++
+		}
+	}
+	return r
+}

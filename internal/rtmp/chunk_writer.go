@@ -1,0 +1,175 @@
+package rtmp
+
+import (
+	"encoding/binary"
+	"fmt"
+	"io"
+)
+
+// basicHeaderLen returns the size of the basic header of csid, RTMP 5.3.1.1.
+func basicHeaderLen(csid uint32) int {
+	switch {
+	case csid < 64:
+		return 1
+	case csid < 320:
+		return 2
+	}
+	return 3
+}
+
+// appendBasicHeader appends a chunk basic header, RTMP 5.3.1.1. csid must be
+// in 2..65599.
+func appendBasicHeader(dst []byte, format uint8, csid uint32) []byte {
+	switch {
+	case csid < 64:
+		return append(dst, format<<6|byte(csid))
+	case csid < 320:
+		return append(dst, format<<6, byte(csid-64))
+	}
+	c := csid - 64
+	return append(dst, format<<6|1, byte(c), byte(c>>8))
+}
+
+// ChunkedLen returns how many bytes AppendChunks appends for a message of
+// h.Length bytes on csid with the given chunk size, so that a pooled buffer
+// can be sized exactly.
+func ChunkedLen(csid uint32, h MessageHeader, chunkSize int) int {
+	if chunkSize < 1 {
+		chunkSize = DefaultChunkSize
+	}
+	bh := basicHeaderLen(csid)
+	ext := 0
+	if h.Timestamp >= 0xFFFFFF {
+		ext = 4
+	}
+	chunks := 1
+	if h.Length > 0 {
+		chunks = (int(h.Length) + chunkSize - 1) / chunkSize
+	}
+	return int(h.Length) + bh + 11 + ext + (chunks-1)*(bh+ext)
+}
+
+// AppendChunks appends the chunks of one message to dst (RTMP 5.3.1): a type
+// 0 header on the first chunk and type 3 headers on the continuations. A
+// timestamp of 0xFFFFFF or more goes in the extended timestamp field, which
+// the type 3 chunks repeat as ffmpeg, FMLE and FMS expect (RTMP 5.3.1.3).
+//
+// The payload is given in pieces (e.g. an FLV tag body header and the frame
+// data) that are chunked as if concatenated; the message length written is
+// their total and h.Length is ignored. csid must be in 2..65599, and a
+// chunkSize below 1 means DefaultChunkSize. It does not allocate when dst has
+// room for ChunkedLen bytes.
+func AppendChunks(dst []byte, csid uint32, h MessageHeader, payload [][]byte, chunkSize int) []byte {
+	if chunkSize < 1 {
+		chunkSize = DefaultChunkSize
+	}
+	length := 0
+	for _, p := range payload {
+		length += len(p)
+	}
+	ts := h.Timestamp
+	extended := ts >= 0xFFFFFF
+	if extended {
+		ts = 0xFFFFFF
+	}
+	dst = appendBasicHeader(dst, 0, csid)
+	dst = append(dst, byte(ts>>16), byte(ts>>8), byte(ts),
+		byte(length>>16), byte(length>>8), byte(length), h.Type)
+	dst = binary.LittleEndian.AppendUint32(dst, h.StreamID)
+	if extended {
+		dst = binary.BigEndian.AppendUint32(dst, h.Timestamp)
+	}
+	room := chunkSize // payload bytes left in the current chunk
+	for _, p := range payload {
+		for len(p) > 0 {
+			if room == 0 {
+				dst = appendBasicHeader(dst, 3, csid)
+				if extended {
+					dst = binary.BigEndian.AppendUint32(dst, h.Timestamp)
+				}
+				room = chunkSize
+			}
+			n := min(room, len(p))
+			dst = append(dst, p[:n]...)
+			p = p[n:]
+			room -= n
+		}
+	}
+	return dst
+}
+
+// ChunkWriter writes control and command messages to a connection, each
+// with one Write call. It keeps a scratch buffer, so that writing is
+// allocation-free once the buffer has grown to the largest message. Media
+// messages are better chunked with AppendChunks into pooled buffers and
+// written with net.Buffers; the caller then keeps both on one goroutine or
+// serializes them, as a ChunkWriter is not safe for concurrent use.
+type ChunkWriter struct {
+	w         io.Writer
+	chunkSize int
+	scratch   []byte
+	payload   [1][]byte
+	small     [16]byte
+}
+
+// NewChunkWriter returns a writer to w with the chunk size at
+// DefaultChunkSize.
+func NewChunkWriter(w io.Writer) *ChunkWriter {
+	return &ChunkWriter{w: w, chunkSize: DefaultChunkSize}
+}
+
+// ChunkSize returns the chunk size the writer uses.
+func (cw *ChunkWriter) ChunkSize() int { return cw.chunkSize }
+
+// WriteMessage writes one message on chunk stream csid; h.Length is taken
+// from payload.
+func (cw *ChunkWriter) WriteMessage(csid uint32, h MessageHeader, payload []byte) error {
+	cw.payload[0] = payload
+	cw.scratch = AppendChunks(cw.scratch[:0], csid, h, cw.payload[:], cw.chunkSize)
+	cw.payload[0] = nil
+	if _, err := cw.w.Write(cw.scratch); err != nil {
+		return fmt.Errorf("rtmp: write message type %d: %w", h.Type, err)
+	}
+	return nil
+}
+
+// WriteControl writes a protocol control or user control message: chunk
+// stream 2, message stream 0, timestamp 0 (RTMP 5.4).
+func (cw *ChunkWriter) WriteControl(typ uint8, payload []byte) error {
+	return cw.WriteMessage(CSIDProtocolControl, MessageHeader{Type: typ}, payload)
+}
+
+// SetChunkSize sends Set Chunk Size (RTMP 5.4.1) and chunks the following
+// messages with n bytes, which must be in 1..0x7FFFFFFF.
+func (cw *ChunkWriter) SetChunkSize(n int) error {
+	if n < 1 || n > MaxChunkSize {
+		return fmt.Errorf("%w: %d", ErrChunkSize, n)
+	}
+	if err := cw.WriteControl(TypeSetChunkSize, AppendSetChunkSize(cw.small[:0], uint32(n))); err != nil {
+		return err
+	}
+	cw.chunkSize = n
+	return nil
+}
+
+// WriteWindowAckSize sends Window Acknowledgement Size (RTMP 5.4.4).
+func (cw *ChunkWriter) WriteWindowAckSize(n uint32) error {
+	return cw.WriteControl(TypeWindowAckSize, AppendWindowAckSize(cw.small[:0], n))
+}
+
+// WriteSetPeerBandwidth sends Set Peer Bandwidth (RTMP 5.4.5).
+func (cw *ChunkWriter) WriteSetPeerBandwidth(n uint32, limit uint8) error {
+	return cw.WriteControl(TypeSetPeerBandwidth, AppendSetPeerBandwidth(cw.small[:0], n, limit))
+}
+
+// WriteAck sends Acknowledgement with the bytes received so far (RTMP
+// 5.4.3); the sequence number wraps at 2^32.
+func (cw *ChunkWriter) WriteAck(bytesRead uint64) error {
+	return cw.WriteControl(TypeAck, AppendAck(cw.small[:0], uint32(bytesRead)))
+}
+
+// WriteUserControl sends a User Control Message (RTMP 7.1.7) with the
+// event's 4-byte fields.
+func (cw *ChunkWriter) WriteUserControl(event uint16, fields ...uint32) error {
+	return cw.WriteControl(TypeUserControl, AppendUserControl(cw.small[:0], event, fields...))
+}
