@@ -63,10 +63,14 @@ func (e *Errors) Is(target error) bool { return target == ErrInvalid }
 // problems collects problems with the internal (indexed) key path of each,
 // so that a key already reported is not reported twice.
 type problems struct {
-	src  *source
-	list []Problem
-	seen map[string]bool // indexed paths with a problem
+	src   *source
+	list  []Problem
+	seen  map[string]bool // indexed paths with a problem
+	extra int             // problems past maxProblems, not kept
 }
+
+// maxProblems bounds the problems reported for one file.
+const maxProblems = 100
 
 // add records a problem at the indexed path ("vhost[1].hls.fragment").
 func (ps *problems) add(path, format string, args ...any) {
@@ -74,6 +78,10 @@ func (ps *problems) add(path, format string, args ...any) {
 		ps.seen = make(map[string]bool)
 	}
 	ps.seen[path] = true
+	if len(ps.list) >= maxProblems {
+		ps.extra++
+		return
+	}
 	p := Problem{Key: displayKey(path), Msg: fmt.Sprintf(format, args...)}
 	if ps.src != nil {
 		p.File = ps.src.name
@@ -89,6 +97,13 @@ func (ps *problems) err() error {
 	}
 	list := slices.Clone(ps.list)
 	slices.SortStableFunc(list, func(a, b Problem) int { return cmp.Compare(a.Line, b.Line) })
+	if ps.extra > 0 {
+		p := Problem{Msg: fmt.Sprintf("%d more problems not shown", ps.extra)}
+		if ps.src != nil {
+			p.File = ps.src.name
+		}
+		list = append(list, p)
+	}
 	return &Errors{Problems: list}
 }
 

@@ -2,6 +2,7 @@ package config
 
 import (
 	"errors"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -62,6 +63,13 @@ func TestProblems(t *testing.T) {
 			"[rtmp]\nlisten = [ # first\n \":1\", # ]\n \"]\", # [x]\n]\nfoo = 1\n",
 			"c.toml:2: rtmp.listen: invalid address \"]\": want host:port\nc.toml:6: rtmp.foo: unknown key"},
 		{"inline vhost array", "vhost = [{name = \"a\"}, {name = \"b\", x = 1}]\n", "c.toml:1: vhost.x: unknown key"},
+		{"deep key", "[log]\n" + strings.Repeat("a.", 40000) + "b = 1\n", "c.toml:2: key with more than 32 parts"},
+		{"deep header", "\n[" + strings.Repeat("a.", 40) + "b]\n", "c.toml:2: key with more than 32 parts"},
+		{"deep nesting", "a = 1\nb = " + strings.Repeat("[", 40) + "\n", "c.toml:2: nested deeper than 32 levels"},
+		{"dots in strings", "[[vhost]]\nname = \"" + strings.Repeat(".", 100) + "\"\nhooks.on_play = [\"http://a.b.c.d.e/\"]\nmount = '''\n" + strings.Repeat(".", 100) + "'''\n",
+			"c.toml:4: vhost.mount: unknown key"},
+		{"too many listen", "[rtmp]\nlisten = [" + strings.Repeat("\":1\", ", 17) + "]\n", "c.toml:2: rtmp.listen: 17 addresses: at most 16"},
+		{"default vhost any case", "[[vhost]]\nname = \"__DefaultVhost__\"\n", ""},
 		{"all at once", "[log]\nlevel = \"x\"\n[rtmp]\nchunk_size = 1\nfoo = 2\n",
 			"c.toml:2: log.level: \"x\": must be one of debug | info | warn | error\nc.toml:4: rtmp.chunk_size: 1 out of range 128..65536\nc.toml:5: rtmp.foo: unknown key"},
 	} {
@@ -116,5 +124,20 @@ vhost.mw_msgs: 129 out of range 0..128
 vhost.ring_frames: 1000: must be a power of two from 64 to 65536`
 	if err := c.Validate(); err == nil || err.Error() != want {
 		t.Fatalf("got:\n%v\nwant:\n%s", err, want)
+	}
+}
+
+func TestTooManyProblems(t *testing.T) {
+	var b strings.Builder
+	for i := range 150 {
+		b.WriteString("[[vhost]]\nname = \"v" + strconv.Itoa(i) + "\"\nbad = 1\n")
+	}
+	_, err := Parse("m.toml", []byte(b.String()))
+	var es *Errors
+	if !errors.As(err, &es) || len(es.Problems) != maxProblems+1 {
+		t.Fatalf("err = %v", err)
+	}
+	if last := es.Problems[maxProblems].String(); last != "m.toml: 50 more problems not shown" {
+		t.Fatalf("last = %q", last)
 	}
 }

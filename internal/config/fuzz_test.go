@@ -11,7 +11,9 @@ func FuzzConfig(f *testing.F) {
 	f.Add([]byte("[log]\nlevel = \"debug\"\n"))
 	f.Add([]byte("[[vhost]]\nname = \"a\"\nhls = {fragment = \"1s\"}\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		scanLines(string(data))
+		if line, _ := precheck(string(data)); line == 0 {
+			scanLines(string(data))
+		}
 		c, err := Parse("fuzz.toml", data)
 		if err != nil {
 			if c != nil {

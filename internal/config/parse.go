@@ -16,7 +16,7 @@ import (
 )
 
 // MaxFileSize bounds the size of a config file Parse accepts.
-const MaxFileSize = 4 << 20
+const MaxFileSize = 1 << 20
 
 // Load reads and parses the config file at path; see Parse.
 func Load(path string) (*Config, error) {
@@ -48,6 +48,10 @@ func Parse(name string, data []byte) (*Config, error) {
 		ps.add("", "file larger than %d bytes", MaxFileSize)
 		return nil, ps.err()
 	}
+	if line, msg := precheck(string(data)); line > 0 {
+		ps.list = append(ps.list, Problem{File: name, Line: line, Msg: msg})
+		return nil, ps.err()
+	}
 	var raw map[string]any
 	if _, err := toml.Decode(string(data), &raw); err != nil {
 		var pe toml.ParseError
@@ -77,7 +81,7 @@ func (c *Config) normalize() {
 	found := false
 	for i := range c.Vhosts {
 		v := &c.Vhosts[i]
-		if v.Name == DefaultVhost {
+		if strings.EqualFold(v.Name, DefaultVhost) {
 			found = true
 		}
 		if v.RingFrames > 0 && v.RingFrames <= maxRingFrames {

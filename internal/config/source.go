@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
 )
@@ -110,6 +111,7 @@ func (sc *lineScanner) header() {
 	}
 	parts := sc.key()
 	path := ""
+	parts = parts[:min(len(parts), maxKeyParts)]
 	for i, p := range parts {
 		path = joinKey(path, p)
 		if double && i == len(parts)-1 {
@@ -134,7 +136,7 @@ func (sc *lineScanner) keyValue() {
 		return
 	}
 	path := sc.table
-	for _, p := range parts {
+	for _, p := range parts[:min(len(parts), maxKeyParts)] {
 		path = joinKey(path, p)
 		sc.record(path)
 	}
@@ -291,4 +293,73 @@ func (sc *lineScanner) str() {
 	if sc.pos < len(sc.s) && sc.s[sc.pos] == q {
 		sc.pos++
 	}
+}
+
+// Limits that keep the TOML decoder away from its quadratic cases: it builds
+// the full path of every prefix of a dotted key and of every nesting level, so
+// "a.a.a...= 1" with 16000 parts takes seconds (measured: 10s).
+const (
+	maxKeyParts = 32
+	maxNesting  = 32
+)
+
+// precheck finds a key with more than maxKeyParts parts or brackets nested
+// deeper than maxNesting, outside strings and comments. It returns the line
+// and a message, or 0.
+func precheck(s string) (int, string) {
+	line, dots, depth := 1, 0, 0
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; c {
+		case '\n':
+			line++
+			dots = 0
+		case '#':
+			for i+1 < len(s) && s[i+1] != '\n' {
+				i++
+			}
+		case '"', '\'':
+			triple := i+2 < len(s) && s[i+1] == c && s[i+2] == c
+			if triple {
+				i += 3
+				for i < len(s) && !(i+2 < len(s) && s[i] == c && s[i+1] == c && s[i+2] == c) {
+					if s[i] == '\\' && c == '"' && i+1 < len(s) {
+						if s[i+1] == '\n' {
+							line++
+						}
+						i++
+					} else if s[i] == '\n' {
+						line++
+					}
+					i++
+				}
+				i += 2
+				continue
+			}
+			for i++; i < len(s) && s[i] != c && s[i] != '\n'; i++ {
+				if s[i] == '\\' && c == '"' && i+1 < len(s) && s[i+1] != '\n' {
+					i++
+				}
+			}
+			if i < len(s) && s[i] == '\n' {
+				i-- // count the line above
+			}
+		case '.':
+			if dots++; dots >= maxKeyParts {
+				return line, fmt.Sprintf("key with more than %d parts", maxKeyParts)
+			}
+		case '[', '{':
+			dots = 0
+			if depth++; depth > maxNesting {
+				return line, fmt.Sprintf("nested deeper than %d levels", maxNesting)
+			}
+		case ']', '}':
+			dots = 0
+			if depth > 0 {
+				depth--
+			}
+		case '=', ',':
+			dots = 0
+		}
+	}
+	return 0, ""
 }

@@ -28,6 +28,7 @@ const (
 	maxDVRDuration   = 24 * time.Hour
 	maxNameLength    = 128
 	maxHostnameBytes = 253
+	maxListen        = 16
 )
 
 // Validate checks ranges, enums, listen addresses and their conflicts,
@@ -201,8 +202,12 @@ func (c *Config) validateListeners(ps *problems) {
 			all = append(all, listener{path: path, network: n, raw: addr, host: host, port: port})
 		}
 	}
-	for _, a := range c.RTMP.Listen {
-		add("rtmp.listen", a, true, "tcp")
+	if len(c.RTMP.Listen) > maxListen {
+		ps.check("rtmp.listen", "%d addresses: at most %d", len(c.RTMP.Listen), maxListen)
+	} else {
+		for _, a := range c.RTMP.Listen {
+			add("rtmp.listen", a, true, "tcp")
+		}
 	}
 	add("http_api.listen", c.HTTPAPI.Listen, c.HTTPAPI.Enabled, "tcp")
 	add("http_server.listen", c.HTTPServer.Listen, c.HTTPServer.Enabled, "tcp")
