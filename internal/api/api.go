@@ -1,0 +1,418 @@
+// Package api is the HTTP API: JSON in the shapes of SRS's /api/v1 (versions,
+// summaries, streams, clients, vhosts, raw?rpc=reload), so that tools and
+// consoles written for SRS work against srs-lite. It reads the media
+// registry and the stats client table, and samples byte counters every 5 s
+// for the kbps figures.
+package api
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/srs-lite/srs-lite/internal/media"
+	"github.com/srs-lite/srs-lite/internal/stats"
+)
+
+// Errors of New.
+var (
+	// ErrNoRegistry is returned by New without a media registry.
+	ErrNoRegistry = errors.New("api: no media registry")
+	// ErrNoClients is returned by New without a client table.
+	ErrNoClients = errors.New("api: no client table")
+)
+
+// Codes of the JSON answers: SRS's where SRS has one (srs_kernel_error.hpp),
+// else the HTTP status, as SRS itself answers some errors.
+const (
+	// CodeSuccess is the code of every successful answer.
+	CodeSuccess = 0
+	// CodeBadRequest answers a malformed query (?start=, ?count=).
+	CodeBadRequest = http.StatusBadRequest
+	// CodeUnauthorized answers a request Deps.Auth refused.
+	CodeUnauthorized = http.StatusUnauthorized
+	// CodeNotFound answers an /api/ path that does not exist.
+	CodeNotFound = http.StatusNotFound
+	// CodeNotAllowed answers a method the path does not serve.
+	CodeNotAllowed = http.StatusMethodNotAllowed
+	// CodeRaw is SRS's ERROR_SYSTEM_CONFIG_RAW: an unsupported rpc or a
+	// failed reload.
+	CodeRaw = 1060
+	// CodeRawDisabled is SRS's ERROR_SYSTEM_CONFIG_RAW_DISABLED: the server
+	// gave no Deps.Reload.
+	CodeRawDisabled = 1061
+	// CodeStreamNotFound is SRS's ERROR_RTMP_STREAM_NOT_FOUND.
+	CodeStreamNotFound = 2048
+	// CodeClientNotFound is SRS's ERROR_RTMP_CLIENT_NOT_FOUND.
+	CodeClientNotFound = 2049
+)
+
+// Deps are what the API reads and calls.
+type Deps struct {
+	Registry *media.Registry
+	Clients  *stats.Clients
+	Log      *slog.Logger // nil: discard
+	// Version is the server's "x.y.z" version.
+	Version string
+	// Vhosts returns the vhosts and their settings as a JSON-able list (nil:
+	// none). Streams and clients name their vhost by name, so an item's "id"
+	// should be its name.
+	Vhosts func() any
+	// Reload reloads the config, as SIGHUP does (nil: the RAW API reload is
+	// disabled).
+	Reload func() error
+	// ServerID is SRS's "server" field, e.g. "vid-0a1b2c3" (empty: made up).
+	ServerID string
+	// Start is when the server started (zero: now).
+	Start time.Time
+	// Auth, when not nil, allows a request or not: a refused request gets
+	// 401. CORS preflights are always answered.
+	Auth func(r *http.Request) bool
+}
+
+// API serves the HTTP API. Create it with New, serve Handler, and keep Run
+// running for the kbps and CPU figures.
+type API struct {
+	deps    Deps
+	log     *slog.Logger
+	proc    proc
+	service string // SRS "service": random per process start
+	pid     string
+	mux     *http.ServeMux
+	handler http.Handler
+
+	mu           sync.Mutex
+	gen          uint64
+	clientMeters map[string]*meter
+	streamMeters map[string]*meter
+	closedIn     map[string]uint64 // stream id -> bytes from publishers that left
+	closedOut    map[string]uint64 // stream id -> bytes to clients that left
+	host         hostSample
+	rates        hostRates
+}
+
+// New checks deps and returns the API. It takes a first sample, so that the
+// first rates are there one period after Run starts.
+func New(deps Deps) (*API, error) {
+	if deps.Registry == nil {
+		return nil, ErrNoRegistry
+	}
+	if deps.Clients == nil {
+		return nil, ErrNoClients
+	}
+	if deps.Log == nil {
+		deps.Log = slog.New(slog.DiscardHandler)
+	}
+	if deps.Version == "" {
+		deps.Version = "0.0.0"
+	}
+	if deps.ServerID == "" {
+		deps.ServerID = "vid-" + randomID(7)
+	}
+	if deps.Start.IsZero() {
+		deps.Start = time.Now()
+	}
+	a := &API{
+		deps:         deps,
+		log:          deps.Log,
+		proc:         proc{root: "/proc"},
+		service:      randomID(8),
+		pid:          strconv.Itoa(os.Getpid()),
+		clientMeters: map[string]*meter{},
+		streamMeters: map[string]*meter{},
+		closedIn:     map[string]uint64{},
+		closedOut:    map[string]uint64{},
+	}
+	a.routes()
+	a.sample(time.Now())
+	return a, nil
+}
+
+// Handler returns the handler of every /api/ path, with CORS headers on every
+// answer and OPTIONS preflights answered.
+func (a *API) Handler() http.Handler { return a.handler }
+
+// Run samples the counters every 5 s until ctx is done.
+func (a *API) Run(ctx context.Context) error {
+	t := time.NewTicker(sampleEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case now := <-t.C:
+			a.sample(now)
+		}
+	}
+}
+
+func (a *API) routes() {
+	m := http.NewServeMux()
+	for _, p := range []string{"GET /api/{$}"} {
+		m.HandleFunc(p, a.root)
+	}
+	for _, p := range []string{"GET /api/v1", "GET /api/v1/{$}"} {
+		m.HandleFunc(p, a.v1)
+	}
+	m.HandleFunc("GET /api/v1/versions", a.versions)
+	m.HandleFunc("GET /api/v1/summaries", a.summaries)
+	for _, p := range []string{"GET /api/v1/streams", "GET /api/v1/streams/{$}"} {
+		m.HandleFunc(p, a.streams)
+	}
+	m.HandleFunc("GET /api/v1/streams/{id}", a.stream)
+	for _, p := range []string{"GET /api/v1/clients", "GET /api/v1/clients/{$}"} {
+		m.HandleFunc(p, a.clients)
+	}
+	m.HandleFunc("GET /api/v1/clients/{id}", a.client)
+	m.HandleFunc("DELETE /api/v1/clients/{id}", a.kick)
+	for _, p := range []string{"GET /api/v1/vhosts", "GET /api/v1/vhosts/{$}"} {
+		m.HandleFunc(p, a.vhosts)
+	}
+	// SRS answers the RAW API on any method; GET and POST are what tools use.
+	m.HandleFunc("GET /api/v1/raw", a.raw)
+	m.HandleFunc("POST /api/v1/raw", a.raw)
+	m.HandleFunc("/api/", a.notFound)
+	a.mux = m
+	a.handler = http.HandlerFunc(a.serve)
+}
+
+// corsMethods and corsHeaders are what SRS allows cross-origin.
+const (
+	corsMethods = "GET, POST, HEAD, PUT, DELETE, OPTIONS"
+	corsHeaders = "origin, range, accept-encoding, referer, Cache-Control, X-Proxy-Authorization, X-Requested-With, Content-Type, Authorization"
+	corsExpose  = "Server, range, Content-Length, Content-Range"
+)
+
+func (a *API) serve(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	h.Set("Access-Control-Allow-Origin", "*")
+	h.Set("Access-Control-Allow-Methods", corsMethods)
+	h.Set("Access-Control-Allow-Headers", corsHeaders)
+	h.Set("Access-Control-Expose-Headers", corsExpose)
+	h.Set("Server", "srs-lite/"+a.deps.Version)
+	if r.Method == http.MethodOptions {
+		h.Set("Access-Control-Max-Age", "86400")
+		w.WriteHeader(http.StatusOK)
+		return
+	}
+	if a.deps.Auth != nil && !a.deps.Auth(r) {
+		h.Set("WWW-Authenticate", `Basic realm="srs-lite"`)
+		a.fail(w, r, http.StatusUnauthorized, CodeUnauthorized, "unauthorized")
+		return
+	}
+	a.mux.ServeHTTP(w, r)
+}
+
+// envelope starts every answer, as SRS's does.
+type envelope struct {
+	Code    int    `json:"code"`
+	Server  string `json:"server"`
+	Service string `json:"service"`
+	PID     string `json:"pid"`
+}
+
+func (a *API) env(code int) envelope {
+	return envelope{Code: code, Server: a.deps.ServerID, Service: a.service, PID: a.pid}
+}
+
+type errorAnswer struct {
+	envelope
+	Msg string `json:"msg"`
+}
+
+// reply writes v as JSON, or as JSONP when the request names a valid
+// ?callback= (SRS's consoles use it).
+func (a *API) reply(w http.ResponseWriter, r *http.Request, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		a.log.Error("api: encode answer", "path", r.URL.Path, "err", err)
+		status = http.StatusInternalServerError
+		b, _ = json.Marshal(errorAnswer{a.env(http.StatusInternalServerError), "cannot encode the answer"})
+	}
+	h := w.Header()
+	if cb := jsonpCallback(r); cb != "" {
+		h.Set("Content-Type", "text/javascript")
+		b = append(append([]byte(cb+"("), b...), ')')
+	} else {
+		h.Set("Content-Type", "application/json")
+	}
+	h.Set("Content-Length", strconv.Itoa(len(b)))
+	w.WriteHeader(status)
+	w.Write(b)
+}
+
+func (a *API) fail(w http.ResponseWriter, r *http.Request, status, code int, msg string) {
+	a.reply(w, r, status, errorAnswer{a.env(code), msg})
+}
+
+// jsonpCallback returns ?callback= when it is a plain JavaScript name.
+func jsonpCallback(r *http.Request) string {
+	cb := r.URL.Query().Get("callback")
+	if cb == "" || len(cb) > 64 {
+		return ""
+	}
+	for _, c := range cb {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '$' || c == '.') {
+			return ""
+		}
+	}
+	return cb
+}
+
+// notFound answers every /api/ path no route took: 405 when the path exists
+// for another method, else 404.
+func (a *API) notFound(w http.ResponseWriter, r *http.Request) {
+	var allow []string
+	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodDelete} {
+		if m == r.Method {
+			continue
+		}
+		r2 := r.Clone(r.Context())
+		r2.Method = m
+		if _, p := a.mux.Handler(r2); p != "/api/" {
+			allow = append(allow, m)
+		}
+	}
+	if len(allow) > 0 {
+		w.Header().Set("Allow", strings.Join(append(allow, http.MethodOptions), ", "))
+		a.fail(w, r, http.StatusMethodNotAllowed, CodeNotAllowed, fmt.Sprintf("method %s not allowed on %s", r.Method, r.URL.Path))
+		return
+	}
+	a.fail(w, r, http.StatusNotFound, CodeNotFound, "no api at "+r.URL.Path)
+}
+
+func (a *API) root(w http.ResponseWriter, r *http.Request) {
+	a.reply(w, r, http.StatusOK, struct {
+		envelope
+		URLs map[string]string `json:"urls"`
+	}{a.env(CodeSuccess), map[string]string{"v1": "the api version 1.0"}})
+}
+
+// v1 lists the endpoints, as SRS's /api/v1/ does.
+func (a *API) v1(w http.ResponseWriter, r *http.Request) {
+	a.reply(w, r, http.StatusOK, struct {
+		envelope
+		URLs map[string]string `json:"urls"`
+	}{a.env(CodeSuccess), map[string]string{
+		"versions":  "the version of the server",
+		"summaries": "the summary (pid, argv, cwd, cpu, mem, load, network) of the server and the host",
+		"streams":   "all streams or one stream: /api/v1/streams/{id}, paged with ?start=0&count=10",
+		"clients":   "all clients or one client: /api/v1/clients/{id}, paged with ?start=0&count=10; DELETE kicks",
+		"vhosts":    "the vhosts and their settings",
+		"raw":       "the RAW API: ?rpc=reload reloads the config",
+	}})
+}
+
+type versionData struct {
+	Major    int    `json:"major"`
+	Minor    int    `json:"minor"`
+	Revision int    `json:"revision"`
+	Version  string `json:"version"`
+}
+
+func (a *API) versions(w http.ResponseWriter, r *http.Request) {
+	a.reply(w, r, http.StatusOK, struct {
+		envelope
+		Data versionData `json:"data"`
+	}{a.env(CodeSuccess), parseVersion(a.deps.Version)})
+}
+
+// parseVersion splits "v1.2.3-rc1" into 1, 2, 3 and "1.2.3-rc1"; missing or
+// non-numeric parts are 0.
+func parseVersion(v string) versionData {
+	v = strings.TrimPrefix(v, "v")
+	d := versionData{Version: v}
+	core, _, _ := strings.Cut(v, "-")
+	core, _, _ = strings.Cut(core, "+")
+	parts := strings.SplitN(core, ".", 3)
+	dst := []*int{&d.Major, &d.Minor, &d.Revision}
+	for i, p := range parts {
+		n, err := strconv.Atoi(p)
+		if err != nil || n < 0 {
+			break
+		}
+		*dst[i] = n
+	}
+	return d
+}
+
+func (a *API) vhosts(w http.ResponseWriter, r *http.Request) {
+	var v any = []any{}
+	if a.deps.Vhosts != nil {
+		if x := a.deps.Vhosts(); x != nil {
+			v = x
+		}
+	}
+	a.reply(w, r, http.StatusOK, struct {
+		envelope
+		Vhosts any `json:"vhosts"`
+	}{a.env(CodeSuccess), v})
+}
+
+// raw is SRS's RAW API; only rpc=reload is served.
+func (a *API) raw(w http.ResponseWriter, r *http.Request) {
+	rpc := r.URL.Query().Get("rpc")
+	if rpc != "reload" {
+		a.fail(w, r, http.StatusBadRequest, CodeRaw, fmt.Sprintf("rpc %q not supported: use rpc=reload", rpc))
+		return
+	}
+	if a.deps.Reload == nil {
+		a.fail(w, r, http.StatusForbidden, CodeRawDisabled, "reload is disabled")
+		return
+	}
+	if err := a.deps.Reload(); err != nil {
+		a.log.Warn("api: reload failed", "remote", r.RemoteAddr, "err", err)
+		a.fail(w, r, http.StatusInternalServerError, CodeRaw, err.Error())
+		return
+	}
+	a.log.Info("api: config reloaded", "remote", r.RemoteAddr)
+	a.reply(w, r, http.StatusOK, a.env(CodeSuccess))
+}
+
+// page reads SRS's ?start=0&count=10.
+func page(r *http.Request) (start, count int, err error) {
+	q := r.URL.Query()
+	start, count = 0, 10
+	if s := q.Get("start"); s != "" {
+		if start, err = strconv.Atoi(s); err != nil || start < 0 {
+			return 0, 0, fmt.Errorf("api: bad start %q", s)
+		}
+	}
+	if s := q.Get("count"); s != "" {
+		if count, err = strconv.Atoi(s); err != nil || count < 0 {
+			return 0, 0, fmt.Errorf("api: bad count %q", s)
+		}
+		if count == 0 {
+			count = 10
+		}
+	}
+	return start, count, nil
+}
+
+// pageBounds returns the [start, start+count) part of n items.
+func pageBounds(n, start, count int) (lo, hi int) {
+	lo = min(start, n)
+	hi = lo + min(count, n-lo)
+	return lo, hi
+}
+
+const idChars = "0123456789abcdefghijklmnopqrstuvwxyz"
+
+// randomID returns n random characters of [0-9a-z].
+func randomID(n int) string {
+	b := make([]byte, n)
+	rand.Read(b)
+	for i := range b {
+		b[i] = idChars[int(b[i])%len(idChars)]
+	}
+	return string(b)
+}
