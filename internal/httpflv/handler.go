@@ -1,0 +1,247 @@
+// Package httpflv serves live streams to HTTP-FLV players (ffplay, VLC,
+// mpegts.js, flv.js) at http://HOST:8080/APP/STREAM.flv, as SRS's
+// http_remux does.
+//
+// A play is a Reader on the stream's ring: each batch of frames Read returns
+// is written as FLV tags (encoded once per frame and shared by all players)
+// in one chunk of the chunked response body, with one writev per batch.
+package httpflv
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/srs-lite/srs-lite/internal/media"
+	"github.com/srs-lite/srs-lite/internal/stats"
+)
+
+// Defaults of the Config fields left zero.
+const (
+	DefaultWriteTimeout = 10 * time.Second
+	DefaultBatchFrames  = 64
+	// MaxBatchFrames bounds Config.BatchFrames (IOV_MAX is 1024 on Linux).
+	MaxBatchFrames = 1000
+)
+
+// Errors of the package. The cancel causes show as the reason on a play's
+// end log line.
+var (
+	// ErrConfig reports an invalid Config or missing Deps.
+	ErrConfig = errors.New("httpflv: invalid config")
+
+	errKicked     = errors.New("kicked")
+	errClientGone = errors.New("client gone")
+	errShutdown   = errors.New("server closing")
+)
+
+// Config holds the HTTP-FLV knobs.
+type Config struct {
+	// WriteTimeout bounds the write of one batch: a player that stops
+	// reading for longer is dropped. 0 means DefaultWriteTimeout.
+	WriteTimeout time.Duration
+	// WaitPublisher is how long a request for a stream nobody publishes
+	// waits for a publisher before it is answered 404. 0 answers 404 at
+	// once, as an SRS origin does; ingest-on-demand and edges set it.
+	WaitPublisher time.Duration
+	// BatchFrames is the most frames written per batch (one writev).
+	// 0 means DefaultBatchFrames.
+	BatchFrames int
+}
+
+// PlayInfo describes a play request, for the on_play hook.
+type PlayInfo struct {
+	ClientID string // the connection's cid
+	IP       string
+	Vhost    string
+	App      string
+	Stream   string
+	// Param is the query string with its leading '?' ("" when none), as
+	// SRS passes it to hooks.
+	Param string
+	// URL is the request URL: http://HOST/APP/STREAM.flv?PARAM.
+	URL string
+}
+
+// Deps are the handler's collaborators.
+type Deps struct {
+	// Registry is the stream registry (required).
+	Registry *media.Registry
+	// Clients, when not nil, lists every play for the HTTP API, which
+	// can kick it.
+	Clients *stats.Clients
+	// Log receives the play log lines; nil discards them.
+	Log *slog.Logger
+	// Vhost resolves the request's vhost (?vhost=NAME or the Host header)
+	// and reports whether HTTP-FLV is enabled on it; when not, the
+	// request gets 404. nil means "__defaultVhost__", enabled.
+	Vhost func(r *http.Request) (vhost string, ok bool)
+	// OnPlay, when not nil, is asked before a play starts (the on_play
+	// hook); an error refuses the play with 403.
+	OnPlay func(ctx context.Context, info PlayInfo) error
+	// BaseContext is the server's context: when it is done, every play
+	// ends (as Close does, but without waiting). nil means
+	// context.Background().
+	BaseContext context.Context
+}
+
+// Handler serves HTTP-FLV plays. It is an http.Handler for GET, HEAD and
+// OPTIONS on /APP/STREAM.flv; the server mounts it where those paths go.
+type Handler struct {
+	cfg  Config
+	deps Deps
+	log  *slog.Logger
+
+	ctx    context.Context // canceled by Close and with Deps.BaseContext
+	cancel context.CancelFunc
+
+	mu     sync.Mutex
+	closed bool
+	wg     sync.WaitGroup // running plays
+}
+
+// New validates cfg and deps and returns a Handler.
+func New(cfg Config, deps Deps) (*Handler, error) {
+	if deps.Registry == nil {
+		return nil, fmt.Errorf("%w: no registry", ErrConfig)
+	}
+	if cfg.WriteTimeout < 0 || cfg.WaitPublisher < 0 || cfg.BatchFrames < 0 {
+		return nil, fmt.Errorf("%w: negative value", ErrConfig)
+	}
+	if cfg.BatchFrames > MaxBatchFrames {
+		return nil, fmt.Errorf("%w: batch_frames %d over %d", ErrConfig, cfg.BatchFrames, MaxBatchFrames)
+	}
+	if cfg.WriteTimeout == 0 {
+		cfg.WriteTimeout = DefaultWriteTimeout
+	}
+	if cfg.BatchFrames == 0 {
+		cfg.BatchFrames = DefaultBatchFrames
+	}
+	l := deps.Log
+	if l == nil {
+		l = slog.New(slog.DiscardHandler)
+	}
+	base := deps.BaseContext
+	if base == nil {
+		base = context.Background()
+	}
+	ctx, cancel := context.WithCancel(base)
+	return &Handler{cfg: cfg, deps: deps, log: l, ctx: ctx, cancel: cancel}, nil
+}
+
+// Close ends every play and waits until their goroutines have returned.
+// Later requests get 503. Close is idempotent and always returns nil.
+func (h *Handler) Close() error {
+	h.mu.Lock()
+	if h.closed {
+		h.mu.Unlock()
+		return nil
+	}
+	h.closed = true
+	h.mu.Unlock()
+	h.cancel()
+	h.wg.Wait()
+	return nil
+}
+
+// begin registers a play; it reports false once the handler is closed.
+func (h *Handler) begin() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed {
+		return false
+	}
+	h.wg.Add(1)
+	return true
+}
+
+// CORS headers, as SRS's SrsHttpCorsMux sends them (methods limited to what
+// this handler answers).
+var corsHeaders = [...][2]string{
+	{"Access-Control-Allow-Origin", "*"},
+	{"Access-Control-Allow-Methods", "GET, HEAD, OPTIONS"},
+	{"Access-Control-Expose-Headers", "Server,range,Content-Length,Content-Range"},
+	{"Access-Control-Allow-Headers", "origin,range,accept-encoding,referer,Cache-Control,X-Proxy-Authorization,X-Requested-With,Content-Type"},
+}
+
+// ServeHTTP answers OPTIONS (CORS preflight), HEAD and GET of
+// /APP/STREAM.flv. Errors: 404 for another path, a vhost without HTTP-FLV
+// or a stream nobody publishes, 403 when OnPlay refuses, 405 for other
+// methods, 503 after Close.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	hd := w.Header()
+	for _, kv := range corsHeaders {
+		hd.Set(kv[0], kv[1])
+	}
+	switch r.Method {
+	case http.MethodOptions:
+		hd.Set("Content-Length", "0")
+		w.WriteHeader(http.StatusOK)
+		return
+	case http.MethodGet, http.MethodHead:
+	default:
+		hd.Set("Allow", "GET, HEAD, OPTIONS")
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		return
+	}
+	app, name, ok := ParsePath(r.URL.Path)
+	if !ok {
+		http.NotFound(w, r)
+		return
+	}
+	vhost, ok := "__defaultVhost__", true
+	if h.deps.Vhost != nil {
+		vhost, ok = h.deps.Vhost(r)
+	}
+	if !ok {
+		http.Error(w, "http-flv disabled", http.StatusNotFound)
+		return
+	}
+	if h.cfg.WaitPublisher == 0 || r.Method == http.MethodHead {
+		if st := h.deps.Registry.Lookup(vhost, app, name); st == nil || !st.Publishing() {
+			http.Error(w, "stream not found", http.StatusNotFound)
+			return
+		}
+	}
+	if r.Method == http.MethodHead {
+		setPlayHeaders(hd)
+		w.WriteHeader(http.StatusOK)
+		return
+	}
+	if !h.begin() {
+		http.Error(w, "server closing", http.StatusServiceUnavailable)
+		return
+	}
+	defer h.wg.Done()
+	h.play(w, r, vhost, app, name)
+}
+
+// setPlayHeaders sets the headers of an HTTP-FLV answer.
+func setPlayHeaders(hd http.Header) {
+	hd.Set("Content-Type", "video/x-flv")
+	hd.Set("Cache-Control", "no-cache")
+	hd.Set("Expires", "-1")
+	hd.Set("Pragma", "no-cache")
+}
+
+// ParsePath splits an HTTP-FLV path /APP/STREAM.flv as SRS does: APP is
+// everything between the first and the last slash (it may contain
+// slashes), STREAM the last segment without ".flv". It reports false when
+// the path does not end in .flv or APP or STREAM is empty.
+func ParsePath(p string) (app, stream string, ok bool) {
+	p, ok = strings.CutSuffix(p, ".flv")
+	if !ok || !strings.HasPrefix(p, "/") {
+		return "", "", false
+	}
+	i := strings.LastIndexByte(p, '/')
+	app, stream = p[1:max(i, 1)], p[i+1:]
+	if app == "" || stream == "" || strings.HasPrefix(app, "/") || strings.HasSuffix(app, "/") {
+		return "", "", false
+	}
+	return app, stream, true
+}
