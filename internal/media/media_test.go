@@ -366,3 +366,20 @@ func TestConcurrentReaders(t *testing.T) {
 		}
 	}
 }
+
+func TestWaitingReaderGetsWholeSession(t *testing.T) {
+	g := NewRegistry(func(string) Options { return noMerge() })
+	rd := g.Subscribe("v", "live", "a", nil)
+	defer rd.Close()
+	s, _ := g.Publish("v", "live", "a")
+	// Two GOPs before the reader wakes up: it still gets the first frame.
+	write(s, CodecH264, FlagKey, 0)
+	write(s, CodecH264, 0, 33)
+	write(s, CodecH264, FlagKey, 66)
+	got := readAll(t, rd, 16)
+	defer releaseAll(got)
+	if len(got) != 3 || got[0].DTS != 0 {
+		t.Fatalf("waiting reader got %d frames, first at %v; want all 3 from 0", len(got), got[0].DTS)
+	}
+	s.Unpublish()
+}

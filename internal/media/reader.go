@@ -22,6 +22,7 @@ type Reader struct {
 	ring *Ring
 	log  *slog.Logger
 
+	subGen   uint64 // the stream's publish generation when the reader subscribed
 	cursor   uint64
 	needKey  bool // skipped ahead to the live edge: wait for a keyframe
 	pending  [3]Frame

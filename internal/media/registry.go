@@ -55,7 +55,9 @@ func (g *Registry) Publish(vhost, app, name string) (*Stream, error) {
 	}
 	o := g.optsFor(vhost)
 	s.opts.Store(&o)
+	s.gen++
 	s.ring = NewRing(o.RingFrames)
+	s.ring.gen = s.gen
 	s.wring = s.ring
 	s.sawVideo, s.sawAudio = false, false
 	s.publishing = true
@@ -75,6 +77,9 @@ func (g *Registry) Subscribe(vhost, app, name string, log *slog.Logger) *Reader 
 	g.mu.Lock()
 	s := g.get(vhost, app, name)
 	rd := &Reader{s: s, log: log, wake: make(chan struct{}, 1)}
+	s.mu.Lock()
+	rd.subGen = s.gen
+	s.mu.Unlock()
 	s.addReader(rd)
 	rd.ring = s.attach(rd)
 	g.mu.Unlock()

@@ -26,6 +26,7 @@ type Ring struct {
 	keyFrames int // frames written since lastKey
 
 	users atomic.Int32 // the publisher and the readers bound to the ring
+	gen   uint64       // the stream's publish generation
 }
 
 type slot struct {
@@ -103,6 +104,20 @@ func (r *Ring) release() {
 		}
 	}
 	r.mu.Unlock()
+}
+
+// firstSeq returns the oldest frame still held, for a reader that was
+// waiting for this publish session: it gets the session from its start.
+func (r *Ring) firstSeq() uint64 {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	if r.next <= uint64(len(r.slots)) {
+		return 1
+	}
+	if r.lastKey != 0 {
+		return r.lastKey
+	}
+	return r.next
 }
 
 // joinSeq returns where a new reader starts: the newest keyframe when the

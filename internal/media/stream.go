@@ -92,6 +92,7 @@ type Stream struct {
 	hasVideo    bool
 	hasAudio    bool
 	nreaders    int
+	gen         uint64 // publish sessions so far
 
 	readers atomic.Pointer[[]*Reader] // copy on write, for the writer's wake-ups
 
@@ -270,7 +271,13 @@ func (s *Stream) attach(rd *Reader) *Ring {
 	}
 	r.ref()
 	o := s.opts.Load()
-	rd.cursor = r.joinSeq(o.GOPCache, o.GOPCacheMaxFrames)
+	if r.gen > rd.subGen {
+		// The reader subscribed before this publisher came: it was
+		// waiting for the session, so it gets all of it.
+		rd.cursor = r.firstSeq()
+	} else {
+		rd.cursor = r.joinSeq(o.GOPCache, o.GOPCacheMaxFrames)
+	}
 	rd.npending = 0
 	for _, f := range [...]*Frame{&s.meta, &s.vcfg, &s.acfg} {
 		if f.Payload != nil || f.buf != nil {

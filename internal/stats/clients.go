@@ -41,9 +41,9 @@ func (c *Client) SetStream(vhost, app, stream, streamID string, publisher bool) 
 // Snapshot is a copy of a client's fields at one moment.
 type Snapshot struct {
 	ID, IP, Proto, Vhost, App, Stream, StreamID, URL string
-	Publisher                                      bool
-	Start                                          time.Time
-	BytesIn, BytesOut                              uint64
+	Publisher                                        bool
+	Start                                            time.Time
+	BytesIn, BytesOut                                uint64
 }
 
 // Snapshot returns a copy of the client's fields.
