@@ -12,7 +12,7 @@ players=("${@:-1000 2000}")
 dur=${DURATION:-30s}
 work=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; sleep 0.5; rm -rf "$work"' EXIT
-ulimit -n 65536
+ulimit -n "$(ulimit -Hn)"
 make -s build
 bin=$PWD/bin/srs-lite
 
@@ -23,7 +23,7 @@ ffmpeg -hide_banner -loglevel error -f lavfi -i testsrc2=size=1280x720:rate=30 -
 
 cat > "$work/nginx.conf" <<CONF
 worker_processes 1;
-worker_rlimit_nofile 65536;
+worker_rlimit_nofile 16384;
 daemon off;
 pid $work/nginx.pid;
 error_log $work/nginx-error.log;

@@ -17,6 +17,7 @@ import (
 	"os/signal"
 	"runtime"
 	"runtime/debug"
+	"runtime/pprof"
 	"syscall"
 
 	"github.com/srs-lite/srs-lite/internal/bench"
@@ -80,6 +81,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	defer logger.Close()
+	if p := os.Getenv("SRS_LITE_CPUPROFILE"); p != "" { // for development: go tool pprof
+		if f, err := os.Create(p); err == nil && pprof.StartCPUProfile(f) == nil {
+			defer pprof.StopCPUProfile()
+		}
+	}
 	srv, err := server.New(*file, cfg, logger)
 	if err != nil {
 		fmt.Fprintf(stderr, "srs-lite: %v\n", err)

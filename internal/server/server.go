@@ -44,6 +44,7 @@ type Server struct {
 	api     *api.API
 
 	reloadMu sync.Mutex
+	limit    connLimit
 
 	mu         sync.Mutex
 	listeners  []net.Listener
@@ -65,6 +66,8 @@ func New(path string, cfg *config.Config, logger *log.Logger) (*Server, error) {
 	s := &Server{path: path, logger: logger, log: logger.Slog(), clients: stats.NewClients(),
 		start: time.Now(), addrs: map[string]string{}}
 	s.cfg.Store(cfg)
+	s.limit.log = s.log
+	s.limit.max.Store(int64(cfg.Server.MaxConnections))
 	s.baseCtx, s.cancelBase = context.WithCancel(context.Background())
 	s.reg = media.NewRegistry(s.streamOptions)
 	var err error
@@ -74,8 +77,10 @@ func New(path string, cfg *config.Config, logger *log.Logger) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("server: rtmp: %w", err)
 	}
-	s.flv, err = httpflv.New(httpflv.Config{}, httpflv.Deps{
-		Registry: s.reg, Clients: s.clients, Log: s.log, Vhost: s.flvVhost,
+	// A player that arrives a little before its publisher (an encoder
+	// restarting) waits for it, as RTMP players do.
+	s.flv, err = httpflv.New(httpflv.Config{WaitPublisher: 10 * time.Second}, httpflv.Deps{
+		Registry: s.reg, Clients: s.clients, Log: s.log, Vhost: s.flvVhost, BaseContext: s.baseCtx,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("server: http-flv: %w", err)
@@ -202,7 +207,7 @@ func (s *Server) Listen() error {
 		s.listeners = append(s.listeners, ln)
 		s.addrs[role] = ln.Addr().String()
 		s.mu.Unlock()
-		return ln, nil
+		return s.limit.wrap(ln), nil
 	}
 	for _, a := range c.RTMP.Listen {
 		ln, err := bind("rtmp", a)
@@ -401,6 +406,7 @@ func (s *Server) Reload() error {
 		}
 	}
 	s.cfg.Store(next)
+	s.limit.max.Store(int64(next.Server.MaxConnections))
 	if sec.Has(config.SectionVhosts) {
 		s.reg.Reconfigure(s.streamOptions)
 	}
