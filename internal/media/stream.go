@@ -271,14 +271,18 @@ func (s *Stream) attach(rd *Reader) *Ring {
 	}
 	r.ref()
 	o := s.opts.Load()
+	rd.npending = 0
 	if r.gen > rd.subGen {
 		// The reader subscribed before this publisher came: it was
-		// waiting for the session, so it gets all of it.
+		// waiting for the session, so it gets all of it, sequence
+		// headers included, from the ring.
 		rd.cursor = r.firstSeq()
+		if rd.cursor == 1 {
+			return r
+		}
 	} else {
 		rd.cursor = r.joinSeq(o.GOPCache, o.GOPCacheMaxFrames)
 	}
-	rd.npending = 0
 	for _, f := range [...]*Frame{&s.meta, &s.vcfg, &s.acfg} {
 		if f.Payload != nil || f.buf != nil {
 			rd.pending[rd.npending] = f.Clone()
