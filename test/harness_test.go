@@ -376,13 +376,37 @@ type benchResult struct {
 
 func runBench(t *testing.T, n int, d time.Duration, url string) benchResult {
 	t.Helper()
+	return startBench(t, n, d, url)()
+}
+
+// startBench runs `srs-lite bench play` in the background; wait returns its
+// summary once it has ended.
+func startBench(t *testing.T, n int, d time.Duration, url string) (wait func() benchResult) {
+	t.Helper()
 	cmd := exec.Command(binPath, "bench", "play", "-n", fmt.Sprint(n), "-d", d.String(), "-json", url)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	_ = cmd.Run() // exit 1 on failures: the JSON says which
-	var r benchResult
-	if err := json.Unmarshal(stdout.Bytes(), &r); err != nil {
-		t.Fatalf("bench output: %v\nstdout: %s\nstderr: %s", err, stdout.String(), stderr.String())
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
 	}
-	return r
+	return func() benchResult {
+		t.Helper()
+		_ = cmd.Wait() // exit 1 on failures: the JSON says which
+		var r benchResult
+		if err := json.Unmarshal(stdout.Bytes(), &r); err != nil {
+			t.Fatalf("bench output: %v\nstdout: %s\nstderr: %s", err, stdout.String(), stderr.String())
+		}
+		return r
+	}
+}
+
+// liveServer starts a server with a stream published by ffmpeg, looping the
+// fixture, and returns them once the stream is live.
+func liveServer(t *testing.T) (*srv, string) {
+	t.Helper()
+	s := startServer(t, "")
+	name := streamName()
+	s.publish(t, name, true)
+	s.waitPublishing(t, name)
+	return s, name
 }

@@ -1,11 +1,9 @@
 package test
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/binary"
-	"encoding/json"
 	"net"
 	"net/http"
 	"os"
@@ -24,10 +22,7 @@ import (
 func TestPublishPlay(t *testing.T) {
 	needTools(t, "ffmpeg", "ffprobe")
 	t.Parallel()
-	s := startServer(t, "")
-	name := streamName()
-	s.publish(t, name, true)
-	s.waitPublishing(t, name)
+	s, name := liveServer(t)
 
 	for _, url := range []string{s.rtmpURL(name), s.flvURL(name)} {
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
@@ -132,10 +127,7 @@ func TestFrameCount(t *testing.T) {
 func TestJoinMidStream(t *testing.T) {
 	needTools(t, "ffmpeg")
 	t.Parallel()
-	s := startServer(t, "")
-	name := streamName()
-	s.publish(t, name, true)
-	s.waitPublishing(t, name)
+	s, name := liveServer(t)
 	time.Sleep(1500 * time.Millisecond) // mid-GOP
 
 	for _, url := range []string{s.rtmpURL(name), s.flvURL(name)} {
@@ -171,10 +163,7 @@ func TestJoinMidStream(t *testing.T) {
 func TestSecondPublisherRefused(t *testing.T) {
 	needTools(t, "ffmpeg")
 	t.Parallel()
-	s := startServer(t, "")
-	name := streamName()
-	s.publish(t, name, true)
-	s.waitPublishing(t, name)
+	s, name := liveServer(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
 	out, err := exec.CommandContext(ctx, "ffmpeg", "-hide_banner", "-loglevel", "error", "-re", "-i", fixture,
@@ -192,10 +181,7 @@ func TestSecondPublisherRefused(t *testing.T) {
 func TestKickPlayer(t *testing.T) {
 	needTools(t, "ffmpeg")
 	t.Parallel()
-	s := startServer(t, "")
-	name := streamName()
-	s.publish(t, name, true)
-	s.waitPublishing(t, name)
+	s, name := liveServer(t)
 	player := exec.Command("ffmpeg", "-hide_banner", "-loglevel", "error", "-i", s.flvURL(name), "-c", "copy", "-f", "null", "-")
 	if err := player.Start(); err != nil {
 		t.Fatal(err)
@@ -243,16 +229,8 @@ func TestKickPlayer(t *testing.T) {
 func TestBadInputDoesNotDisturb(t *testing.T) {
 	needTools(t, "ffmpeg")
 	t.Parallel()
-	s := startServer(t, "")
-	name := streamName()
-	s.publish(t, name, true)
-	s.waitPublishing(t, name)
-	player := exec.Command(binPath, "bench", "play", "-n", "1", "-d", "6s", "-json", s.flvURL(name))
-	var pout bytes.Buffer
-	player.Stdout = &pout
-	if err := player.Start(); err != nil {
-		t.Fatal(err)
-	}
+	s, name := liveServer(t)
+	player := startBench(t, 1, 6*time.Second, s.flvURL(name))
 	time.Sleep(500 * time.Millisecond)
 
 	attacks := map[string]func(c net.Conn){
@@ -301,14 +279,7 @@ func TestBadInputDoesNotDisturb(t *testing.T) {
 		}
 	}
 	wg.Wait()
-	if err := player.Wait(); err != nil {
-		t.Errorf("healthy player: %v: %s", err, pout.String())
-	}
-	var healthy benchResult
-	if err := json.Unmarshal(pout.Bytes(), &healthy); err != nil {
-		t.Fatalf("bench output: %v: %s", err, pout.String())
-	}
-	if healthy.Connected != 1 || healthy.Failed != 0 || healthy.Stalls != 0 || healthy.Frames < 100 {
+	if healthy := player(); healthy.Connected != 1 || healthy.Failed != 0 || healthy.Stalls != 0 || healthy.Frames < 100 {
 		t.Errorf("healthy player was disturbed: %+v", healthy)
 	}
 	// The server still accepts and serves.
@@ -347,10 +318,7 @@ func ioReadFull(c net.Conn, b []byte) (int, error) {
 func TestManyPlayers(t *testing.T) {
 	needTools(t, "ffmpeg")
 	t.Parallel()
-	s := startServer(t, "")
-	name := streamName()
-	s.publish(t, name, true)
-	s.waitPublishing(t, name)
+	s, name := liveServer(t)
 	for _, url := range []string{s.rtmpURL(name), s.flvURL(name)} {
 		r := runBench(t, 200, 5*time.Second, url)
 		if r.Connected != 200 || r.Failed != 0 || r.Stalls != 0 {
@@ -368,16 +336,8 @@ func TestManyPlayers(t *testing.T) {
 func TestReloadKeepsConnections(t *testing.T) {
 	needTools(t, "ffmpeg")
 	t.Parallel()
-	s := startServer(t, "")
-	name := streamName()
-	s.publish(t, name, true)
-	s.waitPublishing(t, name)
-	player := exec.Command(binPath, "bench", "play", "-n", "1", "-d", "4s", "-json", s.rtmpURL(name))
-	var pout bytes.Buffer
-	player.Stdout = &pout
-	if err := player.Start(); err != nil {
-		t.Fatal(err)
-	}
+	s, name := liveServer(t)
+	player := startBench(t, 1, 4*time.Second, s.rtmpURL(name))
 	time.Sleep(time.Second)
 	conf, _ := os.ReadFile(s.conf)
 	conf = append(conf, []byte("\n[[vhost]]\nname = \"__defaultVhost__\"\nmw_latency = \"100ms\"\nqueue_length = \"5s\"\n")...)
@@ -385,8 +345,8 @@ func TestReloadKeepsConnections(t *testing.T) {
 		t.Fatal(err)
 	}
 	_ = s.cmd.Process.Signal(syscall.SIGHUP)
-	if err := player.Wait(); err != nil {
-		t.Errorf("player across reload: %v: %s", err, pout.String())
+	if r := player(); r.Connected != 1 || r.Failed != 0 || r.Stalls != 0 {
+		t.Errorf("player across reload: %+v", r)
 	}
 	if !strings.Contains(s.logs(), "config reloaded") {
 		t.Errorf("no reload in the log")

@@ -3,22 +3,24 @@ package server
 import (
 	"log/slog"
 	"net"
-	"sync"
 	"sync/atomic"
 	"time"
 )
 
-// connLimit counts the connections of every listener against
-// server.max_connections. A connection over the limit is closed at once,
-// and the log says so at most once a second.
+// connLimit enforces server.max_connections: a listener refuses (accepts and
+// closes at once) a connection while the server has that many clients, and
+// the log says so at most once a second. It counts the clients of every
+// protocol (the stats table), and it does not wrap the accepted conn: a
+// wrapper would hide *net.TCPConn from net.Buffers and turn each writev into
+// a write per buffer.
 type connLimit struct {
 	max     atomic.Int64
-	n       atomic.Int64
+	count   func() int
 	log     *slog.Logger
 	lastLog atomic.Int64 // unix nanoseconds
 }
 
-// limitListener wraps ln so that its connections count against l.
+// wrap returns ln with the limit applied at Accept.
 func (l *connLimit) wrap(ln net.Listener) net.Listener { return &limitListener{Listener: ln, l: l} }
 
 type limitListener struct {
@@ -34,29 +36,14 @@ func (ll *limitListener) Accept() (net.Conn, error) {
 			return nil, err
 		}
 		l := ll.l
-		if max := l.max.Load(); max > 0 && l.n.Add(1) > max {
-			l.n.Add(-1)
+		if max := l.max.Load(); max > 0 && int64(l.count()) >= max {
 			now := time.Now().UnixNano()
 			if last := l.lastLog.Load(); now-last > int64(time.Second) && l.lastLog.CompareAndSwap(last, now) {
 				l.log.Warn("connection refused: server.max_connections reached", "max", max, "remote", c.RemoteAddr().String())
 			}
 			_ = c.Close()
 			continue
-		} else if max <= 0 {
-			l.n.Add(1)
 		}
-		return &limitConn{Conn: c, l: l}, nil
+		return c, nil
 	}
-}
-
-type limitConn struct {
-	net.Conn
-	l    *connLimit
-	once sync.Once
-}
-
-// Close closes the connection and frees its place.
-func (c *limitConn) Close() error {
-	c.once.Do(func() { c.l.n.Add(-1) })
-	return c.Conn.Close()
 }

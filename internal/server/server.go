@@ -67,6 +67,7 @@ func New(path string, cfg *config.Config, logger *log.Logger) (*Server, error) {
 		start: time.Now(), addrs: map[string]string{}}
 	s.cfg.Store(cfg)
 	s.limit.log = s.log
+	s.limit.count = s.clients.Len
 	s.limit.max.Store(int64(cfg.Server.MaxConnections))
 	s.baseCtx, s.cancelBase = context.WithCancel(context.Background())
 	s.reg = media.NewRegistry(s.streamOptions)

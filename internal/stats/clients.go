@@ -142,3 +142,10 @@ func (t *Clients) Totals() (live int, total uint64, in, out uint64) {
 	t.mu.Unlock()
 	return live, t.total.Load(), in, out
 }
+
+// Len returns the number of live connections.
+func (t *Clients) Len() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return len(t.m)
+}
