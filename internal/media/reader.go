@@ -85,6 +85,7 @@ func (rd *Reader) Read(ctx context.Context, dst []Frame) (int, error) {
 	}
 	n := 0
 	timed := false
+	var deadline time.Time
 	for {
 		if rd.ring == nil {
 			rd.ring = rd.s.attach(rd)
@@ -108,16 +109,22 @@ func (rd *Reader) Read(ctx context.Context, dst []Frame) (int, error) {
 			}
 		}
 		o := rd.s.opts.Load()
-		if n == len(dst) || n > 0 && (!rd.started || timed || n >= o.MinFrames || o.MaxDelay <= 0) {
+		// Merged write, as SRS does it: a batch goes out once it holds at
+		// least MinFrames frames and MaxDelay has passed since the reader
+		// began it (or when dst is full). The first read goes at once.
+		if n > 0 && (n == len(dst) || !rd.started || o.MaxDelay <= 0 || timed && n >= o.MinFrames) {
 			rd.started = true
 			rd.delivered.Add(uint64(n))
 			return n, nil
 		}
-		// Wait for the writer: for one more frame while we have none, for
-		// enough to fill a merged write otherwise.
+		// Wait for the writer: for a first frame while we have none; for a
+		// full batch while MaxDelay runs; for MinFrames once it has run.
 		need := uint64(1)
-		if n > 0 && o.MinFrames > n {
+		switch {
+		case n > 0 && timed:
 			need = uint64(o.MinFrames - n)
+		case n > 0:
+			need = uint64(len(dst) - n)
 		}
 		want := rd.cursor + need - 1
 		if want == 0 {
@@ -129,29 +136,41 @@ func (rd *Reader) Read(ctx context.Context, dst []Frame) (int, error) {
 			continue
 		}
 		var tc <-chan time.Time
-		if n > 0 {
+		if n > 0 && !timed {
+			if deadline.IsZero() {
+				deadline = time.Now().Add(o.MaxDelay)
+			}
+			d := time.Until(deadline)
+			if d <= 0 {
+				rd.want.Store(0)
+				timed = true
+				continue
+			}
 			if rd.timer == nil {
-				rd.timer = time.NewTimer(o.MaxDelay)
+				rd.timer = time.NewTimer(d)
 			} else {
-				rd.timer.Reset(o.MaxDelay)
+				rd.timer.Reset(d)
 			}
 			tc = rd.timer.C
 		}
 		select {
 		case <-ctx.Done():
 			rd.want.Store(0)
+			if rd.timer != nil {
+				rd.timer.Stop()
+			}
 			if n > 0 {
 				rd.delivered.Add(uint64(n))
 				return n, nil
 			}
 			return 0, ctx.Err()
 		case <-rd.wake:
+			if tc != nil {
+				rd.timer.Stop()
+			}
 		case <-tc:
 			rd.want.Store(0)
 			timed = true
-		}
-		if rd.timer != nil && !timed {
-			rd.timer.Stop()
 		}
 	}
 }
