@@ -398,11 +398,14 @@ func page(r *http.Request) (start, count int, err error) {
 	return start, count, nil
 }
 
-// pageBounds returns the [start, start+count) part of n items.
-func pageBounds(n, start, count int) (lo, hi int) {
-	lo = min(start, n)
-	hi = lo + min(count, n-lo)
-	return lo, hi
+// paged returns the part of all that the request's ?start=&count= select.
+func paged[T any](r *http.Request, all []T) ([]T, error) {
+	start, count, err := page(r)
+	if err != nil {
+		return nil, err
+	}
+	lo := min(start, len(all))
+	return all[lo : lo+min(count, len(all)-lo)], nil
 }
 
 const idChars = "0123456789abcdefghijklmnopqrstuvwxyz"

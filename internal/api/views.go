@@ -164,18 +164,17 @@ func (a *API) streamViews(ss []*media.Stream) []streamView {
 }
 
 func (a *API) streams(w http.ResponseWriter, r *http.Request) {
-	start, count, err := page(r)
+	all := a.deps.Registry.Streams()
+	sel, err := paged(r, all)
 	if err != nil {
 		a.fail(w, r, http.StatusBadRequest, CodeBadRequest, err.Error())
 		return
 	}
-	all := a.deps.Registry.Streams()
-	lo, hi := pageBounds(len(all), start, count)
 	a.reply(w, r, http.StatusOK, struct {
 		envelope
 		Total   int          `json:"total"`
 		Streams []streamView `json:"streams"`
-	}{a.env(CodeSuccess), len(all), a.streamViews(all[lo:hi])})
+	}{a.env(CodeSuccess), len(all), a.streamViews(sel)})
 }
 
 func (a *API) stream(w http.ResponseWriter, r *http.Request) {
@@ -233,18 +232,17 @@ func (a *API) clientViews(cs []stats.Snapshot) []clientView {
 }
 
 func (a *API) clients(w http.ResponseWriter, r *http.Request) {
-	start, count, err := page(r)
+	all := a.deps.Clients.List()
+	sel, err := paged(r, all)
 	if err != nil {
 		a.fail(w, r, http.StatusBadRequest, CodeBadRequest, err.Error())
 		return
 	}
-	all := a.deps.Clients.List()
-	lo, hi := pageBounds(len(all), start, count)
 	a.reply(w, r, http.StatusOK, struct {
 		envelope
 		Total   int          `json:"total"`
 		Clients []clientView `json:"clients"`
-	}{a.env(CodeSuccess), len(all), a.clientViews(all[lo:hi])})
+	}{a.env(CodeSuccess), len(all), a.clientViews(sel)})
 }
 
 func (a *API) client(w http.ResponseWriter, r *http.Request) {

@@ -212,8 +212,8 @@ func (rd *Reader) fill(dst []Frame) (int, error) {
 			} else {
 				rd.needKey = r.hasVideo
 			}
-			rd.dropped.Add(target - rd.cursor)
 			skipped := target - rd.cursor
+			rd.dropped.Add(skipped)
 			rd.cursor = target
 			r.mu.RUnlock()
 			if err := rd.skipped(skipped); err != nil {

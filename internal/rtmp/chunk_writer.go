@@ -108,8 +108,20 @@ type ChunkWriter struct {
 	w         io.Writer
 	chunkSize int
 	scratch   []byte
+	body      []byte // AMF0 body scratch for WriteCommand
 	payload   [1][]byte
 	small     [16]byte
+}
+
+// WriteCommand sends an AMF0 command message (RTMP 7.1.1) on chunk stream
+// csid and message stream sid, encoding into a reused scratch buffer.
+func (w *ChunkWriter) WriteCommand(csid, sid uint32, name string, tid float64, obj any, args ...any) error {
+	body, err := AppendCommand(w.body[:0], name, tid, obj, args...)
+	if err != nil {
+		return err
+	}
+	w.body = body
+	return w.WriteMessage(csid, MessageHeader{Type: TypeCommandAMF0, StreamID: sid}, body)
 }
 
 // NewChunkWriter returns a writer to w with the chunk size at

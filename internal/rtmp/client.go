@@ -53,7 +53,6 @@ type Client struct {
 	scratch []byte
 	pieces  [2][]byte
 	hdr     [16]byte
-	cmd     []byte
 
 	rmu       sync.Mutex
 	cr        *ChunkReader
@@ -188,12 +187,7 @@ func (c *Client) setup(ctx context.Context) error {
 func (c *Client) writeCommand(csid, sid uint32, name string, tid float64, obj any, args ...any) error {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
-	body, err := AppendCommand(c.cmd[:0], name, tid, obj, args...)
-	if err != nil {
-		return err
-	}
-	c.cmd = body
-	return c.cw.WriteMessage(csid, MessageHeader{Type: TypeCommandAMF0, StreamID: sid}, body)
+	return c.cw.WriteCommand(csid, sid, name, tid, obj, args...)
 }
 
 // call sends a command with a new transaction ID and waits for its

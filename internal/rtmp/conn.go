@@ -501,13 +501,8 @@ func (c *conn) setWriteDeadline() {
 func (c *conn) writeCommand(csid, sid uint32, name string, tid float64, obj any, args ...any) error {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
-	body, err := AppendCommand(c.cmd[:0], name, tid, obj, args...)
-	if err != nil {
-		return err
-	}
-	c.cmd = body
 	c.setWriteDeadline()
-	return c.cw.WriteMessage(csid, MessageHeader{Type: TypeCommandAMF0, StreamID: sid}, body)
+	return c.cw.WriteCommand(csid, sid, name, tid, obj, args...)
 }
 
 // writeData sends an AMF0 data message, RTMP 7.1.2.

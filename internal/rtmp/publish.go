@@ -4,13 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 	"time"
 
-	"github.com/srs-lite/srs-lite/internal/codec/aac"
-	"github.com/srs-lite/srs-lite/internal/codec/av1"
-	"github.com/srs-lite/srs-lite/internal/codec/h264"
-	"github.com/srs-lite/srs-lite/internal/codec/h265"
+	"github.com/srs-lite/srs-lite/internal/codec"
 	"github.com/srs-lite/srs-lite/internal/flv"
 	"github.com/srs-lite/srs-lite/internal/media"
 )
@@ -242,61 +238,9 @@ func (c *conn) onAggregate(m *Message) {
 
 // onConfig records what a sequence header says about the stream.
 func (c *conn) onConfig(f *media.Frame) {
-	switch f.Codec {
-	case media.CodecH264:
-		cfg, err := h264.ParseConfig(f.Payload)
-		if err != nil {
-			return
-		}
-		v := media.VideoInfo{Codec: f.Codec, Profile: h264.ProfileName(cfg.ProfileIDC),
-			Level: level10(int(cfg.LevelIDC))}
-		if len(cfg.SPS) > 0 {
-			if sps, err := h264.ParseSPS(cfg.SPS[0]); err == nil {
-				v.Width, v.Height = sps.Width, sps.Height
-			}
-		}
+	if v, ok := codec.VideoInfo(f); ok {
 		c.pub.SetVideoInfo(v)
-	case media.CodecH265:
-		cfg, err := h265.ParseConfig(f.Payload)
-		if err != nil {
-			return
-		}
-		l := int(cfg.LevelIDC)
-		v := media.VideoInfo{Codec: f.Codec, Profile: h265.ProfileName(cfg.ProfileIDC),
-			Level: strconv.Itoa(l/30) + "." + strconv.Itoa(l%30/3)}
-		if len(cfg.SPS) > 0 {
-			if sps, err := h265.ParseSPS(cfg.SPS[0]); err == nil {
-				v.Width, v.Height = sps.Width, sps.Height
-			}
-		}
-		c.pub.SetVideoInfo(v)
-	case media.CodecAV1:
-		cfg, err := av1.ParseConfig(f.Payload)
-		if err != nil {
-			return
-		}
-		idx := int(cfg.SeqLevelIdx0)
-		v := media.VideoInfo{Codec: f.Codec, Profile: av1.ProfileName(cfg.SeqProfile),
-			Level: strconv.Itoa(2+idx>>2) + "." + strconv.Itoa(idx&3)}
-		if sh, err := cfg.SequenceHeader(); err == nil {
-			v.Width, v.Height = sh.MaxFrameWidth, sh.MaxFrameHeight
-		}
-		c.pub.SetVideoInfo(v)
-	case media.CodecAAC:
-		asc, err := aac.ParseASC(f.Payload)
-		if err != nil {
-			return
-		}
-		c.pub.SetAudioInfo(media.AudioInfo{Codec: f.Codec, Profile: aac.ObjectTypeName(asc.ObjectType),
-			SampleRate: asc.SampleRate, Channels: asc.Channels})
-	case media.CodecOpus:
-		a := media.AudioInfo{Codec: f.Codec, SampleRate: 48000, Channels: int(f.Channels)}
-		if len(f.Payload) >= 10 { // OpusHead: channel count at byte 9 (RFC 7845 §5.1)
-			a.Channels = int(f.Payload[9])
-		}
+	} else if a, ok := codec.AudioInfo(f); ok {
 		c.pub.SetAudioInfo(a)
 	}
 }
-
-// level10 formats a level coded as ten times its number ("3.1").
-func level10(l int) string { return strconv.Itoa(l/10) + "." + strconv.Itoa(l%10) }

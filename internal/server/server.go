@@ -73,7 +73,7 @@ func New(path string, cfg *config.Config, logger *log.Logger) (*Server, error) {
 	s.reg = media.NewRegistry(s.streamOptions)
 	var err error
 	s.rtmp, err = rtmp.NewServer(rtmpConfig(cfg), rtmp.ServerDeps{
-		Registry: s.reg, Clients: s.clients, Log: s.log, Vhost: s.resolveVhost,
+		Registry: s.reg, Clients: s.clients, Log: s.log, Vhost: s.vhostFor,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("server: rtmp: %w", err)
@@ -130,13 +130,9 @@ func (s *Server) streamOptions(vhost string) media.Options {
 	return o
 }
 
-// resolveVhost picks the vhost of an RTMP client: the ?vhost= parameter, else
-// the tcUrl host when such a vhost is configured, else the default vhost. ok
-// is false when that vhost is disabled.
-func (s *Server) resolveVhost(host, param string) (string, bool) {
-	return s.vhostFor(host, param)
-}
-
+// vhostFor picks a client's vhost: the ?vhost= parameter, else the host
+// (RTMP tcUrl, HTTP Host) when such a vhost is configured, else the default
+// vhost. ok is false when that vhost is disabled.
 func (s *Server) vhostFor(host, param string) (string, bool) {
 	c := s.cfg.Load()
 	name := config.DefaultVhost
@@ -401,7 +397,7 @@ func (s *Server) Reload() error {
 	}
 	sec := config.Diff(old, next)
 	if sec.Has(config.SectionLog) {
-		if err := s.logger.Reconfigure(logOptions(next)); err != nil {
+		if err := s.logger.Reconfigure(LogOptions(next)); err != nil {
 			s.log.Error("reload failed, keeping the running config", "err", err)
 			return err
 		}
@@ -437,8 +433,6 @@ func equalStrings(a, b []string) bool {
 }
 
 // LogOptions maps the [log] section onto the logger's options.
-func LogOptions(c *config.Config) log.Options { return logOptions(c) }
-
-func logOptions(c *config.Config) log.Options {
+func LogOptions(c *config.Config) log.Options {
 	return log.Options{Level: c.Log.Level, File: c.Log.File, Format: c.Log.Format}
 }
