@@ -134,7 +134,10 @@ func newConn(s *Server, nc net.Conn) *conn {
 	c := &conn{srv: s, cfg: *s.cfg.Load(), nc: nc, cid: cid, ip: ip, start: time.Now(),
 		client: &stats.Client{ID: cid, IP: ip, Proto: "rtmp"}}
 	c.log = s.log.With("cid", cid, "proto", "rtmp", "remote", nc.RemoteAddr().String())
-	c.br = bufio.NewReaderSize(nc, 4096)
+	// Small: a player only reads control messages, and a publisher's large
+	// chunk payloads bypass the buffer (bufio reads them straight into the
+	// message). 3 KB less per player than bufio's default.
+	c.br = bufio.NewReaderSize(nc, 1024)
 	c.cw = NewChunkWriter(countWriter{nc, &c.client.BytesOut})
 	return c
 }
