@@ -1,0 +1,180 @@
+package test
+
+import (
+	"archive/tar"
+	"compress/gzip"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// mpegtsVersion is the mpegts.js release the browser test plays with.
+const mpegtsVersion = "1.8.2"
+
+// TestBrowserHTTPFLV plays HTTP-FLV in headless Chromium with mpegts.js, the
+// player web pages use: from a page on another origin (so CORS matters),
+// through Media Source Extensions, and checks that video decodes and plays.
+func TestBrowserHTTPFLV(t *testing.T) {
+	needTools(t, "ffmpeg", "npm")
+	chrome := findChromium(t)
+	t.Parallel()
+	player := fetchMpegts(t)
+	s, name := liveServer(t)
+
+	type report struct {
+		Width, Height int
+		CurrentTime   float64
+		Frames        int
+		Dropped       int
+		FirstMs       float64
+		Errors        []string
+		Supported     bool
+	}
+	reports := make(chan report, 1)
+	mux := http.NewServeMux()
+	mux.HandleFunc("/mpegts.js", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/javascript")
+		_, _ = w.Write(player)
+	})
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		fmt.Fprintf(w, playerPage, s.flvURL(name))
+	})
+	mux.HandleFunc("/report", func(w http.ResponseWriter, r *http.Request) {
+		var rep report
+		if err := json.NewDecoder(r.Body).Decode(&rep); err == nil {
+			select {
+			case reports <- rep:
+			default:
+			}
+		}
+	})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	page := &http.Server{Handler: mux}
+	go page.Serve(ln)
+	defer page.Close()
+
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, chrome, "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic",
+		"--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync",
+		"--autoplay-policy=no-user-gesture-required", "--mute-audio",
+		"--user-data-dir="+t.TempDir(), "http://"+ln.Addr().String()+"/")
+	var chromeOut strings.Builder
+	cmd.Stdout, cmd.Stderr = &chromeOut, &chromeOut
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+
+	select {
+	case rep := <-reports:
+		t.Logf("mpegts.js in Chromium: %dx%d, played %.1f s, %d frames decoded (%d dropped), first frame after %.0f ms",
+			rep.Width, rep.Height, rep.CurrentTime, rep.Frames, rep.Dropped, rep.FirstMs)
+		if !rep.Supported {
+			t.Fatalf("mpegts.js says this Chromium has no MSE for H.264/AAC")
+		}
+		if len(rep.Errors) > 0 {
+			t.Errorf("player errors: %v", rep.Errors)
+		}
+		if rep.Width != 640 || rep.Height != 360 {
+			t.Errorf("video %dx%d, want 640x360", rep.Width, rep.Height)
+		}
+		if rep.CurrentTime < 3 || rep.Frames < 60 {
+			t.Errorf("played %.1f s and %d frames, want 3 s and 60 frames", rep.CurrentTime, rep.Frames)
+		}
+	case <-ctx.Done():
+		t.Fatalf("no report from the page within 60 s; chromium said:\n%s", tail(chromeOut.String(), 30))
+	}
+}
+
+// playerPage plays the stream (%s) and posts what the video element shows.
+const playerPage = `<!doctype html><html><body>
+<video id="v" muted autoplay playsinline></video>
+<script src="/mpegts.js"></script>
+<script>
+const errors = [];
+const report = (o) => fetch('/report', {method: 'POST', body: JSON.stringify(o)});
+const supported = mpegts.getFeatureList().mseLivePlayback;
+const v = document.getElementById('v');
+const p = mpegts.createPlayer({type: 'flv', isLive: true, url: '%s'}, {enableWorker: false});
+p.on(mpegts.Events.ERROR, (type, detail, info) => errors.push(type + ' ' + detail + ' ' + JSON.stringify(info)));
+p.attachMediaElement(v);
+p.load();
+v.play().catch((e) => errors.push('play: ' + e));
+const t0 = performance.now();
+let first = 0;
+const tick = setInterval(() => {
+  const now = performance.now() - t0;
+  if (!first && v.currentTime > 0) first = now;
+  if (v.currentTime > 3.5 || now > 30000 || !supported) {
+    clearInterval(tick);
+    const q = v.getVideoPlaybackQuality();
+    report({Width: v.videoWidth, Height: v.videoHeight, CurrentTime: v.currentTime,
+      Frames: q.totalVideoFrames, Dropped: q.droppedVideoFrames, FirstMs: first,
+      Errors: errors, Supported: supported});
+  }
+}, 100);
+</script></body></html>`
+
+// findChromium returns Debian's chromium, or skips loudly.
+func findChromium(t *testing.T) string {
+	t.Helper()
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	t.Skip("SKIPPED: chromium is not installed (Debian/Ubuntu: apt-get install chromium; `make test` installs it when run as root)")
+	return ""
+}
+
+// fetchMpegts returns mpegts.js, packed from the npm registry by npm.
+func fetchMpegts(t *testing.T) []byte {
+	t.Helper()
+	dir := filepath.Join(workDir, "mpegts")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("npm", "pack", "--silent", "mpegts.js@"+mpegtsVersion)
+	cmd.Dir = dir
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Skipf("SKIPPED: npm pack mpegts.js failed (no registry?): %v: %s", err, out)
+	}
+	f, err := os.Open(filepath.Join(dir, "mpegts.js-"+mpegtsVersion+".tgz"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	zr, err := gzip.NewReader(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := tar.NewReader(zr)
+	for {
+		h, err := tr.Next()
+		if err != nil {
+			t.Fatalf("mpegts.js package: dist/mpegts.js not found: %v", err)
+		}
+		if h.Name == "package/dist/mpegts.js" {
+			b, err := io.ReadAll(tr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return b
+		}
+	}
+}
