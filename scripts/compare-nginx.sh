@@ -3,7 +3,9 @@
 # worker) on the same ~1 Mbps H.264+AAC stream, the server pinned to CPU 0 and
 # the publisher and bench tool to CPU 1:
 #   scripts/compare-nginx.sh [PLAYERS...]     (default: 1000 2000)
-# Prints server CPU (% of one core), peak RSS, time to first frame and stalls.
+# Prints server CPU (% of one core), RSS while the players are connected (and
+# per player over the RSS before the point), time to first frame and stalls.
+# DURATION (default 30s, whole seconds) is the length of each point.
 # Needs: ffmpeg, nginx-light + libnginx-mod-rtmp, taskset (util-linux).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -52,11 +54,17 @@ hz=$(getconf CLK_TCK)
 measure() { # name pid url n
 	local name=$1 pid=$2 url=$3 n=$4
 	local rss0 t0 c0 t1 c1 out
+	local rss
 	rss0=$(rss_kb "$pid")
 	c0=$(cpu_ticks "$pid"); t0=$(date +%s.%N)
-	out=$(taskset -c 1 "$bin" bench play -n "$n" -d "$dur" -json "$url" 2>/dev/null || true)
+	taskset -c 1 "$bin" bench play -n "$n" -d "$dur" -json "$url" > "$work/bench.json" 2>/dev/null &
+	local bp=$!
+	sleep $(( ${dur%s} * 3 / 4 ))
+	rss=$(rss_kb "$pid") # while all players are connected
+	wait $bp || true
+	out=$(cat "$work/bench.json")
 	c1=$(cpu_ticks "$pid"); t1=$(date +%s.%N)
-	python3 - "$name" "$n" "$c0" "$c1" "$t0" "$t1" "$hz" "$(rss_kb "$pid")" "$rss0" "$out" <<'PY'
+	python3 - "$name" "$n" "$c0" "$c1" "$t0" "$t1" "$hz" "$rss" "$rss0" "$out" <<'PY'
 import json, sys
 name, n, c0, c1, t0, t1, hz, rss, rss0, out = sys.argv[1:]
 r = json.loads(out)
@@ -64,7 +72,7 @@ cpu = (int(c1) - int(c0)) / int(hz) / (float(t1) - float(t0)) * 100
 n = int(n)
 per = (int(rss) - int(rss0)) / max(n, 1)
 print(f"{name:22s} players={n:5d} connected={r['connected']:5d} failed={r['failed']:4d} cpu={cpu:5.1f}% "
-      f"rss={int(rss)/1024:6.1f}MiB ({per:5.1f} KiB/player over idle) kbps/player={r['per_player_kbps']:6.0f} "
+      f"rss={int(rss)/1024:6.1f}MiB ({per:5.1f} KiB/player over the RSS before) kbps/player={r['per_player_kbps']:6.0f} "
       f"ttff p50={r['ttff_ms']['p50']}ms p95={r['ttff_ms']['p95']}ms max={r['ttff_ms']['max']}ms stalls={r['stalls']}")
 PY
 }
