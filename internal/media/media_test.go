@@ -383,3 +383,24 @@ func TestWaitingReaderGetsWholeSession(t *testing.T) {
 	}
 	s.Unpublish()
 }
+
+func TestMergedReadDoesNotHoldASlowStream(t *testing.T) {
+	o := DefaultOptions()
+	o.MinFrames, o.MaxDelay = 8, 30*time.Millisecond
+	g := NewRegistry(func(string) Options { return o })
+	s, _ := g.Publish("v", "live", "a")
+	write(s, CodecH264, FlagKey, 0)
+	rd := g.Subscribe("v", "live", "a", nil)
+	defer rd.Close()
+	releaseAll(readAll(t, rd, 16))
+	write(s, CodecH264, 0, 1) // then the publisher stalls
+	start := time.Now()
+	got := readAll(t, rd, 16)
+	defer releaseAll(got)
+	if len(got) != 1 {
+		t.Fatalf("got %d frames, want the 1 written", len(got))
+	}
+	if d := time.Since(start); d < 2*o.MaxDelay || d > time.Second {
+		t.Fatalf("delivered after %v, want after about 2*MaxDelay", d)
+	}
+}

@@ -84,8 +84,8 @@ func (rd *Reader) Read(ctx context.Context, dst []Frame) (int, error) {
 		return 0, nil
 	}
 	n := 0
-	timed := false
-	var deadline time.Time
+	expired := 0 // merge deadlines passed: MaxDelay, then 2*MaxDelay
+	var start time.Time
 	for {
 		if rd.ring == nil {
 			rd.ring = rd.s.attach(rd)
@@ -111,8 +111,11 @@ func (rd *Reader) Read(ctx context.Context, dst []Frame) (int, error) {
 		o := rd.s.opts.Load()
 		// Merged write, as SRS does it: a batch goes out once it holds at
 		// least MinFrames frames and MaxDelay has passed since the reader
-		// began it (or when dst is full). The first read goes at once.
-		if n > 0 && (n == len(dst) || !rd.started || o.MaxDelay <= 0 || timed && n >= o.MinFrames) {
+		// began it, or when dst is full. A slow stream (a stalled publisher,
+		// sparse audio) does not hold frames back longer than 2*MaxDelay.
+		// The first read goes at once.
+		if n > 0 && (n == len(dst) || !rd.started || o.MaxDelay <= 0 ||
+			expired == 1 && n >= o.MinFrames || expired == 2) {
 			rd.started = true
 			rd.delivered.Add(uint64(n))
 			return n, nil
@@ -121,7 +124,7 @@ func (rd *Reader) Read(ctx context.Context, dst []Frame) (int, error) {
 		// full batch while MaxDelay runs; for MinFrames once it has run.
 		need := uint64(1)
 		switch {
-		case n > 0 && timed:
+		case n > 0 && expired > 0:
 			need = uint64(o.MinFrames - n)
 		case n > 0:
 			need = uint64(len(dst) - n)
@@ -136,14 +139,14 @@ func (rd *Reader) Read(ctx context.Context, dst []Frame) (int, error) {
 			continue
 		}
 		var tc <-chan time.Time
-		if n > 0 && !timed {
-			if deadline.IsZero() {
-				deadline = time.Now().Add(o.MaxDelay)
+		if n > 0 {
+			if start.IsZero() {
+				start = time.Now()
 			}
-			d := time.Until(deadline)
+			d := time.Until(start.Add(time.Duration(expired+1) * o.MaxDelay))
 			if d <= 0 {
 				rd.want.Store(0)
-				timed = true
+				expired++
 				continue
 			}
 			if rd.timer == nil {
@@ -170,7 +173,7 @@ func (rd *Reader) Read(ctx context.Context, dst []Frame) (int, error) {
 			}
 		case <-tc:
 			rd.want.Store(0)
-			timed = true
+			expired++
 		}
 	}
 }
