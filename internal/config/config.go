@@ -111,7 +111,20 @@ type HLS struct {
 	Fragment Duration `toml:"fragment" json:"fragment"` // target segment length
 	Window   Duration `toml:"window" json:"window"`     // playlist length, at least one fragment
 	Path     string   `toml:"path" json:"path"`         // empty: segments in memory; a folder: written there
+	// Container is "ts" (MPEG-TS segments) or "fmp4" (CMAF: fragmented MP4,
+	// which Safari needs for HEVC).
+	Container string `toml:"container" json:"container"`
+	// Dispose is how long the playlist and segments of a stream stay after
+	// its publisher leaves; a publisher back within it continues the
+	// playlist after an EXT-X-DISCONTINUITY.
+	Dispose Duration `toml:"dispose" json:"dispose"`
 }
+
+// HLS containers.
+const (
+	ContainerTS   = "ts"
+	ContainerFMP4 = "fmp4"
+)
 
 // DVR plans.
 const (
@@ -196,9 +209,11 @@ func DefaultVhostConfig(name string) Vhost {
 		RingFrames:        1024,
 		HTTPRemux:         HTTPRemux{Enabled: true, Mount: "[app]/[stream].flv"},
 		HLS: HLS{
-			Enabled:  true,
-			Fragment: Duration(2 * time.Second),
-			Window:   Duration(10 * time.Second),
+			Enabled:   true,
+			Fragment:  Duration(2 * time.Second),
+			Window:    Duration(10 * time.Second),
+			Container: ContainerTS,
+			Dispose:   Duration(2 * time.Minute),
 		},
 		DVR: DVR{
 			Path:     "./dvr/[app]/[stream].[timestamp].flv",

@@ -132,6 +132,8 @@ func (v *Vhost) validate(ps *problems, p string) {
 		ps.check(p+".hls.window", "%s is shorter than hls.fragment %s", h.Window, h.Fragment)
 	}
 
+	oneOf(ps, p+".hls.container", h.Container, ContainerTS, ContainerFMP4)
+	durationRange(ps, p+".hls.dispose", h.Dispose, 0, maxHLSWindow)
 	d := v.DVR
 	if err := checkTemplate(d.Path, []string{".flv", ".ts", ".mp4"}, "vhost", "app", "stream", "timestamp", "seq",
 		"2006", "01", "02", "15", "04", "05", "999"); err != nil {

@@ -17,6 +17,20 @@ type Registry struct {
 	streams map[string]*Stream
 	optsFor func(vhost string) Options
 	ids     atomic.Uint64
+
+	onPublish atomic.Pointer[func(*Stream)]
+}
+
+// OnPublish sets fn to be called, in the publisher's goroutine, each time a
+// publish session starts, after the stream is ready for Write and before
+// Publish returns. Remuxers (HLS, DVR) subscribe there so that they see the
+// session from its first frame. fn must not block.
+func (g *Registry) OnPublish(fn func(*Stream)) {
+	if fn == nil {
+		g.onPublish.Store(nil)
+		return
+	}
+	g.onPublish.Store(&fn)
 }
 
 // NewRegistry returns an empty registry. optsFor gives the options of a
@@ -67,6 +81,9 @@ func (g *Registry) Publish(vhost, app, name string) (*Stream, error) {
 	s.mu.Unlock()
 	g.mu.Unlock()
 	s.wakeAll() // readers waiting for a publisher
+	if fn := g.onPublish.Load(); fn != nil {
+		(*fn)(s)
+	}
 	return s, nil
 }
 
