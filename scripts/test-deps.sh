@@ -1,22 +1,34 @@
 #!/bin/sh
 # Installs the third-party peers the tests talk to when they are missing and
-# we may (root with apt-get): ffmpeg and ffprobe (RTMP, HTTP-FLV), Chromium
-# and npm (mpegts.js in a browser). Otherwise says what to install; the tests
+# we may (root with apt-get); otherwise says what to install, and the tests
 # that need a missing tool skip with a loud message.
+#
+# One line per tool: the command that must be on PATH, then the Debian
+# package(s) that provide it. Add a line for each new test peer.
 set -e
+TOOLS='
+ffmpeg            ffmpeg
+ffprobe           ffmpeg
+chromium          chromium
+npm               npm
+'
 pkgs=""
-command -v ffmpeg >/dev/null 2>&1 && command -v ffprobe >/dev/null 2>&1 || pkgs="$pkgs ffmpeg"
-command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || pkgs="$pkgs chromium"
-command -v npm >/dev/null 2>&1 || pkgs="$pkgs npm"
-[ -z "$pkgs" ] && exit 0
+echo "$TOOLS" | { while read -r cmd pk; do
+	[ -z "$cmd" ] && continue
+	command -v "$cmd" >/dev/null 2>&1 || echo "$pk"
+done; } >/tmp/srs-lite-deps.$$
+pkgs=$(sort -u /tmp/srs-lite-deps.$$ | tr '\n' ' ')
+rm -f /tmp/srs-lite-deps.$$
+[ -z "$(echo "$pkgs" | tr -d ' ')" ] && exit 0
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-	echo "test-deps: installing$pkgs with apt-get (once; this takes a minute) ..."
+	echo "test-deps: installing $pkgs with apt-get (once; this takes a minute or two) ..."
 	export DEBIAN_FRONTEND=noninteractive
 	apt-get update -qq
+	# shellcheck disable=SC2086
 	apt-get install -y -qq --no-install-recommends $pkgs >/dev/null
-	echo "test-deps: installed$pkgs"
+	echo "test-deps: installed $pkgs"
 	exit 0
 fi
-echo "test-deps: missing:$pkgs. Install them (Debian/Ubuntu: sudo apt-get install$pkgs)." >&2
+echo "test-deps: missing: $pkgs. Install them (Debian/Ubuntu: sudo apt-get install $pkgs)." >&2
 echo "test-deps: the integration tests that need them will be skipped." >&2
 exit 0

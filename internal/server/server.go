@@ -71,6 +71,7 @@ func New(path string, cfg *config.Config, logger *log.Logger) (*Server, error) {
 	s.limit.max.Store(int64(cfg.Server.MaxConnections))
 	s.baseCtx, s.cancelBase = context.WithCancel(context.Background())
 	s.reg = media.NewRegistry(s.streamOptions)
+	s.reg.OnPublish(s.onPublish)
 	var err error
 	s.rtmp, err = rtmp.NewServer(rtmpConfig(cfg), rtmp.ServerDeps{
 		Registry: s.reg, Clients: s.clients, Log: s.log, Vhost: s.vhostFor,
@@ -243,7 +244,21 @@ func (s *Server) Listen() error {
 		}
 		s.serveHTTPOn(ln, httpMux)
 	}
+	if err := s.listenSRT(c); err != nil {
+		s.closeListeners()
+		return err
+	}
 	return nil
+}
+
+// onPublish starts the remuxers of a new publish session (HLS, DVR). It runs
+// in the publisher's goroutine, from Registry.Publish.
+func (s *Server) onPublish(st *media.Stream) {
+	if s.closed.Load() {
+		return
+	}
+	s.hlsPublish(st)
+	s.dvrPublish(st)
 }
 
 func unwrapAddrInUse(err error) error {
@@ -254,10 +269,14 @@ func unwrapAddrInUse(err error) error {
 	return err
 }
 
-// serveHTTP is the HTTP server's handler: HTTP-FLV streams, then static files.
+// serveHTTP is the HTTP server's handler: HTTP-FLV streams, HLS playlists
+// and segments, then static files.
 func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	if strings.HasSuffix(r.URL.Path, ".flv") {
 		s.flv.ServeHTTP(w, r)
+		return
+	}
+	if s.serveHLS(w, r) {
 		return
 	}
 	s.serveStatic(w, r)
@@ -291,6 +310,7 @@ func (s *Server) Run(ctx context.Context) error {
 	go func() { _ = s.api.Run(apiCtx) }()
 	s.log.Info("srs-lite started", "version", Version, "pid", os.Getpid(),
 		"rtmp", s.Addr("rtmp"), "http_api", s.Addr("http_api"), "http_server", s.Addr("http_server"),
+		"srt", s.Addr("srt"),
 		"go", runtime.Version(), "config", s.configName())
 	<-ctx.Done()
 	grace := s.cfg.Load().Server.Grace.D()
@@ -337,6 +357,7 @@ func (s *Server) Shutdown(grace time.Duration) error {
 	// Streams end when their publishers go: close RTMP first, so players of
 	// every protocol see the end of their streams and finish their writes.
 	_ = s.rtmp.Close()
+	s.closeSRT()
 	done := make(chan struct{})
 	go func() {
 		for _, hs := range https {
@@ -354,6 +375,8 @@ func (s *Server) Shutdown(grace time.Duration) error {
 	}
 	s.cancelBase()
 	s.wg.Wait()
+	s.closeDVR() // after every publisher is gone: files are complete
+	s.closeHLS()
 	if p := s.cfg.Load().Server.PID; p != "" {
 		_ = os.Remove(p)
 	}
@@ -410,6 +433,7 @@ func (s *Server) Reload() error {
 	if sec.Has(config.SectionRTMP) {
 		s.rtmp.SetConfig(rtmpConfig(next))
 	}
+	s.reloadSRT(old, next)
 	listenChanged := !equalStrings(old.RTMP.Listen, next.RTMP.Listen) ||
 		old.HTTPAPI.Listen != next.HTTPAPI.Listen || old.HTTPServer.Listen != next.HTTPServer.Listen ||
 		old.HTTPAPI.Enabled != next.HTTPAPI.Enabled || old.HTTPServer.Enabled != next.HTTPServer.Enabled
