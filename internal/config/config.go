@@ -75,12 +75,6 @@ type RTC struct {
 	Candidate string `toml:"candidate" json:"candidate"` // address to advertise; "*": the host's addresses
 }
 
-// SRT configures the SRT listener. Disabled by default: not built yet.
-type SRT struct {
-	Enabled bool   `toml:"enabled" json:"enabled"`
-	Listen  string `toml:"listen" json:"listen"` // UDP
-}
-
 // Vhost is one virtual host: per-stream settings for the streams under it.
 type Vhost struct {
 	Name              string    `toml:"name" json:"name"`
@@ -175,6 +169,9 @@ type Ingest struct {
 	Enabled bool   `toml:"enabled" json:"enabled"`
 	Input   string `toml:"input" json:"input"`   // rtsp://, v4l2:///dev/video0, a file, any URL ffmpeg reads
 	Output  string `toml:"output" json:"output"` // APP/STREAM here (Parse fills live/NAME), or an rtmp:// URL
+	// OnDemand pulls the input only while the stream has players: it
+	// connects when the first arrives and stops a while after the last leaves.
+	OnDemand bool `toml:"on_demand" json:"on_demand"`
 }
 
 // Default returns the embedded default configuration: every listener on its
@@ -190,7 +187,7 @@ func Default() *Config {
 		HTTPAPI:    HTTPAPI{Enabled: true, Listen: "0.0.0.0:1985"},
 		HTTPServer: HTTPServer{Enabled: true, Listen: "0.0.0.0:8080", Dir: "./www"},
 		RTC:        RTC{Listen: "0.0.0.0:8000", Candidate: "*"},
-		SRT:        SRT{Listen: "0.0.0.0:10080"},
+		SRT:        defaultSRT(),
 		Vhosts:     []Vhost{DefaultVhostConfig(DefaultVhost)},
 	}
 }

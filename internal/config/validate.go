@@ -62,6 +62,7 @@ func (c *Config) validate(ps *problems) {
 	intRange(ps, "rtmp.chunk_size", c.RTMP.ChunkSize, minChunkSize, maxChunkSize)
 
 	c.validateListeners(ps)
+	c.validateSRT(ps)
 	if c.RTC.Enabled && c.RTC.Candidate == "" {
 		ps.check("rtc.candidate", "empty: use \"*\" for the host's addresses")
 	}
