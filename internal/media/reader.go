@@ -29,6 +29,7 @@ type Reader struct {
 	npending int
 	started  bool // delivered a frame already: later reads merge
 	closed   bool
+	internal bool // the server's own consumer, not a player
 
 	want  atomic.Uint64 // seq the reader waits for; 0 when not waiting
 	wake  chan struct{} // cap 1

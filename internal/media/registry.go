@@ -91,9 +91,20 @@ func (g *Registry) Publish(vhost, app, name string) (*Stream, error) {
 // reader of a stream nobody publishes yet waits for its publisher. log, when
 // not nil, gets the reader's rare warnings (skips).
 func (g *Registry) Subscribe(vhost, app, name string, log *slog.Logger) *Reader {
+	return g.subscribe(vhost, app, name, log, false)
+}
+
+// SubscribeInternal is Subscribe for the server's own consumers (HLS, DVR,
+// forwarders): their readers do not count as players in Stats.Readers, so
+// that an on-demand source stops when the last real player leaves.
+func (g *Registry) SubscribeInternal(vhost, app, name string, log *slog.Logger) *Reader {
+	return g.subscribe(vhost, app, name, log, true)
+}
+
+func (g *Registry) subscribe(vhost, app, name string, log *slog.Logger, internal bool) *Reader {
 	g.mu.Lock()
 	s := g.get(vhost, app, name)
-	rd := &Reader{s: s, log: log, wake: make(chan struct{}, 1)}
+	rd := &Reader{s: s, log: log, wake: make(chan struct{}, 1), internal: internal}
 	s.mu.Lock()
 	rd.subGen = s.gen
 	s.mu.Unlock()
@@ -152,7 +163,7 @@ func (g *Registry) Reconfigure(optsFor func(vhost string) Options) {
 func (g *Registry) maybeFree(s *Stream) {
 	g.mu.Lock()
 	s.mu.Lock()
-	idle := !s.publishing && s.nreaders == 0
+	idle := !s.publishing && s.nreaders == 0 && s.ninternal == 0
 	s.mu.Unlock()
 	if idle && g.streams[s.Key()] == s {
 		delete(g.streams, s.Key())

@@ -56,8 +56,8 @@ type AudioInfo struct {
 type Stats struct {
 	Publishing  bool
 	PublishedAt time.Time // start of the current or last publish
-	Readers     int
-	FramesIn    uint64 // frames written by publishers, every generation
+	Readers     int       // players; the server's own readers (HLS, DVR) are not counted
+	FramesIn    uint64    // frames written by publishers, every generation
 	VideoFrames uint64
 	AudioFrames uint64
 	BytesIn     uint64 // payload bytes written
@@ -91,7 +91,8 @@ type Stream struct {
 	audio       AudioInfo
 	hasVideo    bool
 	hasAudio    bool
-	nreaders    int
+	nreaders    int    // players
+	ninternal   int    // the server's own readers (HLS, DVR, ...)
 	gen         uint64 // publish sessions so far
 
 	readers atomic.Pointer[[]*Reader] // copy on write, for the writer's wake-ups
@@ -239,7 +240,11 @@ func (s *Stream) addReader(rd *Reader) {
 	}
 	n = append(n, rd)
 	s.readers.Store(&n)
-	s.nreaders++
+	if rd.internal {
+		s.ninternal++
+	} else {
+		s.nreaders++
+	}
 	s.mu.Unlock()
 }
 
@@ -255,7 +260,11 @@ func (s *Stream) removeReader(rd *Reader) {
 		}
 		s.readers.Store(&n)
 	}
-	s.nreaders--
+	if rd.internal {
+		s.ninternal--
+	} else {
+		s.nreaders--
+	}
 	s.mu.Unlock()
 	s.reg.maybeFree(s)
 }
