@@ -479,6 +479,9 @@ func PlayerFor(rawURL string, conns int, players map[string]Player) (Player, err
 	if p := players[scheme]; p != nil {
 		return p, nil
 	}
+	if (scheme == "http" || scheme == "https") && strings.HasSuffix(u.Path, ".m3u8") {
+		return NewHLSPlayer(conns), nil
+	}
 	if scheme == "http" || scheme == "https" {
 		return NewHTTPPlayer(conns), nil
 	}

@@ -27,8 +27,16 @@ const (
 // one HTTP/1.1 connection per player (no HTTP/2 multiplexing, even over
 // https), no compression, no proxy, and its own dialer with timeouts.
 func NewHTTPPlayer(conns int) Player {
+	client := &http.Client{Transport: newTransport(conns)}
+	return func(ctx context.Context, url string, onTag func(typ uint8, ts uint32, body []byte)) error {
+		return playHTTP(ctx, client, url, onTag)
+	}
+}
+
+// newTransport returns an HTTP/1.1 transport for conns players.
+func newTransport(conns int) *http.Transport {
 	d := &net.Dialer{Timeout: dialTimeout, KeepAlive: 30 * time.Second}
-	tr := &http.Transport{
+	return &http.Transport{
 		DialContext:           d.DialContext,
 		MaxConnsPerHost:       0,
 		MaxIdleConns:          max(conns, 1),
@@ -39,10 +47,6 @@ func NewHTTPPlayer(conns int) Player {
 		// A non-nil empty map disables HTTP/2: each player gets its own
 		// connection, as real players do.
 		TLSNextProto: map[string]func(string, *tls.Conn) http.RoundTripper{},
-	}
-	client := &http.Client{Transport: tr}
-	return func(ctx context.Context, url string, onTag func(typ uint8, ts uint32, body []byte)) error {
-		return playHTTP(ctx, client, url, onTag)
 	}
 }
 

@@ -20,6 +20,7 @@ import (
 
 	"github.com/srs-lite/srs-lite/internal/api"
 	"github.com/srs-lite/srs-lite/internal/config"
+	"github.com/srs-lite/srs-lite/internal/hls"
 	"github.com/srs-lite/srs-lite/internal/httpflv"
 	"github.com/srs-lite/srs-lite/internal/log"
 	"github.com/srs-lite/srs-lite/internal/media"
@@ -41,6 +42,7 @@ type Server struct {
 	clients *stats.Clients
 	rtmp    *rtmp.Server
 	flv     *httpflv.Handler
+	hls     *hls.Manager
 	api     *api.API
 
 	reloadMu sync.Mutex
@@ -72,6 +74,7 @@ func New(path string, cfg *config.Config, logger *log.Logger) (*Server, error) {
 	s.baseCtx, s.cancelBase = context.WithCancel(context.Background())
 	s.reg = media.NewRegistry(s.streamOptions)
 	s.reg.OnPublish(s.onPublish)
+	s.hls = hls.NewManager(config.DefaultVhost, s.log)
 	var err error
 	s.rtmp, err = rtmp.NewServer(rtmpConfig(cfg), rtmp.ServerDeps{
 		Registry: s.reg, Clients: s.clients, Log: s.log, Vhost: s.vhostFor,

@@ -1,0 +1,276 @@
+// Package hls turns live streams into HLS (RFC 8216): a sliding-window media
+// playlist at /APP/STREAM.m3u8 and its segments, MPEG-TS (.ts) or CMAF
+// fragmented MP4 (.m4s with an init segment), as SRS's hls does.
+//
+// Each publish session is read from the stream's ring by one Muxer, which
+// cuts segments on keyframes once a segment holds Fragment of media (on any
+// audio frame for audio-only streams), keeps the segments of the last Window,
+// marks a publisher that comes back with EXT-X-DISCONTINUITY, and drops
+// everything Dispose after the last publisher left.
+//
+// Segments live in memory by default: a router's flash wears out when a
+// segment is written to it every two seconds. Memory segments are served
+// straight from their buffers, which are reference counted and recycled once
+// they leave the window and their last reader is done. With Config.Dir set
+// (a tmpfs or a disk), segments are written there instead, through a temp
+// file renamed into place so that no player reads half a segment.
+package hls
+
+import (
+	"errors"
+	"log/slog"
+	"net/http"
+	"path"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/srs-lite/srs-lite/internal/media"
+)
+
+// Containers.
+const (
+	ContainerTS   = "ts"
+	ContainerFMP4 = "fmp4"
+)
+
+// Config holds a vhost's HLS settings; they apply to the next publish.
+type Config struct {
+	Fragment  time.Duration // target segment length
+	Window    time.Duration // playlist length
+	Dispose   time.Duration // how long a stream's HLS outlives its publisher
+	Container string        // ContainerTS or ContainerFMP4
+	// Dir, when set, is the folder segments and playlists are written to,
+	// as Dir/APP/STREAM.m3u8 and Dir/APP/STREAM-SEQ.ts (Dir/VHOST/APP/...
+	// for a vhost other than the default one); empty keeps them in memory.
+	Dir string
+}
+
+// ErrConfig reports an unusable Config.
+var ErrConfig = errors.New("hls: invalid config")
+
+func (c *Config) check() error {
+	if c.Fragment <= 0 || c.Window < c.Fragment {
+		return ErrConfig
+	}
+	if c.Container != ContainerTS && c.Container != ContainerFMP4 {
+		return ErrConfig
+	}
+	return nil
+}
+
+// Manager owns the HLS muxers of every stream and serves their files.
+type Manager struct {
+	log *slog.Logger
+
+	mu      sync.Mutex
+	muxers  map[string]*Muxer // by vhost/app/stream
+	closed  bool
+	wg      sync.WaitGroup
+	now     func() time.Time
+	onSeg   func(SegmentInfo)
+	defVhst string
+}
+
+// SegmentInfo describes a completed segment, for the on_hls hook.
+type SegmentInfo struct {
+	Vhost, App, Stream string
+	URL                string  // the segment's path on the HTTP server
+	File               string  // the file written, when segments go to a folder
+	Seq                uint64  // media sequence number
+	Duration           float64 // seconds
+}
+
+// NewManager returns a manager. defaultVhost is the vhost whose streams are
+// written without a vhost folder; log may be nil.
+func NewManager(defaultVhost string, log *slog.Logger) *Manager {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Manager{log: log, muxers: map[string]*Muxer{}, now: time.Now, defVhst: defaultVhost}
+}
+
+// OnSegment sets fn to be called, from a muxer's goroutine, after each
+// segment is complete.
+func (m *Manager) OnSegment(fn func(SegmentInfo)) {
+	m.mu.Lock()
+	m.onSeg = fn
+	m.mu.Unlock()
+}
+
+// Publish starts HLS for a new publish session of st, read through rd (a
+// reader subscribed when the session began, so that nothing is missed). A
+// stream still remembered from an earlier session continues its playlist
+// after a discontinuity. Publish returns at once; rd is closed when the
+// session ends.
+func (m *Manager) Publish(st *media.Stream, rd *media.Reader, cfg Config) error {
+	if err := cfg.check(); err != nil {
+		rd.Close()
+		return err
+	}
+	key := st.Key()
+	m.mu.Lock()
+	if m.closed {
+		m.mu.Unlock()
+		rd.Close()
+		return errors.New("hls: closed")
+	}
+	mx := m.muxers[key]
+	if mx == nil || mx.cfg.Container != cfg.Container || mx.cfg.Dir != cfg.Dir {
+		if mx != nil {
+			mx.dispose()
+		}
+		mx = newMuxer(m, st.Vhost, st.App, st.Name, cfg)
+		m.muxers[key] = mx
+	} else {
+		mx.reconfigure(cfg)
+	}
+	mx.sessions++
+	m.wg.Add(1)
+	m.mu.Unlock()
+	go func() {
+		defer m.wg.Done()
+		mx.run(rd)
+	}()
+	return nil
+}
+
+// lookup returns the muxer of a stream, or nil.
+func (m *Manager) lookup(vhost, app, name string) *Muxer {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.muxers[vhost+"/"+app+"/"+name]
+}
+
+// forget removes mx once disposed.
+func (m *Manager) forget(mx *Muxer) {
+	m.mu.Lock()
+	if m.muxers[mx.key()] == mx {
+		delete(m.muxers, mx.key())
+	}
+	m.mu.Unlock()
+}
+
+// Stats describes the HLS of one stream.
+type Stats struct {
+	Segments int    // in the playlist
+	Bytes    int64  // held in memory by segments (in the playlist and in progress)
+	Seq      uint64 // media sequence of the newest segment
+}
+
+// Stats returns the HLS state of a stream; ok is false when it has none.
+func (m *Manager) Stats(vhost, app, name string) (s Stats, ok bool) {
+	mx := m.lookup(vhost, app, name)
+	if mx == nil {
+		return s, false
+	}
+	return mx.stats(), true
+}
+
+// Close ends every muxer's sessions, waits for them and drops every
+// segment (and the files written for them).
+func (m *Manager) Close() {
+	m.mu.Lock()
+	m.closed = true
+	all := make([]*Muxer, 0, len(m.muxers))
+	for _, mx := range m.muxers {
+		all = append(all, mx)
+	}
+	m.mu.Unlock()
+	for _, mx := range all {
+		mx.stop()
+	}
+	m.wg.Wait()
+	for _, mx := range all {
+		mx.dispose()
+	}
+	m.mu.Lock()
+	m.muxers = map[string]*Muxer{}
+	m.mu.Unlock()
+}
+
+// Request is an HLS request parsed from its URL path.
+type Request struct {
+	App, Stream string
+	Kind        Kind
+	Seq         uint64 // segment sequence, or init generation
+}
+
+// Kind is what an HLS URL names.
+type Kind int
+
+// Kinds of HLS URLs.
+const (
+	KindPlaylist Kind = iota + 1 // /APP/STREAM.m3u8
+	KindSegment                  // /APP/STREAM-SEQ.ts or .m4s
+	KindInit                     // /APP/STREAM-init-GEN.mp4
+)
+
+// ParsePath parses an HLS URL path: /APP/STREAM.m3u8, /APP/STREAM-SEQ.ts,
+// /APP/STREAM-SEQ.m4s or /APP/STREAM-init-GEN.mp4. APP may hold slashes.
+func ParsePath(p string) (r Request, ok bool) {
+	if !strings.HasPrefix(p, "/") || strings.Contains(p, "//") || strings.Contains(p, "\\") {
+		return r, false
+	}
+	dir, file := path.Split(p)
+	app := strings.Trim(dir, "/")
+	if app == "" || file == "" || path.Clean(p) != p {
+		return r, false
+	}
+	r.App = app
+	ext := path.Ext(file)
+	base := strings.TrimSuffix(file, ext)
+	switch ext {
+	case ".m3u8":
+		r.Kind, r.Stream = KindPlaylist, base
+		return r, base != ""
+	case ".ts", ".m4s":
+		i := strings.LastIndexByte(base, '-')
+		if i <= 0 {
+			return r, false
+		}
+		n, err := strconv.ParseUint(base[i+1:], 10, 64)
+		if err != nil {
+			return r, false
+		}
+		r.Kind, r.Stream, r.Seq = KindSegment, base[:i], n
+		return r, true
+	case ".mp4":
+		i := strings.LastIndex(base, "-init-")
+		if i <= 0 {
+			return r, false
+		}
+		n, err := strconv.ParseUint(base[i+len("-init-"):], 10, 64)
+		if err != nil {
+			return r, false
+		}
+		r.Kind, r.Stream, r.Seq = KindInit, base[:i], n
+		return r, true
+	}
+	return r, false
+}
+
+// ServeHTTP answers an HLS request for a stream of vhost; it reports false,
+// writing nothing, when the URL is not an HLS URL of a stream it knows, so
+// that the caller can try static files.
+func (m *Manager) ServeHTTP(w http.ResponseWriter, r *http.Request, vhost string) bool {
+	req, ok := ParsePath(r.URL.Path)
+	if !ok {
+		return false
+	}
+	mx := m.lookup(vhost, req.App, req.Stream)
+	if mx == nil {
+		return false // a static file of that name, or 404
+	}
+	mx.serve(w, r, req)
+	return true
+}
+
+func cors(w http.ResponseWriter) {
+	h := w.Header()
+	h.Set("Access-Control-Allow-Origin", "*")
+	h.Set("Access-Control-Allow-Methods", "GET, HEAD, OPTIONS")
+	h.Set("Access-Control-Allow-Headers", "Range, Origin, Accept")
+	h.Set("Access-Control-Expose-Headers", "Content-Length, Content-Range")
+}

@@ -1,0 +1,750 @@
+package hls
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/srs-lite/srs-lite/internal/media"
+)
+
+// Limits of a segment cut.
+const (
+	// A stream with video waits for a keyframe to cut; one whose keyframes
+	// stop coming is cut anyway after maxSegmentFragments fragments, so
+	// that memory stays bounded.
+	maxSegmentFragments = 10
+	// fileFlush is how much of a segment written to a folder is buffered
+	// before it goes to the file.
+	fileFlush = 64 << 10
+	// maxFreeBufs memory segments' buffers are kept for reuse per stream.
+	maxFreeBufs = 2
+	// maxReuseCap: larger buffers go back to the garbage collector.
+	maxReuseCap = 8 << 20
+)
+
+// segment is one media segment, in progress (Muxer.cur) or in the playlist.
+type segment struct {
+	seq     uint64
+	start   time.Duration // DTS of its first frame
+	dur     time.Duration
+	disc    bool   // EXT-X-DISCONTINUITY before it
+	initGen uint64 // fMP4: the init segment it needs
+	frames  int
+
+	data []byte // memory: the whole segment; folder: what is not written yet
+	size int64
+	file string   // folder: the final path
+	tmp  *os.File // folder, in progress: the temp file
+	refs atomic.Int32
+	mx   *Muxer
+}
+
+// release drops one reference; the last one recycles the buffer.
+func (s *segment) release() {
+	if s.refs.Add(-1) == 0 && s.data != nil {
+		s.mx.putBuf(s.data)
+		s.data = nil
+	}
+}
+
+// Muxer is the HLS of one stream: its segments and playlist, across the
+// publish sessions that come back within Dispose.
+type Muxer struct {
+	m                  *Manager
+	vhost, app, stream string
+
+	mu        sync.Mutex
+	cfg       Config
+	segs      []*segment // in the playlist, oldest first
+	nextSeq   uint64
+	discSeq   uint64 // discontinuities that left the playlist
+	pendDisc  bool   // the next segment starts after a gap
+	targetDur int    // EXT-X-TARGETDURATION: never decreases
+	playlist  []byte
+	changed   chan struct{} // closed and replaced when the playlist changes
+	inits     map[uint64][]byte
+	initGen   uint64
+	sessions  int
+	cancel    context.CancelFunc
+	timer     *time.Timer
+	disposed  bool
+	free      [][]byte
+	loggedErr map[string]bool
+}
+
+func newMuxer(m *Manager, vhost, app, stream string, cfg Config) *Muxer {
+	mx := &Muxer{m: m, vhost: vhost, app: app, stream: stream, cfg: cfg,
+		changed: make(chan struct{}), inits: map[uint64][]byte{}, loggedErr: map[string]bool{}}
+	mx.targetDur = int(math.Ceil(cfg.Fragment.Seconds()))
+	return mx
+}
+
+func (mx *Muxer) key() string { return mx.vhost + "/" + mx.app + "/" + mx.stream }
+
+// reconfigure applies new durations for the coming session.
+func (mx *Muxer) reconfigure(cfg Config) {
+	mx.mu.Lock()
+	mx.cfg = cfg
+	mx.mu.Unlock()
+}
+
+// logOnce logs a problem of this stream once per kind.
+func (mx *Muxer) logOnce(kind, msg string, args ...any) {
+	mx.mu.Lock()
+	seen := mx.loggedErr[kind]
+	mx.loggedErr[kind] = true
+	mx.mu.Unlock()
+	if !seen {
+		mx.m.log.Warn(msg, append([]any{"stream", mx.key()}, args...)...)
+	}
+}
+
+// run reads one publish session into segments.
+func (mx *Muxer) run(rd *media.Reader) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	mx.mu.Lock()
+	if mx.timer != nil {
+		mx.timer.Stop()
+		mx.timer = nil
+	}
+	if mx.nextSeq > 0 || len(mx.segs) > 0 {
+		mx.pendDisc = true
+	}
+	mx.cancel = cancel
+	cfg := mx.cfg
+	mx.mu.Unlock()
+
+	ss := &session{mx: mx, cfg: cfg, tol: min(cfg.Fragment/10, 100*time.Millisecond)}
+	ss.c = newContainer(cfg.Container)
+	frames := make([]media.Frame, 64)
+	var err error
+	for err == nil {
+		var n int
+		n, err = rd.Read(ctx, frames)
+		for i := range frames[:n] {
+			if ss.err == nil {
+				ss.frame(&frames[i])
+			}
+			frames[i].Release()
+		}
+	}
+	rd.Close()
+	ss.finish()
+	if err != io.EOF && !errors.Is(err, context.Canceled) {
+		mx.m.log.Warn("hls: session ended early", "stream", mx.key(), "err", err)
+	}
+	if ss.err != nil {
+		mx.m.log.Error("hls: stopped for this publish", "stream", mx.key(), "err", ss.err)
+	}
+
+	mx.mu.Lock()
+	mx.sessions--
+	if mx.sessions == 0 && !mx.disposed {
+		d := mx.cfg.Dispose
+		mx.timer = time.AfterFunc(d, func() {
+			mx.mu.Lock()
+			idle := mx.sessions == 0
+			mx.mu.Unlock()
+			if idle {
+				mx.m.forget(mx)
+				mx.dispose()
+			}
+		})
+	}
+	mx.mu.Unlock()
+}
+
+// stop ends the session in progress, if any.
+func (mx *Muxer) stop() {
+	mx.mu.Lock()
+	if mx.cancel != nil {
+		mx.cancel()
+	}
+	if mx.timer != nil {
+		mx.timer.Stop()
+	}
+	mx.mu.Unlock()
+}
+
+// dispose drops every segment and file; the muxer is not used again.
+func (mx *Muxer) dispose() {
+	mx.mu.Lock()
+	if mx.disposed {
+		mx.mu.Unlock()
+		return
+	}
+	mx.disposed = true
+	segs := mx.segs
+	mx.segs = nil
+	mx.playlist = nil
+	close(mx.changed)
+	mx.changed = make(chan struct{})
+	if mx.timer != nil {
+		mx.timer.Stop()
+	}
+	mx.mu.Unlock()
+	for _, s := range segs {
+		mx.removeFile(s)
+		s.release()
+	}
+	if mx.cfg.Dir != "" {
+		_ = os.Remove(mx.playlistFile())
+		for gen := range mx.inits {
+			_ = os.Remove(mx.filePath(mx.initName(gen)))
+		}
+	}
+	mx.m.log.Info("hls: disposed", "stream", mx.key())
+}
+
+func (mx *Muxer) getBuf() []byte {
+	mx.mu.Lock()
+	defer mx.mu.Unlock()
+	if n := len(mx.free); n > 0 {
+		b := mx.free[n-1]
+		mx.free = mx.free[:n-1]
+		return b[:0]
+	}
+	return nil
+}
+
+func (mx *Muxer) putBuf(b []byte) {
+	if cap(b) > maxReuseCap {
+		return
+	}
+	mx.mu.Lock()
+	if len(mx.free) < maxFreeBufs && !mx.disposed {
+		mx.free = append(mx.free, b[:0])
+	}
+	mx.mu.Unlock()
+}
+
+// Names and paths.
+
+func (mx *Muxer) segName(seq uint64) string {
+	ext := ".ts"
+	if mx.cfg.Container == ContainerFMP4 {
+		ext = ".m4s"
+	}
+	return mx.stream + "-" + strconv.FormatUint(seq, 10) + ext
+}
+
+func (mx *Muxer) initName(gen uint64) string {
+	return mx.stream + "-init-" + strconv.FormatUint(gen, 10) + ".mp4"
+}
+
+func (mx *Muxer) dir() string {
+	d := mx.cfg.Dir
+	if mx.vhost != mx.m.defVhst {
+		d = filepath.Join(d, mx.vhost)
+	}
+	return filepath.Join(d, filepath.FromSlash(mx.app))
+}
+
+func (mx *Muxer) filePath(name string) string { return filepath.Join(mx.dir(), name) }
+
+func (mx *Muxer) playlistFile() string { return mx.filePath(mx.stream + ".m3u8") }
+
+func (mx *Muxer) removeFile(s *segment) {
+	if s.file != "" {
+		if err := os.Remove(s.file); err != nil && !os.IsNotExist(err) {
+			mx.logOnce("remove", "hls: cannot remove a segment file", "err", err)
+		}
+	}
+}
+
+// writeAtomic writes a small file through a temp file and a rename.
+func writeAtomic(path string, data []byte) error {
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, data, 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}
+
+// session is the state of one publish session.
+type session struct {
+	mx       *Muxer
+	cfg      Config
+	c        container
+	tol      time.Duration
+	cur      *segment
+	hasVideo bool
+	lastDTS  [2]time.Duration // video, audio
+	lastDur  [2]time.Duration
+	err      error // a write error: HLS stops for this session
+	tables   bool  // TS: the track set changed inside the current segment
+	newInit  bool  // fMP4: the track set changed; the next segment needs a new init
+}
+
+func trackOf(f *media.Frame) int {
+	if f.Codec.IsVideo() {
+		return 0
+	}
+	return 1
+}
+
+// frame feeds one frame of the session.
+func (ss *session) frame(f *media.Frame) {
+	if f.Codec == media.CodecData {
+		return
+	}
+	if !f.Codec.IsVideo() && !f.Codec.IsAudio() {
+		return
+	}
+	if !ss.c.supports(f.Codec) {
+		ss.mx.logOnce("codec-"+f.Codec.String(), "hls: codec not carried by this container, left out",
+			"codec", f.Codec.String(), "container", ss.cfg.Container)
+		return
+	}
+	if f.Codec.IsVideo() {
+		ss.hasVideo = true
+	}
+	if changed := ss.c.track(f); changed {
+		if ss.cfg.Container == ContainerFMP4 {
+			// A new init segment: the segment in progress ends here, the
+			// next one starts at the next keyframe (or audio frame).
+			if ss.cur != nil {
+				if ss.cur.frames > 0 {
+					ss.close(f.DTS - ss.cur.start)
+				} else {
+					ss.drop()
+				}
+			}
+			ss.newInit = true
+		} else if ss.cur != nil {
+			ss.tables = true
+		}
+	}
+	if f.Flags&media.FlagConfig != 0 {
+		ss.c.config(f)
+		return
+	}
+	t := trackOf(f)
+	if ss.lastDTS[t] != 0 && f.DTS > ss.lastDTS[t] {
+		ss.lastDur[t] = f.DTS - ss.lastDTS[t]
+	}
+	ss.lastDTS[t] = f.DTS
+	key := f.Codec.IsVideo() && f.Flags&media.FlagKey != 0
+	if ss.cur == nil {
+		if ss.hasVideo && !key {
+			return // a segment of a stream with video starts at a keyframe
+		}
+		ss.open(f.DTS)
+	} else {
+		elapsed := f.DTS - ss.cur.start
+		due := elapsed+ss.tol >= ss.cfg.Fragment
+		if ss.hasVideo {
+			if due && key || elapsed >= maxSegmentFragments*ss.cfg.Fragment {
+				if !key {
+					ss.mx.logOnce("nokey", "hls: no keyframe for too long, cutting a segment without one",
+						"gop_at_least", elapsed.String())
+				}
+				ss.cut(f.DTS)
+			}
+		} else if due {
+			ss.cut(f.DTS)
+		}
+	}
+	if ss.err != nil || ss.cur == nil {
+		return
+	}
+	if ss.tables {
+		ss.cur.data = ss.c.begin(ss.cur.data)
+		ss.tables = false
+	}
+	var err error
+	ss.cur.data, err = ss.c.frame(ss.cur.data, f)
+	if err != nil {
+		ss.mx.logOnce("mux", "hls: cannot mux a frame", "err", err)
+		return
+	}
+	ss.cur.frames++
+	if ss.cur.tmp != nil && len(ss.cur.data) >= fileFlush {
+		ss.flush()
+	}
+}
+
+// open starts a segment at dts.
+func (ss *session) open(dts time.Duration) {
+	mx := ss.mx
+	mx.mu.Lock()
+	s := &segment{seq: mx.nextSeq, start: dts, disc: mx.pendDisc, mx: mx}
+	mx.nextSeq++
+	mx.pendDisc = false
+	if ss.newInit || mx.cfg.Container == ContainerFMP4 && len(mx.inits) == 0 {
+		mx.initGen++
+		mx.inits[mx.initGen] = ss.c.init()
+		ss.newInit = false
+		if mx.cfg.Dir != "" {
+			if err := os.MkdirAll(mx.dir(), 0o755); err == nil {
+				_ = writeAtomic(mx.filePath(mx.initName(mx.initGen)), mx.inits[mx.initGen])
+			}
+		}
+	}
+	s.initGen = mx.initGen
+	mx.mu.Unlock()
+	s.refs.Store(1)
+	s.data = mx.getBuf()
+	if ss.cfg.Dir != "" {
+		s.file = mx.filePath(mx.segName(s.seq))
+		if err := os.MkdirAll(mx.dir(), 0o755); err != nil {
+			ss.fail(err)
+			return
+		}
+		f, err := os.Create(s.file + ".tmp")
+		if err != nil {
+			ss.fail(err)
+			return
+		}
+		s.tmp = f
+	}
+	s.data = ss.c.begin(s.data)
+	ss.tables = false
+	ss.cur = s
+}
+
+// flush writes the buffered part of a folder segment to its temp file.
+func (ss *session) flush() {
+	s := ss.cur
+	if _, err := s.tmp.Write(s.data); err != nil {
+		ss.fail(err)
+		return
+	}
+	s.size += int64(len(s.data))
+	s.data = s.data[:0]
+}
+
+func (ss *session) fail(err error) {
+	ss.err = fmt.Errorf("cannot write segment: %w (check the free space of hls.path)", err)
+	if s := ss.cur; s != nil {
+		if s.tmp != nil {
+			_ = s.tmp.Close()
+			_ = os.Remove(s.tmp.Name())
+		}
+		ss.cur = nil
+	}
+}
+
+// cut closes the current segment at next (the DTS of the frame that starts
+// the next one) and opens the next.
+func (ss *session) cut(next time.Duration) {
+	ss.close(next - ss.cur.start)
+	if ss.err == nil {
+		ss.open(next)
+	}
+}
+
+// close completes the current segment with duration dur and publishes it.
+func (ss *session) close(dur time.Duration) {
+	s := ss.cur
+	ss.cur = nil
+	if s == nil {
+		return
+	}
+	s.data = ss.c.end(s.data)
+	s.dur = max(dur, time.Millisecond)
+	if s.tmp != nil {
+		ss.cur = s
+		ss.flush()
+		ss.cur = nil
+		if ss.err != nil {
+			return
+		}
+		err := s.tmp.Close()
+		if err == nil {
+			err = os.Rename(s.tmp.Name(), s.file)
+		}
+		s.tmp = nil
+		if err != nil {
+			ss.cur = s
+			ss.fail(err)
+			return
+		}
+		s.mx.putBuf(s.data)
+		s.data = nil
+	} else {
+		s.size = int64(len(s.data))
+	}
+	ss.mx.add(s)
+}
+
+// finish completes the last segment at the end of the session.
+func (ss *session) finish() {
+	ss.c.release()
+	if ss.cur == nil {
+		return
+	}
+	if ss.cur.frames == 0 {
+		ss.drop()
+		return
+	}
+	end := max(ss.lastDTS[0]+ss.lastDur[0], ss.lastDTS[1]+ss.lastDur[1])
+	ss.close(end - ss.cur.start)
+}
+
+// drop abandons the current segment, which holds no frame.
+func (ss *session) drop() {
+	s := ss.cur
+	ss.cur = nil
+	if s.tmp != nil {
+		_ = s.tmp.Close()
+		_ = os.Remove(s.tmp.Name())
+	}
+	s.release()
+	ss.mx.mu.Lock()
+	if ss.mx.nextSeq == s.seq+1 {
+		ss.mx.nextSeq-- // nobody saw it
+		ss.mx.pendDisc = ss.mx.pendDisc || s.disc
+	}
+	ss.mx.mu.Unlock()
+}
+
+// add appends a completed segment to the playlist and slides the window.
+func (mx *Muxer) add(s *segment) {
+	mx.mu.Lock()
+	if mx.disposed {
+		mx.mu.Unlock()
+		mx.removeFile(s)
+		s.release()
+		return
+	}
+	mx.segs = append(mx.segs, s)
+	if d := int(math.Round(s.dur.Seconds())); d > mx.targetDur { // RFC 8216 §4.3.3.1
+		mx.targetDur = d
+	}
+	var gone []*segment
+	total := time.Duration(0)
+	for _, x := range mx.segs {
+		total += x.dur
+	}
+	for len(mx.segs) > 1 && total > mx.cfg.Window {
+		x := mx.segs[0]
+		total -= x.dur
+		if x.disc {
+			mx.discSeq++
+		}
+		gone = append(gone, x)
+		mx.segs[0] = nil
+		mx.segs = mx.segs[1:]
+	}
+	mx.playlist = mx.render(make([]byte, 0, len(mx.playlist)+256), "") // fresh: the old one may be being served
+	close(mx.changed)
+	mx.changed = make(chan struct{})
+	pl := mx.playlist
+	dir := mx.cfg.Dir
+	onSeg := mx.m.onSeg
+	mx.mu.Unlock()
+	if dir != "" {
+		if err := writeAtomic(mx.playlistFile(), pl); err != nil {
+			mx.logOnce("playlist", "hls: cannot write the playlist", "err", err)
+		}
+	}
+	for _, x := range gone {
+		mx.removeFile(x)
+		x.release()
+	}
+	if onSeg != nil {
+		onSeg(SegmentInfo{Vhost: mx.vhost, App: mx.app, Stream: mx.stream,
+			URL: "/" + mx.app + "/" + mx.segName(s.seq), File: s.file, Seq: s.seq, Duration: s.dur.Seconds()})
+	}
+}
+
+// render appends the media playlist (RFC 8216 §4.3). query, when not empty,
+// is added to every URI ("?vhost=...").
+func (mx *Muxer) render(b []byte, query string) []byte {
+	version := 3
+	if mx.cfg.Container == ContainerFMP4 {
+		version = 7
+	}
+	b = append(b, "#EXTM3U\n#EXT-X-VERSION:"...)
+	b = strconv.AppendInt(b, int64(version), 10)
+	b = append(b, "\n#EXT-X-TARGETDURATION:"...)
+	b = strconv.AppendInt(b, int64(mx.targetDur), 10)
+	b = append(b, "\n#EXT-X-MEDIA-SEQUENCE:"...)
+	first := mx.nextSeq
+	if len(mx.segs) > 0 {
+		first = mx.segs[0].seq
+	}
+	b = strconv.AppendUint(b, first, 10)
+	b = append(b, '\n')
+	if mx.discSeq > 0 {
+		b = append(b, "#EXT-X-DISCONTINUITY-SEQUENCE:"...)
+		b = strconv.AppendUint(b, mx.discSeq, 10)
+		b = append(b, '\n')
+	}
+	var gen uint64
+	for i, s := range mx.segs {
+		if s.disc && i > 0 {
+			b = append(b, "#EXT-X-DISCONTINUITY\n"...)
+		}
+		if mx.cfg.Container == ContainerFMP4 && s.initGen != gen {
+			gen = s.initGen
+			b = append(b, "#EXT-X-MAP:URI=\""...)
+			b = append(b, mx.initName(gen)...)
+			b = append(b, query...)
+			b = append(b, "\"\n"...)
+		}
+		b = append(b, "#EXTINF:"...)
+		b = strconv.AppendFloat(b, s.dur.Seconds(), 'f', 3, 64)
+		b = append(b, ",\n"...)
+		b = append(b, mx.segName(s.seq)...)
+		b = append(b, query...)
+		b = append(b, '\n')
+	}
+	return b
+}
+
+// stats reports the muxer's state.
+func (mx *Muxer) stats() Stats {
+	mx.mu.Lock()
+	defer mx.mu.Unlock()
+	st := Stats{Segments: len(mx.segs)}
+	for _, s := range mx.segs {
+		st.Bytes += int64(cap(s.data))
+		st.Seq = s.seq
+	}
+	for _, b := range mx.free {
+		st.Bytes += int64(cap(b))
+	}
+	return st
+}
+
+// serve answers a playlist, segment or init request.
+func (mx *Muxer) serve(w http.ResponseWriter, r *http.Request, req Request) {
+	cors(w)
+	switch r.Method {
+	case http.MethodGet, http.MethodHead:
+	case http.MethodOptions:
+		w.WriteHeader(http.StatusNoContent)
+		return
+	default:
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		return
+	}
+	switch req.Kind {
+	case KindPlaylist:
+		mx.servePlaylist(w, r)
+	case KindInit:
+		mx.mu.Lock()
+		data := mx.inits[req.Seq]
+		mx.mu.Unlock()
+		if data == nil {
+			http.Error(w, "no such init segment", http.StatusNotFound)
+			return
+		}
+		w.Header().Set("Cache-Control", "max-age=3600")
+		serveBytes(w, r, "video/mp4", data)
+	case KindSegment:
+		mx.serveSegment(w, r, req.Seq)
+	}
+}
+
+// servePlaylist answers the playlist; while a publish has produced no
+// segment yet it waits for the first one, so that a player (or ffprobe)
+// started with the publisher plays as soon as there is something to play.
+func (mx *Muxer) servePlaylist(w http.ResponseWriter, r *http.Request) {
+	mx.mu.Lock()
+	wait := mx.cfg.Fragment*maxSegmentFragments/2 + 2*time.Second
+	mx.mu.Unlock()
+	deadline := time.NewTimer(wait)
+	defer deadline.Stop()
+	for {
+		mx.mu.Lock()
+		if len(mx.segs) > 0 {
+			var pl []byte
+			if q := r.URL.Query().Get("vhost"); q != "" {
+				pl = mx.render(nil, "?vhost="+q)
+			} else {
+				pl = mx.playlist
+			}
+			mx.mu.Unlock()
+			w.Header().Set("Cache-Control", "no-cache")
+			serveBytes(w, r, "application/vnd.apple.mpegurl", pl)
+			return
+		}
+		waiting := mx.sessions > 0 && !mx.disposed
+		ch := mx.changed
+		mx.mu.Unlock()
+		if !waiting {
+			http.Error(w, "stream not published", http.StatusNotFound)
+			return
+		}
+		select {
+		case <-ch:
+		case <-deadline.C:
+			http.Error(w, "no segment yet", http.StatusNotFound)
+			return
+		case <-r.Context().Done():
+			return
+		}
+	}
+}
+
+func (mx *Muxer) serveSegment(w http.ResponseWriter, r *http.Request, seq uint64) {
+	mx.mu.Lock()
+	var s *segment
+	for _, x := range mx.segs {
+		if x.seq == seq {
+			s = x
+			break
+		}
+	}
+	if s == nil {
+		mx.mu.Unlock()
+		http.Error(w, "no such segment (it left the window)", http.StatusNotFound)
+		return
+	}
+	ctype := "video/mp2t"
+	if mx.cfg.Container == ContainerFMP4 {
+		ctype = "video/iso.segment"
+	}
+	if s.file != "" {
+		// Opened under the lock: the file may be removed as soon as it is
+		// unlocked, and the open descriptor keeps it readable.
+		f, err := os.Open(s.file)
+		mx.mu.Unlock()
+		if err != nil {
+			http.Error(w, "segment file gone", http.StatusNotFound)
+			return
+		}
+		defer f.Close()
+		w.Header().Set("Content-Type", ctype)
+		w.Header().Set("Cache-Control", "max-age=3600")
+		http.ServeContent(w, r, "", time.Time{}, f)
+		return
+	}
+	s.refs.Add(1)
+	mx.mu.Unlock()
+	defer s.release()
+	w.Header().Set("Cache-Control", "max-age=3600")
+	serveBytes(w, r, ctype, s.data)
+}
+
+// serveBytes writes data as the body, straight from its buffer; a Range
+// request goes through http.ServeContent.
+func serveBytes(w http.ResponseWriter, r *http.Request, ctype string, data []byte) {
+	h := w.Header()
+	h.Set("Content-Type", ctype)
+	if r.Header.Get("Range") != "" {
+		http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(data))
+		return
+	}
+	h.Set("Content-Length", strconv.Itoa(len(data)))
+	h.Set("Accept-Ranges", "bytes")
+	w.WriteHeader(http.StatusOK)
+	if r.Method != http.MethodHead {
+		_, _ = w.Write(data)
+	}
+}
