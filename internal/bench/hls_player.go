@@ -24,9 +24,10 @@ const hlsLiveEdge = 3
 // NewHLSPlayer returns the HLS Player for URLs ending in .m3u8: like a
 // real player it polls the media playlist (every target duration, half of
 // it when nothing new came) and fetches each new MPEG-TS segment once,
-// starting hlsLiveEdge segments from the end. Each frame of a segment is
-// reported as an FLV tag, so time to first frame is the time to the first
-// keyframe of the first segment.
+// starting hlsLiveEdge segments from the end. The frames of each segment
+// are played in real time (see pacer) and reported as FLV tags, so time to
+// first frame is the time to the first keyframe of the first segment and a
+// stall is a segment that came too late.
 func NewHLSPlayer(conns int) Player {
 	client := &http.Client{Transport: newTransport(conns)}
 	return func(ctx context.Context, u string, onTag func(typ uint8, ts uint32, body []byte)) error {
@@ -42,31 +43,8 @@ func playHLS(ctx context.Context, client *http.Client, u string, onTag func(uint
 		return fmt.Errorf("bench: %w", err)
 	}
 	var next int64 = -1 // media sequence of the next segment to fetch
-	var tag []byte
-	emit := func(f *media.Frame) error {
-		typ := uint8(flv.TagAudio)
-		tag = tag[:0]
-		if f.Codec.IsVideo() {
-			typ = flv.TagVideo
-			if f.Flags&media.FlagConfig != 0 {
-				return nil
-			}
-			b := byte(0x27) // inter frame, AVC
-			if f.Flags&media.FlagKey != 0 {
-				b = 0x17
-			}
-			tag = append(tag, b, 1, 0, 0, 0)
-		} else {
-			if f.Flags&media.FlagConfig != 0 {
-				return nil
-			}
-			tag = append(tag, 0xaf, 1) // AAC raw
-		}
-		tag = append(tag, f.Payload...)
-		onTag(typ, uint32(f.DTS/time.Millisecond), tag)
-		return nil
-	}
-	dmx := ts.NewDemuxer(emit)
+	pc := &pacer{onTag: onTag}
+	dmx := ts.NewDemuxer(pc.add)
 	buf := make([]byte, 32<<10)
 	for {
 		pl, err := getPlaylist(ctx, client, u)
@@ -91,22 +69,96 @@ func playHLS(ctx context.Context, client *http.Client, u string, onTag func(uint
 			if err := getSegment(ctx, client, ref.String(), dmx, buf); err != nil {
 				return err
 			}
+			if err := pc.play(ctx); err != nil {
+				return err
+			}
 			next = pl.seq + int64(i) + 1
 			fetched = true
 		}
 		if pl.end {
 			return io.EOF
 		}
-		wait := time.Duration(pl.target) * time.Second
-		if !fetched || wait <= 0 {
-			wait = max(wait/2, 500*time.Millisecond)
+		if fetched {
+			continue // playing took real time: look for the next one now
 		}
+		// Nothing new: poll again after half the target duration (RFC
+		// 8216 §6.3.4).
+		wait := max(time.Duration(pl.target)*time.Second/2, 200*time.Millisecond)
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-time.After(wait):
 		}
 	}
+}
+
+// pacer plays the frames of each segment in real time, as a player shows
+// them: the first frame at once, each next one at its timestamp relative to
+// the first on the wall clock. A segment that arrives late finds the player
+// behind and plays at once: the gap counts as a stall, as it shows on a
+// screen. Only each frame's type, time and size are kept; the tag bodies
+// passed on are a shared buffer with the right FLV headers.
+type pacer struct {
+	onTag  func(uint8, uint32, []byte)
+	frames []pacedFrame
+	body   []byte
+	start  time.Time     // wall clock of the first frame played
+	base   time.Duration // its DTS
+	begun  bool
+}
+
+type pacedFrame struct {
+	typ uint8
+	key bool
+	dts time.Duration
+	n   int
+}
+
+func (p *pacer) add(f *media.Frame) error {
+	if f.Flags&media.FlagConfig != 0 || !f.Codec.IsVideo() && !f.Codec.IsAudio() {
+		return nil
+	}
+	pf := pacedFrame{typ: flv.TagAudio, dts: f.DTS, n: len(f.Payload) + 2}
+	if f.Codec.IsVideo() {
+		pf.typ, pf.key, pf.n = flv.TagVideo, f.Flags&media.FlagKey != 0, len(f.Payload)+5
+	}
+	p.frames = append(p.frames, pf)
+	return nil
+}
+
+// play passes the frames of the segment just read on to onTag, paced.
+func (p *pacer) play(ctx context.Context) error {
+	for _, f := range p.frames {
+		if !p.begun {
+			p.begun, p.start, p.base = true, time.Now(), f.dts
+		}
+		if ahead := time.Until(p.start.Add(f.dts - p.base)); ahead > 20*time.Millisecond {
+			select {
+			case <-ctx.Done():
+				p.frames = p.frames[:0]
+				return ctx.Err()
+			case <-time.After(ahead):
+			}
+		} else if ahead < -10*time.Second {
+			// Far behind (a long stall): restart the clock here.
+			p.start, p.base = time.Now(), f.dts
+		}
+		if cap(p.body) < f.n {
+			p.body = make([]byte, f.n*2)
+		}
+		b := p.body[:f.n]
+		if f.typ == flv.TagVideo {
+			b[0], b[1] = 0x27, 1 // inter frame, AVC NALU
+			if f.key {
+				b[0] = 0x17
+			}
+		} else {
+			b[0], b[1] = 0xaf, 1 // AAC raw
+		}
+		p.onTag(f.typ, uint32(f.dts/time.Millisecond), b)
+	}
+	p.frames = p.frames[:0]
+	return nil
 }
 
 type mediaPlaylist struct {
