@@ -189,7 +189,11 @@ func (s *Server) vhostsJSON() any {
 			"gop_cache": v.GOPCache, "queue_length": v.QueueLength.String(),
 			"mw_latency": v.MWLatency.String(), "mw_msgs": v.MWMsgs,
 			"http_remux": map[string]any{"enabled": v.HTTPRemux.Enabled, "mount": v.HTTPRemux.Mount},
-			"hls":        map[string]any{"enabled": v.HLS.Enabled, "fragment": v.HLS.Fragment.String(), "window": v.HLS.Window.String()},
+			"hls": map[string]any{"enabled": v.HLS.Enabled, "fragment": v.HLS.Fragment.String(),
+				"window": v.HLS.Window.String(), "container": v.HLS.Container, "path": v.HLS.Path,
+				"dispose": v.HLS.Dispose.String()},
+			"dvr": map[string]any{"enabled": v.DVR.Enabled, "path": v.DVR.Path, "plan": v.DVR.Plan,
+				"duration": v.DVR.Duration.String()},
 		})
 	}
 	return out
