@@ -512,3 +512,25 @@ func BenchmarkMuxer(b *testing.B) {
 		}
 	}
 }
+
+func TestAACTimeline(t *testing.T) {
+	m := NewMuxer()
+	a := ascConfig()
+	defer a.Release()
+	_ = m.SetTrack(&a)
+	ms := time.Millisecond
+	// Millisecond timestamps jitter around 1024 samples; a gap resyncs.
+	for _, d := range []time.Duration{0, 23 * ms, 46 * ms, 70 * ms, 1000 * ms, 1023 * ms} {
+		f := frame(media.CodecAAC, 0, d, d, []byte{1})
+		_ = m.Add(&f)
+		f.Release()
+	}
+	traf := child(t, boxes(t, m.AppendFragment(nil, false))[0].body, "traf")
+	_, s := parseTrun(t, child(t, traf, "trun"))
+	want := []uint32{1024, 1024, 1024, 44100 - 3*1024, 1024, 1024}
+	for i := range want {
+		if s[i].dur != want[i] {
+			t.Errorf("sample %d duration %d, want %d", i, s[i].dur, want[i])
+		}
+	}
+}

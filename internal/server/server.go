@@ -74,6 +74,7 @@ func New(path string, cfg *config.Config, logger *log.Logger) (*Server, error) {
 	s.baseCtx, s.cancelBase = context.WithCancel(context.Background())
 	s.reg = media.NewRegistry(s.streamOptions)
 	s.reg.OnPublish(s.onPublish)
+	s.repairDVR() // before any publisher: recordings left by a crash
 	s.hls = hls.NewManager(config.DefaultVhost, s.log)
 	var err error
 	s.rtmp, err = rtmp.NewServer(rtmpConfig(cfg), rtmp.ServerDeps{
