@@ -98,7 +98,7 @@ func recordings(t *testing.T, dir, ext string) []string {
 // TestDvrSession records a 20 s publish into one FLV and one MP4 file.
 func TestDvrSession(t *testing.T) {
 	needTools(t, "ffmpeg", "ffprobe")
-	for _, ext := range []string{".flv", ".mp4"} {
+	for _, ext := range []string{".flv", ".mp4", ".ts"} {
 		t.Run(strings.TrimPrefix(ext, "."), func(t *testing.T) {
 			t.Parallel()
 			dir := t.TempDir()

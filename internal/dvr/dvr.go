@@ -63,9 +63,9 @@ type Config struct {
 // Validate checks the file type and plan.
 func (c Config) Validate() error {
 	switch ext := strings.ToLower(filepath.Ext(c.Path)); ext {
-	case ".flv", ".mp4":
+	case ".flv", ".mp4", ".ts":
 	default:
-		return fmt.Errorf("%w %q in dvr path %q: use .flv or .mp4", ErrUnsupported, ext, c.Path)
+		return fmt.Errorf("%w %q in dvr path %q: use .flv, .mp4 or .ts", ErrUnsupported, ext, c.Path)
 	}
 	switch c.Plan {
 	case "", PlanSession:
@@ -168,7 +168,8 @@ func Record(ctx context.Context, src Source, st Stream, cfg Config, deps Deps) e
 		return err
 	}
 	r := &recorder{cfg: cfg, deps: deps, st: st, log: deps.Log,
-		mp4: strings.EqualFold(filepath.Ext(cfg.Path), ".mp4")}
+		mp4: strings.EqualFold(filepath.Ext(cfg.Path), ".mp4"),
+		ts:  strings.EqualFold(filepath.Ext(cfg.Path), ".ts")}
 	defer r.releaseConfigs()
 	var frames [64]media.Frame
 	// Reads wake up at the next flush time while data waits in the
@@ -240,6 +241,7 @@ type recorder struct {
 	st   Stream
 	log  *slog.Logger
 	mp4  bool
+	ts   bool // MPEG-TS
 
 	seg        *segment
 	seq        int
@@ -398,7 +400,7 @@ func (r *recorder) openSegment(f *media.Frame) error {
 	s := newSegment(out, final, now, f.DTS, r.cfg)
 	r.seg = s
 	r.log.Info("dvr: recording", "file", final)
-	return s.begin(&r.meta, &r.vcfg, &r.acfg, f, r.mp4)
+	return s.begin(&r.meta, &r.vcfg, &r.acfg, f, r.mp4, r.ts)
 }
 
 // rename moves tmp to final, or to final with a number added when a file

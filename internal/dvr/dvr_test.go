@@ -237,7 +237,7 @@ func be64(b []byte) uint64 {
 }
 
 func TestRecordSegments(t *testing.T) {
-	for _, ext := range []string{".flv", ".mp4"} {
+	for _, ext := range []string{".flv", ".mp4", ".ts"} {
 		t.Run(ext, func(t *testing.T) {
 			dir := t.TempDir()
 			files, _, err := record(t, Config{Path: filepath.Join(dir, "[stream]-[seq]"+ext), Plan: PlanSegment,
@@ -290,7 +290,7 @@ func (f *failingFile) Write(p []byte) (int, error) {
 }
 
 func TestRecordDiskFull(t *testing.T) {
-	for _, ext := range []string{".flv", ".mp4"} {
+	for _, ext := range []string{".flv", ".mp4", ".ts"} {
 		t.Run(ext, func(t *testing.T) {
 			dir := t.TempDir()
 			var lb logBuf
@@ -334,6 +334,8 @@ func TestRecordDiskFull(t *testing.T) {
 			var keep int64
 			if ext == ".flv" {
 				keep, _, _, err = ScanFLV(fh, st.Size())
+			} else if ext == ".ts" {
+				keep, err = ScanTS(fh, st.Size())
 			} else {
 				keep, err = fmp4.Scan(fh, st.Size())
 			}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/srs-lite/srs-lite/internal/flv"
 	"github.com/srs-lite/srs-lite/internal/fmp4"
+	"github.com/srs-lite/srs-lite/internal/ts"
 )
 
 // ErrInvalid reports data that is not a well-formed FLV stream.
@@ -124,6 +125,8 @@ func RepairFile(tmp string) (final string, kept, size int64, err error) {
 		}
 	case ".mp4":
 		kept, serr = fmp4.Scan(fh, size)
+	case ".ts":
+		kept, serr = ScanTS(fh, size)
 	default:
 		return "", 0, size, fmt.Errorf("%w: %s", ErrUnsupported, tmp)
 	}
@@ -202,4 +205,24 @@ func Repair(templates []string, log *slog.Logger) int {
 		})
 	}
 	return n
+}
+
+// ScanTS returns the length of the valid prefix of an MPEG-TS file: whole
+// 188-byte packets, each starting with the sync byte 0x47.
+func ScanTS(r io.ReaderAt, size int64) (int64, error) {
+	var buf [ts.PacketSize * 64]byte
+	var off int64
+	for off+ts.PacketSize <= size {
+		n := min(int64(len(buf)), (size-off)/ts.PacketSize*ts.PacketSize)
+		if _, err := r.ReadAt(buf[:n], off); err != nil {
+			return off, err
+		}
+		for i := int64(0); i < n; i += ts.PacketSize {
+			if buf[i] != 0x47 {
+				return off + i, ErrInvalid
+			}
+		}
+		off += n
+	}
+	return off, nil
 }

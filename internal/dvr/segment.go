@@ -8,6 +8,7 @@ import (
 	"github.com/srs-lite/srs-lite/internal/flv"
 	"github.com/srs-lite/srs-lite/internal/fmp4"
 	"github.com/srs-lite/srs-lite/internal/media"
+	"github.com/srs-lite/srs-lite/internal/ts"
 )
 
 // bufferSize is the write buffer of a recording: small, for routers, and
@@ -73,10 +74,13 @@ func (s *segment) Write(p []byte) (int, error) {
 	return n, err
 }
 
-func (s *segment) begin(meta, vcfg, acfg, first *media.Frame, mp4 bool) error {
-	if mp4 {
+func (s *segment) begin(meta, vcfg, acfg, first *media.Frame, mp4, mpegts bool) error {
+	switch {
+	case mp4:
 		s.format = &mp4Format{m: fmp4.NewMuxer()}
-	} else {
+	case mpegts:
+		s.format = &tsFormat{m: ts.NewMuxer()}
+	default:
 		s.format = &flvFormat{}
 	}
 	var mc, vc, ac media.Frame
@@ -364,3 +368,70 @@ func (w *mp4Format) patch(s *segment) error {
 }
 
 func (w *mp4Format) drop() { w.m.Drop() }
+
+// tsFormat writes MPEG-TS (ISO/IEC 13818-1): PAT and PMT, then the PES
+// packets of each frame; a track that appears later gets new tables.
+// Codecs TS does not carry (AV1, Opus, G.711) are left out.
+type tsFormat struct {
+	m            *ts.Muxer
+	buf          []byte
+	video, audio media.Codec
+}
+
+func (w *tsFormat) begin(s *segment, _, vcfg, acfg, first *media.Frame) error {
+	for _, f := range [...]*media.Frame{vcfg, acfg, first} {
+		w.track(f)
+	}
+	w.m.SetTracks(w.video, w.audio)
+	for _, f := range [...]*media.Frame{vcfg, acfg} {
+		if f.Payload != nil {
+			_, _ = w.m.AppendFrame(nil, f) // keeps the parameter sets
+		}
+	}
+	w.buf = w.m.AppendTables(w.buf[:0])
+	_, err := s.Write(w.buf)
+	return err
+}
+
+// track notes f's codec; it reports whether the track set changed.
+func (w *tsFormat) track(f *media.Frame) bool {
+	switch {
+	case f.Codec.IsVideo() && f.Codec != w.video:
+		w.video = f.Codec
+		return true
+	case f.Codec.IsAudio() && f.Codec != w.audio:
+		w.audio = f.Codec
+		return true
+	}
+	return false
+}
+
+func (w *tsFormat) frame(s *segment, f *media.Frame) error {
+	w.buf = w.buf[:0]
+	if w.track(f) {
+		w.m.SetTracks(w.video, w.audio)
+		w.buf = w.m.AppendTables(w.buf)
+	}
+	// A frame the muxer refuses (a codec TS cannot carry, a bad payload)
+	// is skipped.
+	if b, err := w.m.AppendFrame(w.buf, f); err == nil {
+		w.buf = b
+	}
+	if len(w.buf) == 0 {
+		return nil
+	}
+	_, werr := s.Write(w.buf)
+	return werr
+}
+
+func (w *tsFormat) config(s *segment, f *media.Frame) error {
+	if f.Codec == media.CodecData {
+		return nil
+	}
+	return w.frame(s, f)
+}
+
+func (w *tsFormat) pending() bool        { return false }
+func (w *tsFormat) flush(*segment) error { return nil }
+func (w *tsFormat) patch(*segment) error { return nil }
+func (w *tsFormat) drop()                {}
