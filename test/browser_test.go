@@ -144,17 +144,27 @@ func findChromium(t *testing.T) string {
 // fetchMpegts returns mpegts.js, packed from the npm registry by npm.
 func fetchMpegts(t *testing.T) []byte {
 	t.Helper()
-	dir := filepath.Join(workDir, "mpegts")
+	return fetchNpmFile(t, "mpegts.js", mpegtsVersion, "package/dist/mpegts.js")
+}
+
+// fetchNpmFile returns one file of an npm package, packed from the npm
+// registry by npm (once per test run), or skips loudly.
+func fetchNpmFile(t *testing.T, pkg, version, file string) []byte {
+	t.Helper()
+	dir := filepath.Join(workDir, "npm-"+pkg)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command("npm", "pack", "--silent", "mpegts.js@"+mpegtsVersion)
-	cmd.Dir = dir
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Skipf("SKIPPED: npm pack mpegts.js failed (no registry?): %v: %s", err, out)
+	tgz := filepath.Join(dir, pkg+"-"+version+".tgz")
+	if _, err := os.Stat(tgz); err != nil {
+		cmd := exec.Command("npm", "pack", "--silent", pkg+"@"+version)
+		cmd.Dir = dir
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Skipf("SKIPPED: npm pack %s failed (no registry?): %v: %s", pkg, err, out)
+		}
 	}
-	f, err := os.Open(filepath.Join(dir, "mpegts.js-"+mpegtsVersion+".tgz"))
+	f, err := os.Open(tgz)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -167,9 +177,9 @@ func fetchMpegts(t *testing.T) []byte {
 	for {
 		h, err := tr.Next()
 		if err != nil {
-			t.Fatalf("mpegts.js package: dist/mpegts.js not found: %v", err)
+			t.Fatalf("%s package: %s not found: %v", pkg, file, err)
 		}
-		if h.Name == "package/dist/mpegts.js" {
+		if h.Name == file {
 			b, err := io.ReadAll(tr)
 			if err != nil {
 				t.Fatal(err)
