@@ -3,3 +3,12 @@ module github.com/srs-lite/srs-lite
 go 1.26.8
 
 require github.com/BurntSushi/toml v1.6.0
+
+require (
+	github.com/coreos/go-systemd/v22 v22.7.0 // indirect
+	github.com/pion/randutil v0.1.0 // indirect
+	github.com/pion/rtp v1.10.6 // indirect
+	github.com/pion/sdp/v3 v3.0.20 // indirect
+	github.com/tarm/serial v0.0.0-20180830185346-98f6abe2eb07 // indirect
+	golang.org/x/sys v0.1.0 // indirect
+)

@@ -9,8 +9,12 @@ set -e
 TOOLS='
 ffmpeg            ffmpeg
 ffprobe           ffmpeg
+srt-live-transmit srt-tools
 chromium          chromium
 npm               npm
+gst-launch-1.0    gstreamer1.0-tools gir1.2-gst-rtsp-server-1.0 python3-gi gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-libav
+qemu-mipsel-static qemu-user-static
+shellcheck        shellcheck
 '
 pkgs=""
 echo "$TOOLS" | { while read -r cmd pk; do

@@ -153,15 +153,14 @@ dir = "` + dir + `"
 	return s
 }
 
-var fieldRE = map[string]*regexp.Regexp{}
+var fieldRE sync.Map // key -> *regexp.Regexp; parallel tests share it
 
 func field(line, key string) string {
-	re, ok := fieldRE[key]
+	v, ok := fieldRE.Load(key)
 	if !ok {
-		re = regexp.MustCompile(`\b` + key + `=(\S+)`)
-		fieldRE[key] = re
+		v, _ = fieldRE.LoadOrStore(key, regexp.MustCompile(`\b`+key+`=(\S+)`))
 	}
-	m := re.FindStringSubmatch(line)
+	m := v.(*regexp.Regexp).FindStringSubmatch(line)
 	if m == nil {
 		return ""
 	}

@@ -67,6 +67,8 @@ type Deps struct {
 	// none). Streams and clients name their vhost by name, so an item's "id"
 	// should be its name.
 	Vhosts func() any
+	// Ingests returns the [[ingest]] entries and their state (nil: none).
+	Ingests func() any
 	// Reload reloads the config, as SIGHUP does (nil: the RAW API reload is
 	// disabled).
 	Reload func() error
@@ -174,6 +176,9 @@ func (a *API) routes() {
 	}
 	m.HandleFunc("GET /api/v1/clients/{id}", a.client)
 	m.HandleFunc("DELETE /api/v1/clients/{id}", a.kick)
+	for _, p := range []string{"GET /api/v1/ingests", "GET /api/v1/ingests/{$}"} {
+		m.HandleFunc(p, a.ingests)
+	}
 	for _, p := range []string{"GET /api/v1/vhosts", "GET /api/v1/vhosts/{$}"} {
 		m.HandleFunc(p, a.vhosts)
 	}
@@ -308,6 +313,7 @@ func (a *API) v1(w http.ResponseWriter, r *http.Request) {
 		"streams":   "all streams or one stream: /api/v1/streams/{id}, paged with ?start=0&count=10",
 		"clients":   "all clients or one client: /api/v1/clients/{id}, paged with ?start=0&count=10; DELETE kicks",
 		"vhosts":    "the vhosts and their settings",
+		"ingests":   "the [[ingest]] pull sources and their state",
 		"raw":       "the RAW API: ?rpc=reload reloads the config",
 	}})
 }
@@ -343,6 +349,19 @@ func parseVersion(v string) versionData {
 		*dst[i] = n
 	}
 	return d
+}
+
+func (a *API) ingests(w http.ResponseWriter, r *http.Request) {
+	var v any = []any{}
+	if a.deps.Ingests != nil {
+		if x := a.deps.Ingests(); x != nil {
+			v = x
+		}
+	}
+	a.reply(w, r, http.StatusOK, struct {
+		envelope
+		Ingests any `json:"ingests"`
+	}{a.env(CodeSuccess), v})
 }
 
 func (a *API) vhosts(w http.ResponseWriter, r *http.Request) {

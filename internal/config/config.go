@@ -28,8 +28,10 @@ type Config struct {
 	HTTPServer HTTPServer `toml:"http_server" json:"http_server"`
 	RTC        RTC        `toml:"rtc" json:"rtc"`
 	SRT        SRT        `toml:"srt" json:"srt"`
+	OTA        OTA        `toml:"ota" json:"ota"`
 	Vhosts     []Vhost    `toml:"vhost" json:"vhost"`
 	Ingests    []Ingest   `toml:"ingest" json:"ingest"`
+	Serials    []Serial   `toml:"serial" json:"serial"`
 
 	src *source // where the config came from, for line numbers; nil for Default
 }
@@ -40,6 +42,11 @@ type Server struct {
 	Grace          Duration `toml:"grace" json:"grace"`                     // SIGTERM drain period
 	MaxConnections int      `toml:"max_connections" json:"max_connections"` // across all protocols
 	Board          string   `toml:"board" json:"board"`                     // board profile; empty: detect
+	// MemoryLimit is the Go runtime's soft memory limit
+	// (debug.SetMemoryLimit); 0: the board profile's, else none.
+	MemoryLimit Size `toml:"memory_limit" json:"memory_limit"`
+	// GCPercent is the collector's target (debug.SetGCPercent, GOGC); -1: off.
+	GCPercent int `toml:"gc_percent" json:"gc_percent"`
 }
 
 // Log configures the process logger.
@@ -59,6 +66,7 @@ type RTMP struct {
 type HTTPAPI struct {
 	Enabled bool   `toml:"enabled" json:"enabled"`
 	Listen  string `toml:"listen" json:"listen"` // may equal HTTPServer.Listen: one port serves both
+	Auth    Auth   `toml:"auth" json:"auth"`
 }
 
 // HTTPServer configures the HTTP listener for HTTP-FLV, HLS and static files.
@@ -172,6 +180,12 @@ type Ingest struct {
 	// OnDemand pulls the input only while the stream has players: it
 	// connects when the first arrives and stops a while after the last leaves.
 	OnDemand bool `toml:"on_demand" json:"on_demand"`
+	// IdleTimeout is how long an on-demand ingest keeps pulling after its
+	// last player left.
+	IdleTimeout Duration `toml:"idle_timeout" json:"idle_timeout"`
+	// Transport is the RTSP transport: auto (UDP, then TCP when UDP gets
+	// nothing), udp or tcp (interleaved).
+	Transport string `toml:"transport" json:"transport"`
 }
 
 // Default returns the embedded default configuration: every listener on its
@@ -181,6 +195,7 @@ func Default() *Config {
 		Server: Server{
 			Grace:          Duration(5 * time.Second),
 			MaxConnections: 1000,
+			GCPercent:      100,
 		},
 		Log:        Log{Level: "info", Format: "text"},
 		RTMP:       RTMP{Listen: Listen{"0.0.0.0:1935"}, ChunkSize: 60000},
@@ -188,6 +203,7 @@ func Default() *Config {
 		HTTPServer: HTTPServer{Enabled: true, Listen: "0.0.0.0:8080", Dir: "./www"},
 		RTC:        RTC{Listen: "0.0.0.0:8000", Candidate: "*"},
 		SRT:        defaultSRT(),
+		OTA:        defaultOTA(),
 		Vhosts:     []Vhost{DefaultVhostConfig(DefaultVhost)},
 	}
 }
@@ -228,7 +244,9 @@ func DefaultVhostConfig(name string) Vhost {
 }
 
 // defaultIngest returns the defaults of an [[ingest]] entry.
-func defaultIngest() Ingest { return Ingest{Enabled: true} }
+func defaultIngest() Ingest {
+	return Ingest{Enabled: true, IdleTimeout: Duration(30 * time.Second), Transport: "auto"}
+}
 
 // Vhost returns the enabled vhost called name (compared case-insensitively),
 // falling back to __defaultVhost__ when no vhost has that name. It returns nil
@@ -290,6 +308,9 @@ func (c *Config) Clone() *Config {
 	}
 	if c.Ingests != nil {
 		n.Ingests = append([]Ingest(nil), c.Ingests...)
+	}
+	if c.Serials != nil {
+		n.Serials = append([]Serial(nil), c.Serials...)
 	}
 	return &n
 }

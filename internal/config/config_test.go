@@ -190,7 +190,8 @@ input = "rtsp://h/s"
 	x.MWMsgs = 0
 	x.RingFrames = 128
 	want.Vhosts = []Vhost{x, DefaultVhostConfig(DefaultVhost)}
-	want.Ingests = []Ingest{{Name: "cam", Enabled: true, Input: "rtsp://h/s", Output: "live/cam"}}
+	want.Ingests = []Ingest{{Name: "cam", Enabled: true, Input: "rtsp://h/s", Output: "live/cam",
+		IdleTimeout: Duration(30 * time.Second), Transport: "auto"}}
 	if got := strip(c); !reflect.DeepEqual(got, want) {
 		t.Fatalf("got %+v\nwant %+v", got, want)
 	}
@@ -266,7 +267,7 @@ func TestSections(t *testing.T) {
 	}{
 		{0, "none"},
 		{s, "log|vhost"},
-		{SectionAll, "server|log|rtmp|http_api|http_server|rtc|srt|vhost|ingest"},
+		{SectionAll, "server|log|rtmp|http_api|http_server|rtc|srt|vhost|ingest|ota|serial"},
 	} {
 		if got := tc.s.String(); got != tc.want {
 			t.Errorf("String() = %q, want %q", got, tc.want)

@@ -19,12 +19,14 @@ const (
 	SectionSRT                             // [srt]
 	SectionVhosts                          // [[vhost]], any of them
 	SectionIngest                          // [[ingest]], any of them
+	SectionOTA                             // [ota]
+	SectionSerial                          // [[serial]], any of them
 
 	SectionAll = SectionServer | SectionLog | SectionRTMP | SectionHTTPAPI | SectionHTTPServer |
-		SectionRTC | SectionSRT | SectionVhosts | SectionIngest
+		SectionRTC | SectionSRT | SectionVhosts | SectionIngest | SectionOTA | SectionSerial
 )
 
-var sectionNames = []string{"server", "log", "rtmp", "http_api", "http_server", "rtc", "srt", "vhost", "ingest"}
+var sectionNames = []string{"server", "log", "rtmp", "http_api", "http_server", "rtc", "srt", "vhost", "ingest", "ota", "serial"}
 
 // Has reports whether every section of t is in s.
 func (s Sections) Has(t Sections) bool { return s&t == t }
@@ -65,6 +67,10 @@ func Diff(old, new *Config) Sections {
 	diff(SectionHTTPServer, old.HTTPServer, new.HTTPServer)
 	diff(SectionRTC, old.RTC, new.RTC)
 	diff(SectionSRT, old.SRT, new.SRT)
+	diff(SectionOTA, old.OTA, new.OTA)
+	if !equalSerials(old.Serials, new.Serials) {
+		s |= SectionSerial
+	}
 	if len(old.Vhosts) != len(new.Vhosts) {
 		s |= SectionVhosts
 	} else {

@@ -63,6 +63,11 @@ func (c *Config) validate(ps *problems) {
 
 	c.validateListeners(ps)
 	c.validateSRT(ps)
+	c.validateRuntime(ps)
+	c.validateAuth(ps)
+	c.validateOTA(ps)
+	c.validateSerial(ps)
+	c.validateRedacted(ps)
 	if c.RTC.Enabled && c.RTC.Candidate == "" {
 		ps.check("rtc.candidate", "empty: use \"*\" for the host's addresses")
 	}
@@ -101,6 +106,10 @@ func (c *Config) validate(ps *problems) {
 		if err := checkOutput(in.Output); in.Output != "" && err != nil {
 			ps.check(p+".output", "%v", err)
 		}
+		if in.Transport != "" { // empty: auto
+			oneOf(ps, p+".transport", in.Transport, "auto", "udp", "tcp")
+		}
+		durationRange(ps, p+".idle_timeout", in.IdleTimeout, 0, 24*time.Hour) // 0: the default
 	}
 }
 

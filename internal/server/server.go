@@ -93,7 +93,7 @@ func New(path string, cfg *config.Config, logger *log.Logger) (*Server, error) {
 	}
 	s.api, err = api.New(api.Deps{
 		Registry: s.reg, Clients: s.clients, Log: s.log, Version: Version,
-		Vhosts: s.vhostsJSON, Reload: s.Reload, ServerID: "vid-" + log.NewTraceID(), Start: s.start,
+		Vhosts: s.vhostsJSON, Ingests: s.ingestsJSON, Reload: s.Reload, ServerID: "vid-" + log.NewTraceID(), Start: s.start,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("server: api: %w", err)
@@ -316,6 +316,9 @@ func (s *Server) Run(ctx context.Context) error {
 	apiCtx, cancelAPI := context.WithCancel(context.Background())
 	defer cancelAPI()
 	go func() { _ = s.api.Run(apiCtx) }()
+	if err := s.startIngests(); err != nil {
+		return err
+	}
 	s.log.Info("srs-lite started", "version", Version, "pid", os.Getpid(),
 		"rtmp", s.Addr("rtmp"), "http_api", s.Addr("http_api"), "http_server", s.Addr("http_server"),
 		"srt", s.Addr("srt"),
@@ -364,6 +367,7 @@ func (s *Server) Shutdown(grace time.Duration) error {
 	s.mu.Unlock()
 	// Streams end when their publishers go: close RTMP first, so players of
 	// every protocol see the end of their streams and finish their writes.
+	s.closeIngests()
 	_ = s.rtmp.Close()
 	s.closeSRT()
 	done := make(chan struct{})
@@ -442,6 +446,7 @@ func (s *Server) Reload() error {
 		s.rtmp.SetConfig(rtmpConfig(next))
 	}
 	s.reloadSRT(old, next)
+	s.reloadIngests(old, next)
 	listenChanged := !equalStrings(old.RTMP.Listen, next.RTMP.Listen) ||
 		old.HTTPAPI.Listen != next.HTTPAPI.Listen || old.HTTPServer.Listen != next.HTTPServer.Listen ||
 		old.HTTPAPI.Enabled != next.HTTPAPI.Enabled || old.HTTPServer.Enabled != next.HTTPServer.Enabled
