@@ -2,12 +2,21 @@
 GO       ?= go
 BIN      ?= bin/srs-lite
 VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
-LDFLAGS  := -s -w -X github.com/srs-lite/srs-lite/internal/server.Version=$(VERSION)
+MODULE   := github.com/srs-lite/srs-lite
+LDFLAGS  := -s -w -X $(MODULE)/internal/server.Version=$(VERSION) -X $(MODULE)/internal/buildinfo.Version=$(VERSION)
 CONF     ?= conf/srs-lite.toml
 # Packages whose unit tests run under the race detector.
 UNIT     := ./internal/... ./cmd/...
+# Cross builds (scripts/cross.sh names): all of them, and those make test runs
+# under qemu-user. TAGS=tiny (or make cross-tiny) builds the small-flash profile.
+CROSS_TARGETS      ?= amd64 arm64 armv7 armv6 armv5 mipsle mips mips64le riscv64
+CROSS_TEST_TARGETS ?= mipsle mips armv5 armv7 arm64
+# Packages whose unit tests run on big-endian mips; empty: every wire-format package that exists.
+CROSS_UNIT_PKGS    ?=
+TAGS     ?=
 
-.PHONY: all build run test unit integration fuzz-seeds bench vet deps clean
+.PHONY: all build run test unit integration fuzz-seeds bench vet deps clean \
+	cross cross-tiny cross-test-bins cross-unit size-check package package-check
 
 all: build
 
@@ -19,8 +28,9 @@ build:
 run: build
 	./$(BIN) -c $(CONF)
 
-## test: vet, unit tests (race detector, fuzz seed corpora) and integration tests against ffmpeg
-test: deps vet unit integration
+## test: vet, unit tests (race detector, fuzz seed corpora), the wire-format tests on big-endian
+## mips under qemu, integration tests against ffmpeg (cross builds under qemu too), a .deb and an .ipk
+test: deps vet unit cross-unit package-check integration
 
 ## deps: make sure the test peers (ffmpeg, ffprobe) are installed
 deps:
@@ -32,12 +42,45 @@ vet:
 unit:
 	$(GO) test -race -count=1 -timeout 10m $(UNIT)
 
-integration: build
-	SRS_LITE_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 -timeout 10m -v ./test/... 2>&1 | scripts/summarize-tests.sh
+integration: build cross-test-bins
+	SRS_LITE_BIN=$(CURDIR)/$(BIN) SRS_LITE_CROSS_DIR=$(CURDIR)/bin $(GO) test -count=1 -timeout 10m -v ./test/... 2>&1 | scripts/summarize-tests.sh
 
 ## bench: every hot-path benchmark, with allocations
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -count=1 ./internal/...
 
+## cross: static, stripped, version-stamped binaries for every target: bin/srs-lite-linux-TARGET,
+## then a size table checked against packaging/size-budget.txt
+cross:
+	VERSION=$(VERSION) TAGS="$(TAGS)" scripts/cross.sh $(CROSS_TARGETS)
+
+## cross-tiny: the same in the tiny profile (bin/srs-lite-linux-TARGET-tiny)
+cross-tiny:
+	VERSION=$(VERSION) TAGS="tiny $(TAGS)" scripts/cross.sh $(CROSS_TARGETS)
+
+# What make test runs under qemu, and the tiny mipsle build for its size budget.
+cross-test-bins:
+	VERSION=$(VERSION) scripts/cross.sh $(CROSS_TEST_TARGETS)
+	VERSION=$(VERSION) TAGS=tiny scripts/cross.sh mipsle
+
+## cross-unit: unit tests of the wire-format packages on big-endian mips (go test -exec qemu-mips-static)
+cross-unit:
+	scripts/cross-unit.sh $(CROSS_UNIT_PKGS)
+
+## size-check: the size table of bin/srs-lite-linux-*, failing on a budget overrun
+size-check:
+	scripts/size-check.sh
+
+## package: .deb and .ipk for every architecture into dist/ (nfpm, pinned in packaging/nfpm)
+package: cross
+	scripts/package.sh
+
+# One .deb and one .ipk, built fresh and inspected (make test).
+package-check: build
+	VERSION=$(VERSION) scripts/cross.sh amd64 mipsle >/dev/null
+	rm -rf dist/check
+	DIST=dist/check scripts/package.sh deb:amd64 ipk:mipsel_24kc
+	SRS_LITE_BIN=$(CURDIR)/$(BIN) SRS_LITE_DIST=$(CURDIR)/dist/check $(GO) test -count=1 ./packaging/
+
 clean:
-	rm -rf bin
+	rm -rf bin dist

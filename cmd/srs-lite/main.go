@@ -3,8 +3,12 @@
 //
 //	srs-lite [-c FILE]        run (embedded defaults without -c)
 //	srs-lite -t [-c FILE]     check a config and exit
-//	srs-lite -v               print version and build info
-//	srs-lite bench play ...   load-test a server (see srs-lite bench -h)
+//	srs-lite -v               print version, target and the features compiled in
+//	srs-lite bench play ...   load-test a server (see srs-lite bench -h; not in tiny builds)
+//
+// Signals: SIGHUP reloads the config, SIGTERM drains connections for
+// [server] grace and exits, SIGINT and SIGQUIT exit fast. Under systemd
+// (Type=notify) it reports READY, RELOADING, STOPPING and watchdog pings.
 package main
 
 import (
@@ -15,17 +19,22 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"runtime"
-	"runtime/debug"
-	"runtime/pprof"
 	"syscall"
 
-	"github.com/srs-lite/srs-lite/internal/bench"
+	"github.com/srs-lite/srs-lite/internal/buildinfo"
 	"github.com/srs-lite/srs-lite/internal/config"
 	"github.com/srs-lite/srs-lite/internal/log"
-	"github.com/srs-lite/srs-lite/internal/rtmp"
+	"github.com/srs-lite/srs-lite/internal/sdnotify"
 	"github.com/srs-lite/srs-lite/internal/server"
 )
+
+// subcommands are the tools built into the binary (`srs-lite NAME ...`),
+// registered by files that build tags may leave out.
+var subcommands = map[string]func(args []string, stdout, stderr io.Writer) int{}
+
+// startProfile starts optional profiling and returns its stop function
+// (see pprof.go; a no-op in tiny builds).
+var startProfile = func() (stop func()) { return func() {} }
 
 func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
@@ -33,13 +42,19 @@ func main() {
 
 func run(args []string, stdout, stderr io.Writer) int {
 	if len(args) > 0 && args[0] == "bench" {
-		return bench.NewMain(map[string]bench.Player{"rtmp": rtmp.PlayTags})(args[1:], stdout, stderr)
+		cmd, ok := subcommands[args[0]]
+		if !ok {
+			fmt.Fprintf(stderr, "srs-lite: %s is not compiled into this build (profile %s); use a full build\n",
+				args[0], buildinfo.Profile())
+			return 2
+		}
+		return cmd(args[1:], stdout, stderr)
 	}
 	fs := flag.NewFlagSet("srs-lite", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	file := fs.String("c", "", "config `file` (TOML); without it the embedded defaults are used")
 	check := fs.Bool("t", false, "check the config, print every problem and exit")
-	version := fs.Bool("v", false, "print the version and build info and exit")
+	version := fs.Bool("v", false, "print the version, target and features compiled in, and exit")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: srs-lite [-c FILE] [-t] [-v]\n       srs-lite bench play [-n N] [-d DURATION] URL\n\n")
 		fs.PrintDefaults()
@@ -51,7 +66,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	if *version {
-		printVersion(stdout)
+		_ = buildinfo.Read().Write(stdout)
 		return 0
 	}
 	cfg := config.Default()
@@ -81,11 +96,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	defer logger.Close()
-	if p := os.Getenv("SRS_LITE_CPUPROFILE"); p != "" { // for development: go tool pprof
-		if f, err := os.Create(p); err == nil && pprof.StartCPUProfile(f) == nil {
-			defer pprof.StopCPUProfile()
-		}
-	}
+	defer startProfile()()
 	srv, err := server.New(*file, cfg, logger)
 	if err != nil {
 		fmt.Fprintf(stderr, "srs-lite: %v\n", err)
@@ -97,16 +108,28 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, stop := context.WithCancel(context.Background())
 	defer stop()
+	// Listeners are bound and serving: tell systemd (Type=notify). Outside
+	// systemd these calls do nothing.
+	sd := sdnotify.New(logger.Slog())
+	sd.Ready(listening(srv))
+	go sd.Watchdog(ctx, nil)
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, syscall.SIGHUP, syscall.SIGTERM, syscall.SIGINT, syscall.SIGQUIT)
 	go func() {
 		for sig := range sigs {
 			switch sig {
 			case syscall.SIGHUP:
-				_ = srv.Reload()
+				sd.Reloading()
+				status := listening(srv)
+				if err := srv.Reload(); err != nil {
+					status = "reload failed, running the previous config: " + err.Error()
+				}
+				sd.Ready(status)
 			case syscall.SIGTERM:
+				sd.Stopping()
 				stop()
 			default: // SIGINT, SIGQUIT: exit fast
+				sd.Stopping()
 				srv.Fast()
 				stop()
 			}
@@ -119,16 +142,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-func printVersion(w io.Writer) {
-	fmt.Fprintf(w, "srs-lite %s\n", server.Version)
-	fmt.Fprintf(w, "go: %s %s/%s\n", runtime.Version(), runtime.GOOS, runtime.GOARCH)
-	if bi, ok := debug.ReadBuildInfo(); ok {
-		for _, s := range bi.Settings {
-			switch s.Key {
-			case "-tags", "GOARM", "GOMIPS", "CGO_ENABLED", "vcs.revision":
-				fmt.Fprintf(w, "%s: %s\n", s.Key, s.Value)
-			}
+// listening is the status line systemd shows: the bound addresses.
+func listening(srv *server.Server) string {
+	s := "serving"
+	for _, role := range []string{"rtmp", "http_api", "http_server", "srt"} {
+		if a := srv.Addr(role); a != "" {
+			s += " " + role + "=" + a
 		}
 	}
-	fmt.Fprintf(w, "features: rtmp http-flv http-api\n")
+	return s
 }

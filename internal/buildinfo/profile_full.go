@@ -1,0 +1,5 @@
+//go:build !tiny
+
+package buildinfo
+
+const profile = "full"

@@ -1,0 +1,24 @@
+#!/bin/sh
+# Runs the unit tests of the byte-order-sensitive packages on big-endian MIPS
+# under qemu-user (no binfmt needed: go test -exec):
+#   scripts/cross-unit.sh [PKG...]    (default: the wire-format packages that exist)
+# The test binaries are built with -trimpath, like scripts/cross.sh, so the
+# standard library compiled for mips is shared with the cross builds.
+set -eu
+cd "$(dirname "$0")/.."
+GO=${GO:-go}
+QEMU=${QEMU:-qemu-mips-static}
+if ! command -v "$QEMU" >/dev/null 2>&1; then
+	echo "cross-unit: SKIPPED: $QEMU is not installed (Debian/Ubuntu: apt-get install qemu-user-static; make test installs it when run as root)" >&2
+	exit 0
+fi
+if [ $# -eq 0 ]; then
+	# RTMP chunking, AMF0, FLV, MPEG-TS, SRT, RTP: what reads or writes
+	# multi-byte fields on the wire.
+	for p in rtmp amf0 flv ts mpegts srt rtp; do
+		[ -d "internal/$p" ] && set -- "$@" "./internal/$p/"
+	done
+fi
+echo "cross-unit: GOARCH=mips GOMIPS=softfloat go test -exec $QEMU $*"
+CGO_ENABLED=0 GOOS=linux GOARCH=mips GOMIPS=softfloat \
+	$GO test -trimpath -count=1 -timeout 10m -exec "$QEMU" "$@"
