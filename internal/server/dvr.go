@@ -68,7 +68,7 @@ func (s *Server) dvrPublish(st *media.Stream) {
 		defer d.wg.Done()
 		// Record logs its own errors; the stream goes on either way.
 		_ = dvr.Record(d.ctx, rd, dvr.Stream{Vhost: st.Vhost, App: st.App, Name: st.Name}, cfg,
-			dvr.Deps{Log: l}) // OnFile: the on_dvr hook goes here
+			dvr.Deps{Log: l, OnFile: s.onDVR})
 	}()
 }
 

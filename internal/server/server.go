@@ -21,6 +21,7 @@ import (
 	"github.com/srs-lite/srs-lite/internal/api"
 	"github.com/srs-lite/srs-lite/internal/config"
 	"github.com/srs-lite/srs-lite/internal/hls"
+	"github.com/srs-lite/srs-lite/internal/hooks"
 	"github.com/srs-lite/srs-lite/internal/httpflv"
 	"github.com/srs-lite/srs-lite/internal/log"
 	"github.com/srs-lite/srs-lite/internal/media"
@@ -43,7 +44,10 @@ type Server struct {
 	rtmp    *rtmp.Server
 	flv     *httpflv.Handler
 	hls     *hls.Manager
-	api     *api.API
+	hooks   *hooks.Caller
+
+	serverID string
+	api      *api.API
 
 	reloadMu sync.Mutex
 	limit    connLimit
@@ -68,6 +72,7 @@ func New(path string, cfg *config.Config, logger *log.Logger) (*Server, error) {
 	s := &Server{path: path, logger: logger, log: logger.Slog(), clients: stats.NewClients(),
 		start: time.Now(), addrs: map[string]string{}}
 	s.cfg.Store(cfg)
+	s.serverID = "vid-" + log.NewTraceID()
 	s.limit.log = s.log
 	s.limit.count = s.clients.Len
 	s.limit.max.Store(int64(cfg.Server.MaxConnections))
@@ -76,9 +81,16 @@ func New(path string, cfg *config.Config, logger *log.Logger) (*Server, error) {
 	s.reg.OnPublish(s.onPublish)
 	s.repairDVR() // before any publisher: recordings left by a crash
 	s.hls = hls.NewManager(config.DefaultVhost, s.log)
+	s.hls.OnSegment(s.onHLS)
+	s.hooks = hooks.New(0, s.log)
 	var err error
 	s.rtmp, err = rtmp.NewServer(rtmpConfig(cfg), rtmp.ServerDeps{
 		Registry: s.reg, Clients: s.clients, Log: s.log, Vhost: s.vhostFor,
+		OnConnect:   s.rtmpAsk("on_connect", func(h *config.Hooks) []string { return h.OnConnect }),
+		OnPublish:   s.rtmpAsk("on_publish", func(h *config.Hooks) []string { return h.OnPublish }),
+		OnPlay:      s.rtmpAsk("on_play", func(h *config.Hooks) []string { return h.OnPlay }),
+		OnUnpublish: s.rtmpTell("on_unpublish", func(h *config.Hooks) []string { return h.OnUnpublish }),
+		OnStop:      s.rtmpTell("on_stop", func(h *config.Hooks) []string { return h.OnStop }),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("server: rtmp: %w", err)
@@ -87,13 +99,14 @@ func New(path string, cfg *config.Config, logger *log.Logger) (*Server, error) {
 	// restarting) waits for it, as RTMP players do.
 	s.flv, err = httpflv.New(httpflv.Config{WaitPublisher: 10 * time.Second}, httpflv.Deps{
 		Registry: s.reg, Clients: s.clients, Log: s.log, Vhost: s.flvVhost, BaseContext: s.baseCtx,
+		OnPlay: s.flvOnPlay,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("server: http-flv: %w", err)
 	}
 	s.api, err = api.New(api.Deps{
 		Registry: s.reg, Clients: s.clients, Log: s.log, Version: Version,
-		Vhosts: s.vhostsJSON, Ingests: s.ingestsJSON, Reload: s.Reload, ServerID: "vid-" + log.NewTraceID(), Start: s.start,
+		Vhosts: s.vhostsJSON, Ingests: s.ingestsJSON, Reload: s.Reload, ServerID: s.serverID, Start: s.start,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("server: api: %w", err)
@@ -389,6 +402,7 @@ func (s *Server) Shutdown(grace time.Duration) error {
 	s.wg.Wait()
 	s.closeDVR() // after every publisher is gone: files are complete
 	s.closeHLS()
+	s.hooks.Wait(time.Second) // on_unpublish, on_dvr... still in flight
 	if p := s.cfg.Load().Server.PID; p != "" {
 		_ = os.Remove(p)
 	}
