@@ -83,6 +83,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	if *check {
+		if err := server.CheckBoard(cfg); err != nil {
+			fmt.Fprintln(stderr, err)
+			return 1
+		}
 		name := *file
 		if name == "" {
 			name = "(embedded defaults)"

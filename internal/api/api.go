@@ -1,6 +1,8 @@
 // Package api is the HTTP API: JSON in the shapes of SRS's /api/v1 (versions,
 // summaries, streams, clients, vhosts, raw?rpc=reload), so that tools and
-// consoles written for SRS work against srs-lite. It reads the media
+// consoles written for SRS work against srs-lite, plus srs-lite's own
+// config (GET and PUT /api/v1/config) and PTZ (POST /api/v1/ptz/{name}),
+// all behind the access policy of [http_api.auth]. It reads the media
 // registry and the stats client table, and samples byte counters every 5 s
 // for the kbps figures.
 package api
@@ -19,7 +21,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/srs-lite/srs-lite/internal/config"
 	"github.com/srs-lite/srs-lite/internal/media"
+	"github.com/srs-lite/srs-lite/internal/ptz"
 	"github.com/srs-lite/srs-lite/internal/stats"
 )
 
@@ -79,6 +83,30 @@ type Deps struct {
 	// Auth, when not nil, allows a request or not: a refused request gets
 	// 401. CORS preflights are always answered.
 	Auth func(r *http.Request) bool
+	// Access, when not nil, returns the access policy in force ([http_api.auth]),
+	// applied to every request: see Access.
+	Access func() Access
+	// Board returns the board profile in force and the limits it set, as a
+	// JSON-able value shown in the summaries (nil: none).
+	Board func() any
+	// Config returns the config in force, for GET /api/v1/config (nil: 403).
+	Config func() *config.Config
+	// PutConfig validates, writes and applies a new config file (PUT
+	// /api/v1/config), rolling back what fails; origin is the client's
+	// address, for the log (nil: 403). See package ota for its errors.
+	PutConfig func(ctx context.Context, data []byte, origin string) error
+	// PTZ sends a command to the serial PTZ port called name (POST
+	// /api/v1/ptz/{name}; nil: 404).
+	PTZ func(ctx context.Context, name string, c ptz.Command) error
+	// Transcodes returns the running transcoders (GET /api/v1/transcodes;
+	// nil: none).
+	Transcodes func() any
+	// Devices lists the video capture devices with their formats and
+	// sizes (GET /api/v1/devices; nil: none).
+	Devices func() any
+	// Snapshot returns a JPEG of a stream (GET /api/v1/snapshot; nil: 404);
+	// see camera.go for how its errors map to statuses.
+	Snapshot func(ctx context.Context, vhost, app, stream string) ([]byte, error)
 }
 
 // API serves the HTTP API. Create it with New, serve Handler, and keep Run
@@ -100,6 +128,8 @@ type API struct {
 	closedOut    map[string]uint64 // stream id -> bytes to clients that left
 	host         hostSample
 	rates        hostRates
+
+	refused authLog
 }
 
 // New checks deps and returns the API. It takes a first sample, so that the
@@ -185,6 +215,10 @@ func (a *API) routes() {
 	// SRS answers the RAW API on any method; GET and POST are what tools use.
 	m.HandleFunc("GET /api/v1/raw", a.raw)
 	m.HandleFunc("POST /api/v1/raw", a.raw)
+	m.HandleFunc("GET /api/v1/config", a.getConfig)
+	m.HandleFunc("PUT /api/v1/config", a.putConfig)
+	m.HandleFunc("POST /api/v1/ptz/{name}", a.postPTZ)
+	a.cameraRoutes(m)
 	m.HandleFunc("/api/", a.notFound)
 	a.mux = m
 	a.handler = http.HandlerFunc(a.serve)
@@ -212,6 +246,9 @@ func (a *API) serve(w http.ResponseWriter, r *http.Request) {
 	if a.deps.Auth != nil && !a.deps.Auth(r) {
 		h.Set("WWW-Authenticate", `Basic realm="srs-lite"`)
 		a.fail(w, r, http.StatusUnauthorized, CodeUnauthorized, "unauthorized")
+		return
+	}
+	if !a.checkAccess(w, r) {
 		return
 	}
 	a.mux.ServeHTTP(w, r)
@@ -315,6 +352,13 @@ func (a *API) v1(w http.ResponseWriter, r *http.Request) {
 		"vhosts":    "the vhosts and their settings",
 		"ingests":   "the [[ingest]] pull sources and their state",
 		"raw":       "the RAW API: ?rpc=reload reloads the config",
+		"config":    "the config in force (GET, secrets redacted; ?format=toml), or a new one to apply (PUT, TOML body)",
+		"ptz":       "PTZ of a serial camera: POST /api/v1/ptz/{name} {\"action\": \"pan_left\", \"speed\": 32}",
+
+		// The camera gateway (camera.go).
+		"transcodes": "the [[transcode]] ffmpeg children and their state",
+		"devices":    "the video capture devices (V4L2) with their formats and sizes",
+		"snapshot":   "a JPEG of a stream: /api/v1/snapshot?app=live&stream=cam1",
 	}})
 }
 

@@ -317,6 +317,7 @@ type summaryData struct {
 	NowMS  int64      `json:"now_ms"`
 	Self   selfView   `json:"self"`
 	System systemView `json:"system"`
+	Board  any        `json:"board,omitempty"` // the board profile in force (Deps.Board)
 }
 
 // round4 keeps four decimals of a ratio.
@@ -379,6 +380,9 @@ func (a *API) summary(now time.Time) summaryData {
 	sys.NetRecvBytes, sys.NetSendBytes = in, out
 	sys.SrsRecvBytes, sys.SrsSendBytes = in, out
 	sys.ConnSrs = live
+	if a.deps.Board != nil {
+		d.Board = a.deps.Board()
+	}
 	return d
 }
 

@@ -33,6 +33,9 @@ type Config struct {
 	Ingests    []Ingest   `toml:"ingest" json:"ingest"`
 	Serials    []Serial   `toml:"serial" json:"serial"`
 
+	// Transcodes are the [[transcode]] rules: see transcode.go.
+	Transcodes []Transcode `toml:"transcode" json:"transcode"`
+
 	src *source // where the config came from, for line numbers; nil for Default
 }
 
@@ -186,6 +189,13 @@ type Ingest struct {
 	// Transport is the RTSP transport: auto (UDP, then TCP when UDP gets
 	// nothing), udp or tcp (interleaved).
 	Transport string `toml:"transport" json:"transport"`
+	// Encoder is the H.264 encoder of inputs that need one (MJPEG and raw
+	// V4L2 cameras): auto or empty (libx264 there, none for coded inputs),
+	// copy, or an ffmpeg encoder such as libx264, h264_v4l2m2m or h264_omx.
+	// Set on an input ffmpeg reads, it re-encodes the video.
+	Encoder string `toml:"encoder" json:"encoder"`
+	// ACodec is the audio of inputs ffmpeg reads: copy (empty), aac or none.
+	ACodec string `toml:"acodec" json:"acodec"`
 }
 
 // Default returns the embedded default configuration: every listener on its
@@ -312,6 +322,7 @@ func (c *Config) Clone() *Config {
 	if c.Serials != nil {
 		n.Serials = append([]Serial(nil), c.Serials...)
 	}
+	n.Transcodes = cloneTranscodes(c.Transcodes)
 	return &n
 }
 

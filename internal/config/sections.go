@@ -21,12 +21,14 @@ const (
 	SectionIngest                          // [[ingest]], any of them
 	SectionOTA                             // [ota]
 	SectionSerial                          // [[serial]], any of them
+	SectionTranscode                       // [[transcode]], any of them
 
 	SectionAll = SectionServer | SectionLog | SectionRTMP | SectionHTTPAPI | SectionHTTPServer |
-		SectionRTC | SectionSRT | SectionVhosts | SectionIngest | SectionOTA | SectionSerial
+		SectionRTC | SectionSRT | SectionVhosts | SectionIngest | SectionOTA | SectionSerial |
+		SectionTranscode
 )
 
-var sectionNames = []string{"server", "log", "rtmp", "http_api", "http_server", "rtc", "srt", "vhost", "ingest", "ota", "serial"}
+var sectionNames = []string{"server", "log", "rtmp", "http_api", "http_server", "rtc", "srt", "vhost", "ingest", "ota", "serial", "transcode"}
 
 // Has reports whether every section of t is in s.
 func (s Sections) Has(t Sections) bool { return s&t == t }
@@ -70,6 +72,9 @@ func Diff(old, new *Config) Sections {
 	diff(SectionOTA, old.OTA, new.OTA)
 	if !equalSerials(old.Serials, new.Serials) {
 		s |= SectionSerial
+	}
+	if !equalTranscodes(old.Transcodes, new.Transcodes) {
+		s |= SectionTranscode
 	}
 	if len(old.Vhosts) != len(new.Vhosts) {
 		s |= SectionVhosts

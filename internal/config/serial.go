@@ -27,8 +27,8 @@ type Serial struct {
 	Address int `toml:"address" json:"address"`
 }
 
-// SerialBauds are the line speeds a [[serial]] port may use.
-var SerialBauds = []int{1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200}
+// serialBauds are the line speeds a [[serial]] port may use.
+var serialBauds = []int{1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200}
 
 func (c *Config) validateSerial(ps *problems) {
 	names := make(map[string]string, len(c.Serials))
@@ -45,8 +45,8 @@ func (c *Config) validateSerial(ps *problems) {
 		if s.Device == "" || !filepath.IsAbs(s.Device) {
 			ps.check(p+".device", "%q: want the absolute path of the port, e.g. /dev/ttyUSB0", s.Device)
 		}
-		if s.Baud != 0 && !slices.Contains(SerialBauds, s.Baud) {
-			ps.check(p+".baud", "%d: must be one of %v (or 0 for the protocol's default)", s.Baud, SerialBauds)
+		if s.Baud != 0 && !slices.Contains(serialBauds, s.Baud) {
+			ps.check(p+".baud", "%d: must be one of %v (or 0 for the protocol's default)", s.Baud, serialBauds)
 		}
 		if s.Protocol != "" && s.Protocol != ProtocolPelcoD && s.Protocol != ProtocolPelcoP {
 			ps.check(p+".protocol", "%q: must be %s or %s", s.Protocol, ProtocolPelcoD, ProtocolPelcoP)

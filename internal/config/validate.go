@@ -67,6 +67,7 @@ func (c *Config) validate(ps *problems) {
 	c.validateAuth(ps)
 	c.validateOTA(ps)
 	c.validateSerial(ps)
+	c.validateTranscode(ps)
 	c.validateRedacted(ps)
 	if c.RTC.Enabled && c.RTC.Candidate == "" {
 		ps.check("rtc.candidate", "empty: use \"*\" for the host's addresses")

@@ -1,6 +1,9 @@
 // Package ingest pulls sources into streams of the server: each [[ingest]]
-// entry runs a Source (an RTSP camera today; V4L2 and ffmpeg later), chosen
-// by the input URL's scheme, that publishes directly into the media core.
+// entry runs a Source, chosen by the input URL's scheme, that publishes
+// directly into the media core: an RTSP camera (pure Go), a V4L2 camera
+// (pure Go for H.264, through an ffmpeg encoder for MJPEG and raw video),
+// or, for files and every other URL, an ffmpeg child whose FLV output is
+// published frame by frame.
 // A supervisor per entry reconnects with exponential backoff and jitter
 // after any failure, shows its state for GET /api/v1/ingests, and starts and
 // stops with the config. An on-demand entry connects when the first player
@@ -34,6 +37,21 @@ var (
 	// ErrNoSource reports an input whose scheme no source reads.
 	ErrNoSource = errors.New("ingest: no source for this input")
 )
+
+// Fatal marks an error that retrying cannot fix (ffmpeg is missing, the
+// input is malformed): the entry fails, logs it once, and waits for a
+// reload, which starts failed entries again.
+func Fatal(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &fatalError{err}
+}
+
+type fatalError struct{ err error }
+
+func (e *fatalError) Error() string { return e.err.Error() }
+func (e *fatalError) Unwrap() error { return e.err }
 
 // Publisher takes a source's frames into the ingest's output stream.
 type Publisher interface {
@@ -83,6 +101,15 @@ type Config struct {
 	CloseAfter time.Duration
 	// Transport is the RTSP transport: auto (default), udp or tcp.
 	Transport string
+	// Encoder is the H.264 encoder of inputs that need one: "auto" or
+	// empty (libx264 for MJPEG and raw cameras, none for coded inputs),
+	// "copy", or an ffmpeg encoder such as libx264, h264_v4l2m2m or
+	// h264_omx (a board's hardware encoder). Set on an ffmpeg input, it
+	// re-encodes the video.
+	Encoder string
+	// ACodec is the audio of ffmpeg inputs: "copy" (default), "aac" or
+	// "none".
+	ACodec string
 }
 
 // Deps are what the ingests use.
@@ -94,6 +121,8 @@ type Deps struct {
 	// the stream's readers (which include remuxers such as HLS and DVR).
 	Players func(vhost, app, stream string) int
 	// Sources maps input URL schemes to their sources; nil: DefaultSources.
+	// The key "" is for inputs without a scheme (file paths), the key "*"
+	// for every scheme without a source of its own.
 	Sources map[string]NewSource
 	// MinBackoff and MaxBackoff bound the delay between attempts (defaults
 	// 1 s and 30 s); Poll is how often on-demand entries look for players
@@ -101,9 +130,11 @@ type Deps struct {
 	MinBackoff, MaxBackoff, Poll time.Duration
 }
 
-// DefaultSources returns the sources built in: rtsp://.
+// DefaultSources returns the sources built in: rtsp:// and v4l2:// in
+// pure Go, and ffmpeg for file paths, file:// and any other scheme.
 func DefaultSources() map[string]NewSource {
-	return map[string]NewSource{"rtsp": newRTSP}
+	return map[string]NewSource{"rtsp": newRTSP, "v4l2": NewV4L2Source(nil),
+		"": newFFmpeg, "file": newFFmpeg, "*": newFFmpeg}
 }
 
 func newRTSP(cfg Config, l *slog.Logger) (Source, error) {
@@ -172,7 +203,7 @@ func (m *Manager) Apply(cfgs []Config) {
 	m.mu.Lock()
 	var stopping []*ingest
 	for name, in := range m.ingests {
-		if c, ok := next[name]; !ok || c != in.orig {
+		if c, ok := next[name]; !ok || c != in.orig || in.failed() {
 			in.stop()
 			stopping = append(stopping, in)
 			delete(m.ingests, name)
@@ -231,6 +262,9 @@ type Status struct {
 	Bytes     uint64    `json:"bytes"`
 	Kbps      int       `json:"kbps"`
 	Transport string    `json:"transport,omitempty"`
+	// Source says how the input is read: "rtsp", "v4l2 H264", "ffmpeg",
+	// "v4l2 MJPG, ffmpeg libx264", ...
+	Source string `json:"source,omitempty"`
 }
 
 // Status returns the state of every ingest, by name.
@@ -293,6 +327,14 @@ func (m *Manager) start(c Config) *ingest {
 
 func (in *ingest) stop() { in.cancel() }
 
+// failed reports whether the entry has failed for good: a reload starts it
+// again.
+func (in *ingest) failed() bool {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	return in.state == StateFailed
+}
+
 func (in *ingest) setState(s string, err error) {
 	in.mu.Lock()
 	defer in.mu.Unlock()
@@ -322,6 +364,9 @@ func (in *ingest) status(now time.Time) Status {
 	}
 	if t, ok := in.src.(interface{ Transport() string }); ok {
 		st.Transport = t.Transport()
+	}
+	if d, ok := in.src.(interface{ Describe() string }); ok {
+		st.Source = d.Describe()
 	}
 	return st
 }
@@ -353,6 +398,9 @@ func (in *ingest) newSource() (Source, error) {
 		scheme = strings.ToLower(u.Scheme)
 	}
 	mk := in.m.deps.Sources[scheme]
+	if mk == nil {
+		mk = in.m.deps.Sources["*"]
+	}
 	if mk == nil {
 		known := make([]string, 0, len(in.m.deps.Sources))
 		for k := range in.m.deps.Sources {
@@ -394,6 +442,13 @@ func (in *ingest) run(ctx context.Context) {
 			in.log.Info("ingest: no players: disconnected", "after", in.cfg.CloseAfter.String())
 			backoff = d.MinBackoff
 			continue
+		}
+		var fatal *fatalError
+		if errors.As(err, &fatal) {
+			in.setState(StateFailed, err)
+			in.log.Error("ingest: cannot run: fix the cause and reload", "err", err)
+			<-ctx.Done()
+			return
 		}
 		if time.Since(start) > 2*d.MaxBackoff {
 			backoff = d.MinBackoff // it ran a good while: a fresh failure

@@ -25,7 +25,8 @@ func ingestConfigs(c *config.Config) []ingest.Config {
 	out := make([]ingest.Config, 0, len(c.Ingests))
 	for _, e := range c.Ingests {
 		ic := ingest.Config{Name: e.Name, Enabled: e.Enabled, Input: e.Input, OnDemand: e.OnDemand,
-			Vhost: config.DefaultVhost, CloseAfter: e.IdleTimeout.D(), Transport: e.Transport}
+			Vhost: config.DefaultVhost, CloseAfter: e.IdleTimeout.D(), Transport: e.Transport,
+			Encoder: e.Encoder, ACodec: e.ACodec}
 		o := e.Output
 		if o == "" {
 			o = "live/" + e.Name

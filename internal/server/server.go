@@ -71,7 +71,15 @@ type Server struct {
 func New(path string, cfg *config.Config, logger *log.Logger) (*Server, error) {
 	s := &Server{path: path, logger: logger, log: logger.Slog(), clients: stats.NewClients(),
 		start: time.Now(), addrs: map[string]string{}}
+	cfg, err := s.startBoard(cfg) // board profile: sizes, memory limit, devices
+	if err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
 	s.cfg.Store(cfg)
+	s.ptzReload(cfg)
+	if err := s.setupOTA(s.applyFile); err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
 	s.serverID = "vid-" + log.NewTraceID()
 	s.limit.log = s.log
 	s.limit.count = s.clients.Len
@@ -83,7 +91,6 @@ func New(path string, cfg *config.Config, logger *log.Logger) (*Server, error) {
 	s.hls = hls.NewManager(config.DefaultVhost, s.log)
 	s.hls.OnSegment(s.onHLS)
 	s.hooks = hooks.New(0, s.log)
-	var err error
 	s.rtmp, err = rtmp.NewServer(rtmpConfig(cfg), rtmp.ServerDeps{
 		Registry: s.reg, Clients: s.clients, Log: s.log, Vhost: s.vhostFor,
 		OnConnect:   s.rtmpAsk("on_connect", func(h *config.Hooks) []string { return h.OnConnect }),
@@ -107,6 +114,7 @@ func New(path string, cfg *config.Config, logger *log.Logger) (*Server, error) {
 	s.api, err = api.New(api.Deps{
 		Registry: s.reg, Clients: s.clients, Log: s.log, Version: Version,
 		Vhosts: s.vhostsJSON, Ingests: s.ingestsJSON, Reload: s.Reload, ServerID: s.serverID, Start: s.start,
+		Access: s.apiAccess, Board: s.boardView, Config: s.Config, PutConfig: s.putConfig, PTZ: s.ptzCommand,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("server: api: %w", err)
@@ -326,6 +334,7 @@ func (s *Server) Run(ctx context.Context) error {
 	if err := s.writePID(); err != nil {
 		return err
 	}
+	s.startOTA()
 	apiCtx, cancelAPI := context.WithCancel(context.Background())
 	defer cancelAPI()
 	go func() { _ = s.api.Run(apiCtx) }()
@@ -400,6 +409,7 @@ func (s *Server) Shutdown(grace time.Duration) error {
 	}
 	s.cancelBase()
 	s.wg.Wait()
+	s.closeFirmware()
 	s.closeDVR() // after every publisher is gone: files are complete
 	s.closeHLS()
 	s.hooks.Wait(time.Second) // on_unpublish, on_dvr... still in flight
@@ -420,12 +430,19 @@ func (s *Server) closeListeners() {
 	}
 }
 
-// Reload reads the config file again and applies what changed: log
+// Reload reads the config file again and applies it as a transaction
+// (package ota): a file that fails to load, validate or apply, or that
+// leaves the server unhealthy within [ota] health_grace, is replaced by the
+// last good config, which runs again. SIGHUP and the RAW API reload use it.
+func (s *Server) Reload() error { return s.reloadChecked("reload") }
+
+// applyFile reads the config file again and applies what changed (the
+// reload proper, which Reload wraps): log
 // settings, vhost settings (to live streams at once), the RTMP chunk size.
 // A config that fails to load or validate changes nothing. Listener
 // addresses changed in the file take effect at the next start; the log says
 // so.
-func (s *Server) Reload() error {
+func (s *Server) applyFile() error {
 	s.reloadMu.Lock()
 	defer s.reloadMu.Unlock()
 	old := s.cfg.Load()
@@ -444,6 +461,11 @@ func (s *Server) Reload() error {
 		s.log.Error("reload failed, keeping the running config", "err", err)
 		return err
 	}
+	next, bi, err := s.withBoard(next)
+	if err != nil {
+		s.log.Error("reload failed, keeping the running config", "err", err)
+		return err
+	}
 	sec := config.Diff(old, next)
 	if sec.Has(config.SectionLog) {
 		if err := s.logger.Reconfigure(LogOptions(next)); err != nil {
@@ -452,6 +474,8 @@ func (s *Server) Reload() error {
 		}
 	}
 	s.cfg.Store(next)
+	s.boardApplied(next, bi)
+	s.ptzReload(next)
 	s.limit.max.Store(int64(next.Server.MaxConnections))
 	if sec.Has(config.SectionVhosts) {
 		s.reg.Reconfigure(s.streamOptions)

@@ -1,0 +1,112 @@
+package api
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+
+	"github.com/srs-lite/srs-lite/internal/config"
+	"github.com/srs-lite/srs-lite/internal/ota"
+)
+
+// CodeConfigInvalid is SRS's ERROR_SYSTEM_CONFIG_INVALID: a PUT config that
+// does not parse or validate.
+const CodeConfigInvalid = 1023
+
+// getConfig answers the config in force, secrets redacted: JSON, or the
+// TOML text with ?format=toml.
+func (a *API) getConfig(w http.ResponseWriter, r *http.Request) {
+	if a.deps.Config == nil {
+		a.fail(w, r, http.StatusForbidden, CodeRawDisabled, "the config is not available through the API")
+		return
+	}
+	c := a.deps.Config().Redacted()
+	if r.URL.Query().Get("format") == "toml" {
+		b, err := c.Marshal()
+		if err != nil {
+			a.fail(w, r, http.StatusInternalServerError, http.StatusInternalServerError, err.Error())
+			return
+		}
+		h := w.Header()
+		h.Set("Content-Type", "application/toml")
+		h.Set("Content-Length", strconv.Itoa(len(b)))
+		w.WriteHeader(http.StatusOK)
+		w.Write(b)
+		return
+	}
+	a.reply(w, r, http.StatusOK, struct {
+		envelope
+		Data configData `json:"data"`
+	}{a.env(CodeSuccess), configData{c.File(), c}})
+}
+
+type configData struct {
+	File   string         `json:"file"` // empty: the embedded defaults
+	Config *config.Config `json:"config"`
+}
+
+type putData struct {
+	SHA256 string `json:"sha256"`
+	Bytes  int    `json:"bytes"`
+}
+
+// problemView is one config problem in a 400 answer.
+type problemView struct {
+	Line int    `json:"line,omitempty"`
+	Key  string `json:"key,omitempty"`
+	Msg  string `json:"msg"`
+}
+
+// putConfig takes a new config file (TOML body) and applies it as a
+// transaction (see package ota).
+func (a *API) putConfig(w http.ResponseWriter, r *http.Request) {
+	if a.deps.PutConfig == nil {
+		a.fail(w, r, http.StatusForbidden, CodeRawDisabled, "config changes through the API are disabled")
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, config.MaxFileSize))
+	if err != nil {
+		var mb *http.MaxBytesError
+		if errors.As(err, &mb) {
+			a.fail(w, r, http.StatusRequestEntityTooLarge, http.StatusRequestEntityTooLarge,
+				fmt.Sprintf("config larger than %d bytes", config.MaxFileSize))
+			return
+		}
+		a.fail(w, r, http.StatusBadRequest, CodeBadRequest, "reading the body: "+err.Error())
+		return
+	}
+	err = a.deps.PutConfig(r.Context(), body, r.RemoteAddr)
+	var es *config.Errors
+	switch {
+	case err == nil:
+		sum := sha256.Sum256(body)
+		a.log.Info("api: config replaced", "remote", r.RemoteAddr, "bytes", len(body))
+		a.reply(w, r, http.StatusOK, struct {
+			envelope
+			Data putData `json:"data"`
+		}{a.env(CodeSuccess), putData{hex.EncodeToString(sum[:]), len(body)}})
+	case errors.Is(err, ota.ErrRolledBack):
+		a.fail(w, r, http.StatusInternalServerError, CodeRaw, err.Error())
+	case errors.As(err, &es):
+		ps := make([]problemView, len(es.Problems))
+		for i, p := range es.Problems {
+			ps[i] = problemView{p.Line, p.Key, p.Msg}
+		}
+		a.reply(w, r, http.StatusBadRequest, struct {
+			errorAnswer
+			Problems []problemView `json:"problems"`
+		}{errorAnswer{a.env(CodeConfigInvalid), "invalid config, nothing changed:\n" + err.Error()}, ps})
+	case errors.Is(err, config.ErrInvalid):
+		a.fail(w, r, http.StatusBadRequest, CodeConfigInvalid, "invalid config, nothing changed: "+err.Error())
+	case errors.Is(err, ota.ErrBusy):
+		a.fail(w, r, http.StatusConflict, http.StatusConflict, err.Error())
+	case errors.Is(err, ota.ErrNoFile):
+		a.fail(w, r, http.StatusConflict, CodeRawDisabled, err.Error())
+	default:
+		a.fail(w, r, http.StatusInternalServerError, CodeRaw, err.Error())
+	}
+}
