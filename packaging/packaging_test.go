@@ -259,7 +259,7 @@ func TestSysVInit(t *testing.T) {
 	bin := srsLiteBin(t)
 	dir := t.TempDir()
 	conf := filepath.Join(dir, "srs-lite.toml")
-	os.WriteFile(conf, []byte("[server]\ngrace = \"1s\"\n[rtmp]\nlisten = \"127.0.0.1:0\"\n[http_api]\nlisten = \"127.0.0.1:0\"\n[http_server]\nlisten = \"127.0.0.1:0\"\n"), 0o644)
+	os.WriteFile(conf, []byte("[server]\ngrace = \"1s\"\n[rtmp]\nlisten = \"127.0.0.1:0\"\n[http_api]\nlisten = \"127.0.0.1:0\"\n[http_server]\nlisten = \"127.0.0.1:0\"\n[srt]\nlisten = \"127.0.0.1:0\"\n"), 0o644)
 	pidfile := filepath.Join(dir, "run", "srs-lite.pid")
 	logfile := filepath.Join(dir, "log", "srs-lite.log")
 	defaults := filepath.Join(dir, "default")

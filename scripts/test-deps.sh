@@ -14,6 +14,7 @@ chromium          chromium
 npm               npm
 gst-launch-1.0    gstreamer1.0-tools gir1.2-gst-rtsp-server-1.0 python3-gi gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-libav
 qemu-mipsel-static qemu-user-static
+qemu-system-x86_64 qemu-system-x86
 shellcheck        shellcheck
 '
 pkgs=""

@@ -171,6 +171,8 @@ level = "info"
 listen = "127.0.0.1:0"
 [http_api]
 listen = "127.0.0.1:0"
+[srt]
+listen = "127.0.0.1:0"
 [http_server]
 listen = "127.0.0.1:0"
 dir = "` + dir + `"

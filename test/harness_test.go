@@ -108,7 +108,14 @@ listen = "127.0.0.1:0"
 [http_server]
 listen = "127.0.0.1:0"
 dir = "` + dir + `"
-` + extra
+`
+	if !strings.Contains(extra, "[srt]") {
+		// SRT is on by default: on a free port, so that servers of tests
+		// in parallel do not collide. A test with its own [srt] table
+		// sets its listen address.
+		body += "[srt]\nlisten = \"127.0.0.1:0\"\n"
+	}
+	body += extra
 	if err := os.WriteFile(conf, []byte(body), 0o644); err != nil {
 		t.Fatal(err)
 	}

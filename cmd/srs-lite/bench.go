@@ -14,6 +14,6 @@ import (
 func init() {
 	buildinfo.Register("bench")
 	subcommands["bench"] = func(args []string, stdout, stderr io.Writer) int {
-		return bench.NewMain(map[string]bench.Player{"rtmp": rtmp.PlayTags})(args, stdout, stderr)
+		return bench.NewMain(map[string]bench.Player{"rtmp": rtmp.PlayTags, "srt": bench.SRTPlayer})(args, stdout, stderr)
 	}
 }

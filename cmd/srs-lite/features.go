@@ -6,5 +6,5 @@ import "github.com/srs-lite/srs-lite/internal/buildinfo"
 // themselves from files behind build constraints (see internal/buildinfo).
 func init() {
 	buildinfo.Register("rtmp", "http-flv", "http-api", "hls", "hls-fmp4", "dvr", "static-files",
-		"rtsp-ingest")
+		"rtsp-ingest", "srt")
 }

@@ -69,6 +69,8 @@ func TestSystemdNotify(t *testing.T) {
 listen = "127.0.0.1:0"
 [http_api]
 listen = "127.0.0.1:0"
+[srt]
+listen = "127.0.0.1:0"
 [http_server]
 listen = "127.0.0.1:0"
 dir = "`+dir+`"

@@ -28,6 +28,7 @@ type SRT struct {
 
 func defaultSRT() SRT {
 	return SRT{
+		Enabled:         true,
 		Listen:          "0.0.0.0:10080",
 		Latency:         Duration(120 * time.Millisecond),
 		PeerLatency:     Duration(120 * time.Millisecond),

@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"os/exec"
 	"strings"
 	"sync"
@@ -71,10 +72,11 @@ type Process struct {
 	// Stdout is the child's standard output.
 	Stdout io.ReadCloser
 
-	cmd    *exec.Cmd
-	stderr *stderrLog
-	done   chan struct{}
-	err    error
+	cmd      *exec.Cmd
+	stderr   *stderrLog
+	closeOut sync.Once
+	done     chan struct{}
+	err      error
 }
 
 // Start runs ffmpeg with args (BaseArgs are not added). The child is killed,
@@ -101,10 +103,23 @@ func Start(ctx context.Context, args []string, o Options) (*Process, error) {
 			return nil, fmt.Errorf("ffmpeg: %w", err)
 		}
 	}
-	if p.Stdout, err = cmd.StdoutPipe(); err != nil {
+	// Our own pipe, not StdoutPipe: exec closes the pipes it makes as soon
+	// as the child exits, which would cut off a reader still draining the
+	// last bytes ("file already closed"). This read end gets EOF instead,
+	// and Wait closes it.
+	pr, pw, err := os.Pipe()
+	if err != nil {
 		return nil, fmt.Errorf("ffmpeg: %w", err)
 	}
-	if err := cmd.Start(); err != nil {
+	cmd.Stdout = pw
+	p.Stdout = pr
+	err = cmd.Start()
+	pw.Close() // the child has its copy
+	if err != nil {
+		pr.Close()
+		if p.Stdin != nil {
+			p.Stdin.Close()
+		}
 		if errors.Is(err, exec.ErrNotFound) {
 			return nil, fmt.Errorf("%w (%v)", ErrNotFound, err)
 		}
@@ -138,6 +153,7 @@ func (p *Process) Done() <-chan struct{} { return p.done }
 // names the cause ("Connection refused", "No such file or directory").
 func (p *Process) Wait() error {
 	<-p.done
+	p.closeOut.Do(func() { _ = p.Stdout.Close() })
 	if p.err == nil {
 		return nil
 	}

@@ -273,3 +273,21 @@ func FuzzReadFrames(f *testing.F) {
 		})
 	})
 }
+
+func BenchmarkReadFrames(b *testing.B) {
+	frames := make([]media.Frame, 0, 1000)
+	for i := range 1000 {
+		frames = append(frames, media.Frame{DTS: time.Duration(i) * 40 * time.Millisecond, Codec: media.CodecH264,
+			Payload: append([]byte{0, 0, 0x13, 0x88, 0x41}, make([]byte, 4999)...)})
+	}
+	data := flvOf(b, frames)
+	b.ReportAllocs()
+	b.SetBytes(int64(len(data)))
+	for b.Loop() {
+		n := 0
+		_ = ReadFrames(bytes.NewReader(data), func(*media.Frame) error { n++; return nil })
+		if n != 1000 {
+			b.Fatal(n)
+		}
+	}
+}

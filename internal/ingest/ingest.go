@@ -150,6 +150,7 @@ type rtspSource struct{ s *rtsp.Source }
 
 func (r rtspSource) Run(ctx context.Context, pub Publisher) error { return r.s.Run(ctx, pub) }
 func (r rtspSource) Transport() string                            { return r.s.Transport() }
+func (r rtspSource) Describe() string                             { return "rtsp" }
 
 // Manager runs the ingests.
 type Manager struct {

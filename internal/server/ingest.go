@@ -55,13 +55,13 @@ func (s *Server) startIngests() error {
 	return nil
 }
 
-// reloadIngests starts, stops and restarts ingests whose entries changed.
+// reloadIngests starts, stops and restarts ingests whose entries changed,
+// and restarts the failed ones (ffmpeg was missing, the camera was
+// unplugged for good), whatever changed.
 func (s *Server) reloadIngests(old, next *config.Config) {
-	m := s.ingestManager()
-	if m == nil || !config.Diff(old, next).Has(config.SectionIngest) {
-		return
+	if m := s.ingestManager(); m != nil {
+		m.Apply(ingestConfigs(next))
 	}
-	m.Apply(ingestConfigs(next))
 }
 
 // closeIngests stops every ingest and unpublishes their streams, at

@@ -113,7 +113,8 @@ func New(path string, cfg *config.Config, logger *log.Logger) (*Server, error) {
 	}
 	s.api, err = api.New(api.Deps{
 		Registry: s.reg, Clients: s.clients, Log: s.log, Version: Version,
-		Vhosts: s.vhostsJSON, Ingests: s.ingestsJSON, Reload: s.Reload, ServerID: s.serverID, Start: s.start,
+		Vhosts: s.vhostsJSON, Ingests: s.ingestsJSON,
+		Transcodes: s.transcodesJSON, Devices: s.devicesJSON, Snapshot: s.snapshot, Reload: s.Reload, ServerID: s.serverID, Start: s.start,
 		Access: s.apiAccess, Board: s.boardView, Config: s.Config, PutConfig: s.putConfig, PTZ: s.ptzCommand,
 	})
 	if err != nil {
@@ -288,6 +289,7 @@ func (s *Server) onPublish(st *media.Stream) {
 	}
 	s.hlsPublish(st)
 	s.dvrPublish(st)
+	s.transcodePublish(st)
 }
 
 func unwrapAddrInUse(err error) error {
@@ -390,6 +392,7 @@ func (s *Server) Shutdown(grace time.Duration) error {
 	// Streams end when their publishers go: close RTMP first, so players of
 	// every protocol see the end of their streams and finish their writes.
 	s.closeIngests()
+	s.closeTranscodes()
 	_ = s.rtmp.Close()
 	s.closeSRT()
 	done := make(chan struct{})
@@ -485,6 +488,7 @@ func (s *Server) applyFile() error {
 	}
 	s.reloadSRT(old, next)
 	s.reloadIngests(old, next)
+	s.reloadTranscodes(old, next)
 	listenChanged := !equalStrings(old.RTMP.Listen, next.RTMP.Listen) ||
 		old.HTTPAPI.Listen != next.HTTPAPI.Listen || old.HTTPServer.Listen != next.HTTPServer.Listen ||
 		old.HTTPAPI.Enabled != next.HTTPAPI.Enabled || old.HTTPServer.Enabled != next.HTTPServer.Enabled

@@ -58,12 +58,10 @@ func (s *Server) transcodePublish(st *media.Stream) {
 	}
 }
 
-// reloadTranscodes applies changed [[transcode]] rules: transcoders of
-// removed and changed rules stop, new rules start on live streams.
+// reloadTranscodes applies the [[transcode]] rules: transcoders of removed
+// and changed rules stop, new rules start on live streams, and failed ones
+// (ffmpeg was missing) try again, whatever changed.
 func (s *Server) reloadTranscodes(old, next *config.Config) {
-	if !config.Diff(old, next).Has(config.SectionTranscode) {
-		return
-	}
 	if m := s.transcodeManager(len(next.Transcodes) > 0); m != nil {
 		m.SetRules(transcodeRules(next))
 	}

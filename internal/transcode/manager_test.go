@@ -232,6 +232,7 @@ func TestRestart(t *testing.T) {
 func TestFFmpegMissing(t *testing.T) {
 	clip(t) // before the PATH goes
 	m, reg, _ := newManager(t, Rule{Name: "sd"})
+	path := os.Getenv("PATH")
 	t.Setenv("PATH", t.TempDir())
 	stop := publishClip(t, reg, "cam")
 	defer stop()
@@ -239,6 +240,15 @@ func TestFFmpegMissing(t *testing.T) {
 	if s := m.Status()[0]; !strings.Contains(s.Error, "ffmpeg not found") || s.Restarts != 0 {
 		t.Fatalf("status %+v", s)
 	}
+	// ffmpeg is installed, the config reloaded: the same rule runs.
+	os.Setenv("PATH", path)
+	m.SetRules([]Rule{{Name: "sd"}})
+	if v := outputInfo(t, reg, "cam_sd"); v.Width != 320 {
+		t.Fatalf("output %+v", v)
+	}
+	waitFor(t, "running", func() bool { s := m.Status(); return len(s) == 1 && s[0].State == StateRunning })
+	stop()
+	waitFor(t, "the end", func() bool { return len(m.Status()) == 0 })
 }
 
 // TestBusyOutput: a client holds the output stream.

@@ -80,33 +80,31 @@ func New(deps Deps) (*Manager, error) {
 
 // SetRules makes rules the rules in force: transcoders of removed or
 // changed rules stop, and the new and changed rules start on the streams
-// being published now (from their latest keyframe).
+// being published now (from their latest keyframe), as do failed ones (ffmpeg
+// was missing): a reload retries them.
 func (m *Manager) SetRules(rules []Rule) {
 	m.mu.Lock()
 	if m.closed {
 		m.mu.Unlock()
 		return
 	}
-	old := m.rules
 	m.rules = append([]Rule(nil), rules...)
-	keep := map[string]bool{}
-	for _, r := range rules {
-		for _, o := range old {
-			if o.Name == r.Name && reflect.DeepEqual(o, r) {
-				keep[r.Name] = true
-			}
-		}
-	}
 	for k, j := range m.jobs {
-		if !keep[j.rule.Name] {
-			j.cancel()
-			delete(m.jobs, k)
+		same := false
+		for _, r := range rules {
+			same = same || reflect.DeepEqual(j.rule, r)
+		}
+		if !same {
+			j.stop()
+			if j.ended() {
+				delete(m.jobs, k)
+			}
 		}
 	}
 	m.mu.Unlock()
 	for _, st := range m.deps.Registry.Streams() {
 		if st.Publishing() {
-			m.publish(st, false, keep)
+			m.publish(st, false)
 		}
 	}
 }
@@ -115,25 +113,28 @@ func (m *Manager) SetRules(rules []Rule) {
 // server calls it from Registry.OnPublish, in the publisher's goroutine,
 // so that the transcoders see the session from its first frame. It does
 // not block. The outputs of transcoders are never transcoded again.
-func (m *Manager) Publish(st *media.Stream) { m.publish(st, true, nil) }
+func (m *Manager) Publish(st *media.Stream) { m.publish(st, true) }
 
-func (m *Manager) publish(st *media.Stream, session bool, skip map[string]bool) {
+// publish starts the transcoders of st. A new session replaces the
+// transcoders of the previous one; otherwise (SetRules) running ones are
+// kept.
+func (m *Manager) publish(st *media.Stream, session bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.closed || m.outputs[st.Key()] > 0 {
 		return
 	}
 	for _, r := range m.rules {
-		if skip[r.Name] || !r.Match(st.Vhost, st.App, st.Name) {
+		if !r.Match(st.Vhost, st.App, st.Name) {
 			continue
 		}
 		key := r.Name + "\x00" + st.Key()
 		prev := m.jobs[key]
-		if prev != nil && !session && !prev.ended() {
+		if prev != nil && !session && !prev.ended() && !prev.stopping.Load() && prev.currentState() != StateFailed {
 			continue // SetRules: already running
 		}
 		if prev != nil {
-			prev.cancel() // a new session of the source replaces the old one's
+			prev.stop() // the new transcoder waits for it to let go of the output
 		}
 		outApp, outStream := r.OutputName(st.Vhost, st.App, st.Name)
 		if outApp == st.App && outStream == st.Name {
@@ -214,6 +215,7 @@ type job struct {
 	done              chan struct{}
 
 	frames, bytes, restarts atomic.Uint64
+	stopping                atomic.Bool // canceled by a rule change or a new session
 
 	mu      sync.Mutex
 	state   string
@@ -233,6 +235,18 @@ func (j *job) setState(s string, err error) {
 	if err != nil {
 		j.lastErr = err.Error()
 	}
+}
+
+// stop cancels the job.
+func (j *job) stop() {
+	j.stopping.Store(true)
+	j.cancel()
+}
+
+func (j *job) currentState() string {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.state
 }
 
 func (j *job) ended() bool {
@@ -256,14 +270,13 @@ func (j *job) run(ctx context.Context, rd *media.Reader) {
 	defer func() {
 		j.mu.Lock()
 		j.end, j.pid = true, 0
-		failed := j.state == StateFailed
 		j.mu.Unlock()
 		m.mu.Lock()
 		if m.outputs[j.outKey]--; m.outputs[j.outKey] <= 0 {
 			delete(m.outputs, j.outKey)
 		}
-		if m.jobs[j.key] == j && !failed {
-			delete(m.jobs, j.key) // a failed job stays listed until replaced
+		if m.jobs[j.key] == j {
+			delete(m.jobs, j.key)
 		}
 		m.mu.Unlock()
 		close(j.done)
@@ -288,8 +301,11 @@ func (j *job) run(ctx context.Context, rd *media.Reader) {
 		}
 		var nf *notFound
 		if errors.As(err, &nf) {
+			// Listed as failed while the source is published; a reload or a
+			// new session of the source tries again.
 			j.setState(StateFailed, err)
 			j.log.Error("transcode: cannot run: install ffmpeg, then reload", "err", err)
+			j.waitSourceEnd(ctx)
 			return
 		}
 		if time.Since(start) > 2*m.deps.MaxBackoff {
@@ -310,6 +326,19 @@ func (j *job) run(ctx context.Context, rd *media.Reader) {
 		}
 		rd = m.deps.Registry.SubscribeInternal(j.src.Vhost, j.src.App, j.src.Name, j.log)
 		j.setState(StateStarting, nil)
+	}
+}
+
+// waitSourceEnd waits until the source is no longer published or ctx ends.
+func (j *job) waitSourceEnd(ctx context.Context) {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for j.src.Publishing() {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
 	}
 }
 

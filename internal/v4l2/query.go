@@ -10,7 +10,7 @@ import (
 // Limits of the enumerations: drivers end them with EINVAL, and a buggy
 // one (or a fake) that never does must not hang us.
 const (
-	maxFormats   = 64
+	maxFormats   = 256
 	maxSizes     = 256
 	maxIntervals = 64
 )

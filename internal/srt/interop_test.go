@@ -1,0 +1,169 @@
+package srt
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"fmt"
+	"io"
+	"os/exec"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// needTool skips the test, loudly, when a third-party peer is missing.
+func needTool(t *testing.T, tool, pkg string) {
+	t.Helper()
+	if _, err := exec.LookPath(tool); err != nil {
+		t.Skipf("SKIPPED: %s is not installed (Debian/Ubuntu: apt-get install %s; `make test` installs it when run as root)", tool, pkg)
+	}
+}
+
+// pattern returns n bytes of a deterministic stream.
+func pattern(n int) []byte {
+	b := make([]byte, n)
+	x := uint32(2463534242)
+	for i := range b {
+		x ^= x << 13
+		x ^= x >> 17
+		x ^= x << 5
+		b[i] = byte(x)
+	}
+	return b
+}
+
+// feed writes data to w in chunks at about rate bytes per second.
+func feed(w io.WriteCloser, data []byte, chunk int, rate int) {
+	defer w.Close()
+	per := time.Duration(float64(chunk) / float64(rate) * float64(time.Second))
+	next := time.Now()
+	for len(data) > 0 {
+		n := min(chunk, len(data))
+		if _, err := w.Write(data[:n]); err != nil {
+			return
+		}
+		data = data[n:]
+		next = next.Add(per)
+		time.Sleep(time.Until(next))
+	}
+}
+
+// readAll reads a connection until EOF or until want bytes arrived or the
+// timeout.
+func readAll(c *Conn, want int, timeout time.Duration) ([]byte, error) {
+	var out bytes.Buffer
+	buf := make([]byte, 1500)
+	_ = c.SetReadDeadline(time.Now().Add(timeout))
+	for out.Len() < want {
+		n, err := c.Read(buf)
+		out.Write(buf[:n])
+		if err != nil {
+			return out.Bytes(), err
+		}
+	}
+	return out.Bytes(), nil
+}
+
+func TestInteropLiveTransmitCallerPublishes(t *testing.T) {
+	needTool(t, "srt-live-transmit", "srt-tools")
+	for _, tc := range []struct {
+		name, pass string
+		keylen     int
+		extra      string
+	}{
+		{"plain", "", 0, ""},
+		// §6.1.5: libsrt refreshes the key every 128 packets, announcing
+		// the next one 32 packets before.
+		{"kmrefresh", "0123456789abcdef", 16, "&kmrefreshrate=128&kmpreannounce=32"},
+		{"aes128", "0123456789abcdef", 16, ""},
+		{"aes192", "0123456789abcdef", 24, ""},
+		{"aes256", "0123456789abcdef", 32, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ln, err := Listen("127.0.0.1:0", ListenConfig{Config: Config{Passphrase: tc.pass}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer ln.Close()
+			data := pattern(1316 * 600)
+			url := fmt.Sprintf("srt://%s?streamid=#!::r=live/x,m=publish", ln.Addr())
+			if tc.pass != "" {
+				url += fmt.Sprintf("&passphrase=%s&pbkeylen=%d", tc.pass, tc.keylen)
+			}
+			url += tc.extra
+			cmd := exec.Command("srt-live-transmit", "-q", "file://con", url)
+			stdin, _ := cmd.StdinPipe()
+			var stderr bytes.Buffer
+			cmd.Stderr = &stderr
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			defer cmd.Process.Kill()
+			go feed(stdin, data, 1316, 1316*500)
+			c, err := ln.Accept()
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			if c.StreamID() != "#!::r=live/x,m=publish" {
+				t.Errorf("stream id %q", c.StreamID())
+			}
+			// srt-live-transmit sends whole chunks only and stays up at
+			// the end of its input: the last partial chunk never comes.
+			want := len(data) / 1456 * 1456
+			got, err := readAll(c, want, 10*time.Second)
+			st := c.Stats()
+			t.Logf("got %d of %d bytes, err %v, stats %+v", len(got), want, err, st)
+			if tc.extra != "" && st.KMRefreshes == 0 {
+				t.Errorf("no key refresh seen")
+			}
+			if st.PktRecvUndecrypt != 0 {
+				t.Errorf("%d packets not decrypted", st.PktRecvUndecrypt)
+			}
+			if len(got) < want || sha256.Sum256(got[:want]) != sha256.Sum256(data[:want]) {
+				t.Errorf("data differs: %d bytes of %d; stderr %s", len(got), want, stderr.String())
+			}
+		})
+	}
+}
+
+func TestInteropDialLiveTransmitListener(t *testing.T) {
+	needTool(t, "srt-live-transmit", "srt-tools")
+	port := freeUDPPort(t)
+	cmd := exec.Command("srt-live-transmit", "-q", "-a:no", fmt.Sprintf("srt://127.0.0.1:%d?mode=listener&passphrase=abcdefghijkl", port), "file://con")
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	time.Sleep(300 * time.Millisecond)
+	c, err := Dial(context.Background(), fmt.Sprintf("127.0.0.1:%d", port), Config{Passphrase: "abcdefghijkl", PBKeyLen: 32, StreamID: "hello"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := pattern(1316 * 300)
+	for i := 0; i < len(data); i += 1316 {
+		if _, err := c.Write(data[i : i+1316]); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	time.Sleep(500 * time.Millisecond)
+	t.Logf("stats %+v", c.Stats())
+	c.Close()
+	done := make(chan struct{})
+	var once sync.Once
+	go func() { _ = cmd.Wait(); once.Do(func() { close(done) }) }()
+	select {
+	case <-done:
+	case <-time.After(3 * time.Second):
+		_ = cmd.Process.Kill()
+		<-done
+	}
+	if !bytes.Equal(stdout.Bytes(), data) {
+		t.Errorf("listener wrote %d bytes, want %d; stderr %s", stdout.Len(), len(data), strings.TrimSpace(stderr.String()))
+	}
+}
