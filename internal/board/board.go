@@ -169,8 +169,8 @@ func (p *Profile) check(md toml.MetaData) []string {
 	if n := p.GOPCacheMaxFrames; n < 0 || n > 1<<20 {
 		bad("limits.gop_cache_max_frames", "%d out of range 0..%d", n, 1<<20)
 	}
-	if p.LogFile != "" && !filepath.IsAbs(p.LogFile) {
-		bad("log.file", "%q: want an absolute path (a tmpfs such as /tmp), or \"\" for standard error", p.LogFile)
+	if p.LogFile != "" && p.LogFile != "syslog" && !filepath.IsAbs(p.LogFile) {
+		bad("log.file", "%q: want an absolute path (a tmpfs such as /tmp), \"syslog\", or \"\" for standard error", p.LogFile)
 	}
 	for _, v := range p.Video {
 		if !filepath.IsAbs(v) {

@@ -55,8 +55,12 @@ type Server struct {
 // Log configures the process logger.
 type Log struct {
 	Level  string `toml:"level" json:"level"`   // debug | info | warn | error
-	File   string `toml:"file" json:"file"`     // empty: standard error
+	File   string `toml:"file" json:"file"`     // empty: standard error; "syslog": the local syslog
 	Format string `toml:"format" json:"format"` // text | json
+	// MaxSize caps a log file: past it the file is renamed FILE.1 (the
+	// previous FILE.1 is dropped) and a new one started, so a log on a
+	// tmpfs stays under twice this. 0: no cap.
+	MaxSize Size `toml:"max_size" json:"max_size"`
 }
 
 // RTMP configures the RTMP listener.

@@ -55,6 +55,9 @@ func (c *Config) validate(ps *problems) {
 
 	oneOf(ps, "log.level", c.Log.Level, "debug", "info", "warn", "error")
 	oneOf(ps, "log.format", c.Log.Format, "text", "json")
+	if c.Log.MaxSize < 0 {
+		ps.check("log.max_size", "%d is negative: use 0 for no cap", c.Log.MaxSize)
+	}
 
 	if len(c.RTMP.Listen) == 0 {
 		ps.check("rtmp.listen", "no address")

@@ -31,7 +31,14 @@ type Options struct {
 	File   string // empty: standard error
 	Format string // text | json; empty: text
 	Recent int    // lines kept for Recent; 0: DefaultRecent, negative: none
+	// MaxSize caps the log file: past it the file is renamed FILE.1 and a
+	// new FILE started. 0: no cap. Ignored for standard error and syslog.
+	MaxSize int64
 }
+
+// Syslog is the Options.File value that sends the log to the local syslog
+// daemon (/dev/log: logd on OpenWrt, journald or rsyslog elsewhere).
+const Syslog = "syslog"
 
 // Logger owns the sink and level behind one *slog.Logger. It is safe for
 // concurrent use.
@@ -50,7 +57,7 @@ type Logger struct {
 type sink struct {
 	gen  uint64
 	base slog.Handler // text or JSON handler writing to out
-	file *os.File     // owned; nil for standard error
+	file io.Closer    // owned; nil for standard error
 }
 
 // New returns a Logger configured by o.
@@ -92,10 +99,21 @@ func (l *Logger) Reconfigure(o Options) error {
 		return fmt.Errorf("%w: recent %d: at most %d", ErrInvalid, o.Recent, maxRecent)
 	}
 
+	if o.MaxSize < 0 {
+		return fmt.Errorf("%w: max_size %d is negative", ErrInvalid, o.MaxSize)
+	}
 	var out io.Writer = os.Stderr
-	var file *os.File
-	if o.File != "" {
-		file, err = os.OpenFile(o.File, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	var file io.WriteCloser
+	switch o.File {
+	case "":
+	case Syslog:
+		file, err = openSyslog()
+		if err != nil {
+			return fmt.Errorf("log: syslog: %w (is a syslog daemon running? use file = \"\" for standard error)", err)
+		}
+		out = file
+	default:
+		file, err = openCapped(o.File, o.MaxSize)
 		if err != nil {
 			return fmt.Errorf("log: open: %w", err)
 		}

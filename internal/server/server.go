@@ -513,5 +513,5 @@ func equalStrings(a, b []string) bool {
 
 // LogOptions maps the [log] section onto the logger's options.
 func LogOptions(c *config.Config) log.Options {
-	return log.Options{Level: c.Log.Level, File: c.Log.File, Format: c.Log.Format}
+	return log.Options{Level: c.Log.Level, File: c.Log.File, Format: c.Log.Format, MaxSize: int64(c.Log.MaxSize)}
 }
