@@ -233,3 +233,49 @@ on_stop = %s
 		t.Errorf("on_unpublish %+v, on_publish %+v: not the same client", unpub, pub)
 	}
 }
+
+// TestSRTHookPassphrase: an on_publish hook gives one stream its own
+// passphrase in its answer; a publisher with it publishes, one with the
+// listener's (or none) is refused.
+func TestSRTHookPassphrase(t *testing.T) {
+	needTools(t, "ffmpeg")
+	t.Parallel()
+	mux := http.NewServeMux()
+	mux.HandleFunc("/hook", func(w http.ResponseWriter, r *http.Request) {
+		var e hookEvent
+		b, _ := io.ReadAll(r.Body)
+		_ = json.Unmarshal(b, &e)
+		if strings.HasPrefix(e.Stream, "own") {
+			fmt.Fprint(w, `{"code":0,"data":{"srt_passphrase":"stream-own-secret"}}`)
+			return
+		}
+		fmt.Fprint(w, `0`)
+	})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := &http.Server{Handler: mux}
+	go hs.Serve(ln)
+	t.Cleanup(func() { hs.Close() })
+	s := startServer(t, srtConf+"passphrase = \"srs-lite-srt-secret\"\n"+
+		fmt.Sprintf("[[vhost]]\nname = \"__defaultVhost__\"\n[vhost.hooks]\non_publish = [%q]\n", "http://"+ln.Addr().String()+"/hook"))
+	addr := srtAddr(t, s)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	own := "own" + streamName()
+	out, err := exec.CommandContext(ctx, "ffmpeg", "-hide_banner", "-loglevel", "error", "-i", fixture, "-t", "2",
+		"-c", "copy", "-f", "mpegts", srtURL(addr, own, "publish", "&passphrase=srs-lite-srt-secret")).CombinedOutput()
+	if err == nil {
+		t.Errorf("published with the listener's passphrase to a stream the hook gave its own: %s", out)
+	}
+	name := streamName()
+	srtPublish(t, srtURL(addr, own, "publish", "&passphrase=stream-own-secret"))
+	s.waitPublishing(t, own)
+	// Other streams keep the listener's passphrase.
+	srtPublish(t, srtURL(addr, name, "publish", "&passphrase=srs-lite-srt-secret"))
+	s.waitPublishing(t, name)
+	if !strings.Contains(s.logs(), "SRT_REJ_BADSECRET") {
+		t.Errorf("the wrong passphrase is not logged:\n%s", tail(s.logs(), 20))
+	}
+}

@@ -86,21 +86,55 @@ func New(timeout time.Duration, log *slog.Logger) *Caller {
 // Ask calls each URL in order and returns nil when all allow, or an error
 // wrapping ErrDenied that says which hook refused and why.
 func (c *Caller) Ask(ctx context.Context, urls []string, ev Event) error {
+	_, err := c.AskAnswer(ctx, urls, ev)
+	return err
+}
+
+// Answer is what allowing hooks answered: the top-level keys of their JSON
+// objects and of their "data" objects, a later hook's keys over an
+// earlier's. Hooks that answer "0" add nothing.
+type Answer map[string]any
+
+// String returns the answer's string value of key, or "".
+func (a Answer) String(key string) string {
+	v, _ := a[key].(string)
+	return v
+}
+
+// AskAnswer is Ask that also returns what the hooks answered, for hooks
+// that carry settings (an SRT stream's passphrase).
+func (c *Caller) AskAnswer(ctx context.Context, urls []string, ev Event) (Answer, error) {
 	if len(urls) == 0 {
-		return nil
+		return nil, nil
 	}
 	body, err := json.Marshal(ev)
 	if err != nil {
-		return err
+		return nil, err
 	}
+	var ans Answer
 	for _, u := range urls {
-		if err := c.call(ctx, u, body); err != nil {
+		b, err := c.call(ctx, u, body)
+		if err != nil {
 			c.log.Warn("hooks: "+ev.Action+" refused", "url", u, "stream", ev.Vhost+"/"+ev.App+"/"+ev.Stream,
 				"client", ev.ClientID, "err", err)
-			return fmt.Errorf("%w by %s %s: %v", ErrDenied, ev.Action, u, err)
+			return nil, fmt.Errorf("%w by %s %s: %v", ErrDenied, ev.Action, u, err)
+		}
+		var obj map[string]any
+		if json.Unmarshal(b, &obj) == nil {
+			if ans == nil {
+				ans = Answer{}
+			}
+			for k, v := range obj {
+				ans[k] = v
+			}
+			if data, ok := obj["data"].(map[string]any); ok {
+				for k, v := range data {
+					ans[k] = v
+				}
+			}
 		}
 	}
-	return nil
+	return ans, nil
 }
 
 // Tell calls each URL in order in the background; failures are logged.
@@ -122,7 +156,7 @@ func (c *Caller) Tell(urls []string, ev Event) {
 	go func() {
 		defer func() { <-c.sem; c.wg.Done() }()
 		for _, u := range urls {
-			if err := c.call(context.Background(), u, body); err != nil {
+			if _, err := c.call(context.Background(), u, body); err != nil {
 				c.log.Warn("hooks: "+ev.Action+" failed", "url", u, "err", err)
 			}
 		}
@@ -139,26 +173,26 @@ func (c *Caller) Wait(d time.Duration) {
 	}
 }
 
-// call POSTs body to u and checks the answer.
-func (c *Caller) call(ctx context.Context, u string, body []byte) error {
+// call POSTs body to u, checks the answer and returns its body.
+func (c *Caller) call(ctx context.Context, u string, body []byte) ([]byte, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(body))
 	if err != nil {
-		return err
+		return nil, err
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "srs-lite")
 	resp, err := c.client.Do(req)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, maxBody))
 	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("status %s", resp.Status)
+		return nil, fmt.Errorf("status %s", resp.Status)
 	}
-	return Allowed(b)
+	return b, Allowed(b)
 }
 
 // Allowed reports whether a hook's answer body allows: "0", or a JSON
