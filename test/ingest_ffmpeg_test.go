@@ -53,6 +53,32 @@ input = "%s"
 	}
 }
 
+// TestIngestPush: an [[ingest]] whose output is an rtmp:// URL publishes
+// its frames to another server, where players find the stream.
+func TestIngestPush(t *testing.T) {
+	needTools(t, "ffmpeg", "ffprobe")
+	t.Parallel()
+	target := startServer(t, "")
+	name := streamName()
+	s := startServer(t, fmt.Sprintf(`
+[[ingest]]
+name = "%s"
+input = "%s"
+output = "rtmp://%s/live/%s?from=gateway"
+`, name, fixture, target.rtmp, name))
+	target.waitPublishing(t, name)
+	got := decodeFrames(t, target.flvURL(name))
+	if v := got["video"]; v.codec != "h264" || v.frames < 30 {
+		t.Errorf("pushed video %+v", v)
+	}
+	if a := got["audio"]; a.codec != "aac" || a.frames < 30 {
+		t.Errorf("pushed audio %+v", a)
+	}
+	if !strings.Contains(s.logs(), "ingest: pushing") {
+		t.Errorf("no push log line:\n%s", tail(s.logs(), 10))
+	}
+}
+
 // TestFFmpegMissing runs the server with a PATH without ffmpeg: the
 // ffmpeg-backed ingest fails with one clear error, snapshots answer 503,
 // and RTMP publishing and playing work as ever.

@@ -26,6 +26,7 @@ import (
 	"github.com/srs-lite/srs-lite/internal/codec"
 	"github.com/srs-lite/srs-lite/internal/log"
 	"github.com/srs-lite/srs-lite/internal/media"
+	"github.com/srs-lite/srs-lite/internal/rtmp"
 	"github.com/srs-lite/srs-lite/internal/rtsp"
 	"github.com/srs-lite/srs-lite/internal/stats"
 )
@@ -91,8 +92,8 @@ type Config struct {
 	Input   string // rtsp://[user:pass@]host/path, ...
 	// Vhost, App and Stream name the output stream in this server.
 	Vhost, App, Stream string
-	// Push is an rtmp:// output URL instead of a local stream (not
-	// supported yet: the entry fails with a clear error).
+	// Push is an rtmp:// output URL instead of a local stream: the frames
+	// are published there over RTMP (on_demand does not apply).
 	Push string
 	// OnDemand pulls only while the stream has players.
 	OnDemand bool
@@ -390,9 +391,8 @@ func redact(s string) string {
 // newSource picks the source of the input's scheme.
 func (in *ingest) newSource() (Source, error) {
 	c := in.cfg
-	if c.Push != "" {
-		return nil, fmt.Errorf("ingest %s: pushing to %s is not supported yet: use output = \"APP/STREAM\"",
-			c.Name, redact(c.Push))
+	if c.Push != "" && !strings.HasPrefix(strings.ToLower(c.Push), "rtmp://") {
+		return nil, fmt.Errorf("ingest %s: output %s: only rtmp:// URLs can be pushed to", c.Name, redact(c.Push))
 	}
 	scheme := ""
 	if u, err := url.Parse(c.Input); err == nil {
@@ -430,7 +430,9 @@ func (in *ingest) run(ctx context.Context) {
 	d := in.m.deps
 	backoff := d.MinBackoff
 	for {
-		if in.cfg.OnDemand && !in.waitPlayers(ctx) {
+		// Players of a pushed stream are elsewhere: on_demand has no
+		// meaning there.
+		if in.cfg.OnDemand && in.cfg.Push == "" && !in.waitPlayers(ctx) {
 			return
 		}
 		in.setState(StateConnecting, nil)
@@ -510,7 +512,7 @@ func (in *ingest) session(ctx context.Context, src Source) (idle bool, err error
 	defer cancel()
 	var idleStop atomic.Bool
 	var wg sync.WaitGroup
-	if in.cfg.OnDemand {
+	if in.cfg.OnDemand && in.cfg.Push == "" {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -538,7 +540,7 @@ func (in *ingest) session(ctx context.Context, src Source) (idle bool, err error
 			}
 		}()
 	}
-	pub := &publisher{in: in, kick: cancel}
+	pub := &publisher{in: in, kick: cancel, ctx: sctx}
 	err = src.Run(sctx, pub)
 	pub.close()
 	cancel()
@@ -556,7 +558,9 @@ func (in *ingest) session(ctx context.Context, src Source) (idle bool, err error
 // first frame and lets it go when the session ends.
 type publisher struct {
 	in        *ingest
+	ctx       context.Context
 	st        *media.Stream
+	push      *rtmp.Client // output = rtmp://...: the frames go there instead
 	client    *stats.Client
 	kick      context.CancelFunc
 	kicked    atomic.Bool
@@ -565,6 +569,9 @@ type publisher struct {
 
 // Write implements Publisher.
 func (p *publisher) Write(f *media.Frame) error {
+	if p.in.cfg.Push != "" {
+		return p.writePush(f)
+	}
 	if p.st == nil {
 		if err := p.open(); err != nil {
 			return err
@@ -621,8 +628,39 @@ func (p *publisher) open() error {
 	return nil
 }
 
+// writePush sends f to the output RTMP server, connecting and publishing
+// at the first frame.
+func (p *publisher) writePush(f *media.Frame) error {
+	in := p.in
+	if p.push == nil {
+		c, err := rtmp.Dial(p.ctx, in.cfg.Push, rtmp.ClientOptions{})
+		if err != nil {
+			return fmt.Errorf("ingest %s: push to %s: %w", in.cfg.Name, redact(in.cfg.Push), err)
+		}
+		if err := c.Publish(p.ctx); err != nil {
+			c.Close()
+			return fmt.Errorf("ingest %s: push to %s: %w", in.cfg.Name, redact(in.cfg.Push), err)
+		}
+		p.push = c
+		in.setState(StateRunning, nil)
+		in.log.Info("ingest: pushing", "input", redact(in.cfg.Input), "output", redact(in.cfg.Push))
+	}
+	if !f.IsConfig() {
+		in.frames.Add(1)
+	}
+	in.bytes.Add(uint64(len(f.Payload)))
+	if err := p.push.WriteFrame(f); err != nil {
+		return fmt.Errorf("ingest %s: push to %s: %w", in.cfg.Name, redact(in.cfg.Push), err)
+	}
+	return nil
+}
+
 // close unpublishes the stream, if the session took it.
 func (p *publisher) close() {
+	if p.push != nil {
+		_ = p.push.Close()
+		p.push = nil
+	}
 	if p.st == nil {
 		return
 	}

@@ -188,7 +188,7 @@ func TestFailures(t *testing.T) {
 	c1 := cfg("nosrc")
 	c1.Input = "gopher://x/y"
 	c2 := cfg("push")
-	c2.Push = "rtmp://other/live/x"
+	c2.Push = "srt://other/live/x"
 	m.Apply([]Config{c1, c2})
 	waitFor(t, "failed", func() bool {
 		return state(m, "nosrc").State == StateFailed && state(m, "push").State == StateFailed
@@ -196,7 +196,7 @@ func TestFailures(t *testing.T) {
 	if e := state(m, "nosrc").Error; !strings.Contains(e, "fake://") {
 		t.Errorf("nosrc error %q should name the known schemes", e)
 	}
-	if e := state(m, "push").Error; !strings.Contains(e, "not supported yet") {
+	if e := state(m, "push").Error; !strings.Contains(e, "only rtmp://") {
 		t.Errorf("push error %q", e)
 	}
 }
