@@ -22,6 +22,8 @@
 # ingest retrying with its backoff) to that keyframe.
 # Needs: ffmpeg, /usr/bin/python3 with python3-gi, gir1.2-gst-rtsp-server-1.0,
 # gstreamer1.0-plugins-{base,good,bad}, taskset (util-linux).
+# Note: the ffmpeg RSS sum counts their shared libraries 4 times (one ffmpeg
+# pull measured ~52 MiB RSS, ~19 MiB PSS, ~12 MiB private dirty).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 players=${PLAYERS:-50}
@@ -307,14 +309,16 @@ sample() { # max RSS of srs-lite ($srs) and of srs-lite + ffmpegs (${ff[@]})
 
 # run_case LABEL MODE: MODE builtin | ffmpeg
 run_case() {
-	local label=$1 mode=$2 n c0 c1 t0 t1 f0 f1 k0 k1 a0 a1 b0 b1 x0 x1 y0 y1
+	local label=$1 mode=$2 n ts c0 c1 t0 t1 f0 f1 k0 k1 a0 a1 b0 b1 x0 x1 y0 y1
 	ff=() maxs=0 maxt=0
 	if [ "$mode" = builtin ]; then
 		conf "$work/$mode.toml" "$cam_port" "${names[@]}"
 		start_srs "$work/$mode.toml"
+		ts=$(date +%s%N)
 	else
 		conf "$work/$mode.toml" "$cam_port"
 		start_srs "$work/$mode.toml"
+		ts=$(date +%s%N)
 		for n in "${names[@]}"; do
 			ffmpeg_pull "$cam_port" "$n"
 			"${ffargs[@]}" 2>> "$work/ffmpeg.log" &
@@ -323,10 +327,13 @@ run_case() {
 		done
 	fi
 	for n in "${names[@]}"; do # every stream has a keyframe
-		taskset -c 1 "$py" "$work/firstframe.py" "http://127.0.0.1:$http_port/live/$n.flv" /dev/null none > "$work/ready" 
+		taskset -c 1 "$py" "$work/firstframe.py" "http://127.0.0.1:$http_port/live/$n.flv" /dev/null none > "$work/ready"
 		grep -q timeout "$work/ready" && { echo "$label: live/$n never got a keyframe" >&2; cat "$work/srs.log" >&2; exit 1; }
 	done
-	sleep 2
+	# The cameras start their sessions at an IDR frame, 2 s GOP: start the
+	# players 7 s after the pulls, mid-GOP in both cases, so that the GOP
+	# cache burst each player gets first (~1 s of frames) is the same.
+	sleep "$(awk -v t="$ts" -v n="$(date +%s%N)" 'BEGIN{d=7-(n-t)/1e9; print (d>0?d:0)}')"
 	local benches=()
 	for n in "${names[@]}"; do
 		taskset -c 1 "$bin" bench play -n "$players" -d "${dur}s" -json "$(play_url "$n")" > "$work/bench-$mode-$n.json" 2>/dev/null &

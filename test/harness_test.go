@@ -223,13 +223,22 @@ func (s *srv) publish(t *testing.T, stream string, loop bool) (*exec.Cmd, func()
 	}
 	args = append(args, "-i", fixture, "-c", "copy", "-f", "flv", s.rtmpURL(stream))
 	cmd := exec.Command("ffmpeg", args...)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
+	return cmd, startProcess(t, cmd)
+}
+
+// startProcess starts cmd (its stderr kept in memory unless set) and
+// returns stop, which interrupts it (SIGINT, then SIGKILL after 5 s) and
+// waits for it; stop runs at the end of the test too.
+func startProcess(t *testing.T, cmd *exec.Cmd) (stop func()) {
+	t.Helper()
+	if cmd.Stderr == nil {
+		cmd.Stderr = &bytes.Buffer{}
+	}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	var once sync.Once
-	stop := func() {
+	stop = func() {
 		once.Do(func() {
 			_ = cmd.Process.Signal(syscall.SIGINT)
 			done := make(chan struct{})
@@ -243,7 +252,7 @@ func (s *srv) publish(t *testing.T, stream string, loop bool) (*exec.Cmd, func()
 		})
 	}
 	t.Cleanup(stop)
-	return cmd, stop
+	return stop
 }
 
 // waitPublishing polls the API until the stream is published.

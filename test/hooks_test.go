@@ -61,13 +61,11 @@ func (h *hookRecorder) wait(t *testing.T, action, stream string) hookEvent {
 	return hookEvent{}
 }
 
-// TestHooks: SRS's HTTP callbacks, against the real binary: on_connect,
-// on_publish, on_play, on_stop, on_unpublish, on_hls and on_dvr arrive with
-// SRS's fields; a hook that answers a non-zero code refuses a publisher and
-// a player.
-func TestHooks(t *testing.T) {
-	needTools(t, "ffmpeg", "ffprobe")
-	t.Parallel()
+// startHookServer runs an HTTP hook server on loopback that records every
+// event and answers each with answer(event); it returns the recorder and
+// the hook list to put in a config, ["http://ADDR/hook"].
+func startHookServer(t *testing.T, answer func(hookEvent) string) (*hookRecorder, string) {
+	t.Helper()
 	rec := &hookRecorder{}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/hook", func(w http.ResponseWriter, r *http.Request) {
@@ -80,12 +78,7 @@ func TestHooks(t *testing.T) {
 		rec.mu.Lock()
 		rec.events = append(rec.events, e)
 		rec.mu.Unlock()
-		if e.Action == "on_publish" && strings.HasPrefix(e.Stream, "denied") ||
-			e.Action == "on_play" && strings.Contains(e.Param, "token=bad") {
-			fmt.Fprint(w, `{"code":403,"msg":"go away"}`)
-			return
-		}
-		fmt.Fprint(w, `{"code":0}`)
+		fmt.Fprint(w, answer(e))
 	})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -94,7 +87,27 @@ func TestHooks(t *testing.T) {
 	hs := &http.Server{Handler: mux}
 	go hs.Serve(ln)
 	t.Cleanup(func() { hs.Close() })
-	hook := fmt.Sprintf("[%q]", "http://"+ln.Addr().String()+"/hook")
+	return rec, fmt.Sprintf("[%q]", "http://"+ln.Addr().String()+"/hook")
+}
+
+// denyBad refuses publishers of streams named denied* and players with
+// token=bad, and allows the rest.
+func denyBad(e hookEvent) string {
+	if e.Action == "on_publish" && strings.HasPrefix(e.Stream, "denied") ||
+		e.Action == "on_play" && strings.Contains(e.Param, "token=bad") {
+		return `{"code":403,"msg":"go away"}`
+	}
+	return `{"code":0}`
+}
+
+// TestHooks: SRS's HTTP callbacks, against the real binary: on_connect,
+// on_publish, on_play, on_stop, on_unpublish, on_hls and on_dvr arrive with
+// SRS's fields; a hook that answers a non-zero code refuses a publisher and
+// a player.
+func TestHooks(t *testing.T) {
+	needTools(t, "ffmpeg", "ffprobe")
+	t.Parallel()
+	rec, hook := startHookServer(t, denyBad)
 	dir := t.TempDir()
 	s := startServer(t, fmt.Sprintf(`[[vhost]]
 name = "__defaultVhost__"

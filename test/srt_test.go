@@ -2,16 +2,10 @@ package test
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
-	"net"
-	"net/http"
 	"os/exec"
 	"strconv"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -42,27 +36,8 @@ func srtURL(addr, stream, mode, extra string) string {
 // looped, until the test ends or stop is called.
 func srtPublish(t *testing.T, url string) (stop func()) {
 	t.Helper()
-	cmd := exec.Command("ffmpeg", "-hide_banner", "-loglevel", "error", "-re", "-stream_loop", "-1",
-		"-i", fixture, "-c", "copy", "-f", "mpegts", url)
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	var once sync.Once
-	stop = func() {
-		once.Do(func() {
-			_ = cmd.Process.Signal(syscall.SIGINT)
-			done := make(chan struct{})
-			go func() { _ = cmd.Wait(); close(done) }()
-			select {
-			case <-done:
-			case <-time.After(5 * time.Second):
-				_ = cmd.Process.Kill()
-				<-done
-			}
-		})
-	}
-	t.Cleanup(stop)
-	return stop
+	return startProcess(t, exec.Command("ffmpeg", "-hide_banner", "-loglevel", "error", "-re", "-stream_loop", "-1",
+		"-i", fixture, "-c", "copy", "-f", "mpegts", url))
 }
 
 // TestSRTPublishPlay: ffmpeg publishes over SRT (libsrt, encrypted); ffprobe
@@ -163,33 +138,7 @@ func TestSRTRefused(t *testing.T) {
 func TestSRTHooks(t *testing.T) {
 	needTools(t, "ffmpeg", "ffprobe")
 	t.Parallel()
-	rec := &hookRecorder{}
-	mux := http.NewServeMux()
-	mux.HandleFunc("/hook", func(w http.ResponseWriter, r *http.Request) {
-		b, _ := io.ReadAll(r.Body)
-		var e hookEvent
-		if err := json.Unmarshal(b, &e); err != nil {
-			http.Error(w, "bad json", 400)
-			return
-		}
-		rec.mu.Lock()
-		rec.events = append(rec.events, e)
-		rec.mu.Unlock()
-		if e.Action == "on_publish" && strings.HasPrefix(e.Stream, "denied") ||
-			e.Action == "on_play" && strings.Contains(e.Param, "token=bad") {
-			fmt.Fprint(w, `{"code":403,"msg":"go away"}`)
-			return
-		}
-		fmt.Fprint(w, `{"code":0}`)
-	})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs := &http.Server{Handler: mux}
-	go hs.Serve(ln)
-	t.Cleanup(func() { hs.Close() })
-	hook := fmt.Sprintf("[%q]", "http://"+ln.Addr().String()+"/hook")
+	rec, hook := startHookServer(t, denyBad)
 	s := startServer(t, srtConf+fmt.Sprintf(`[[vhost]]
 name = "__defaultVhost__"
 [vhost.hooks]
@@ -240,26 +189,14 @@ on_stop = %s
 func TestSRTHookPassphrase(t *testing.T) {
 	needTools(t, "ffmpeg")
 	t.Parallel()
-	mux := http.NewServeMux()
-	mux.HandleFunc("/hook", func(w http.ResponseWriter, r *http.Request) {
-		var e hookEvent
-		b, _ := io.ReadAll(r.Body)
-		_ = json.Unmarshal(b, &e)
+	_, hook := startHookServer(t, func(e hookEvent) string {
 		if strings.HasPrefix(e.Stream, "own") {
-			fmt.Fprint(w, `{"code":0,"data":{"srt_passphrase":"stream-own-secret"}}`)
-			return
+			return `{"code":0,"data":{"srt_passphrase":"stream-own-secret"}}`
 		}
-		fmt.Fprint(w, `0`)
+		return `0`
 	})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs := &http.Server{Handler: mux}
-	go hs.Serve(ln)
-	t.Cleanup(func() { hs.Close() })
 	s := startServer(t, srtConf+"passphrase = \"srs-lite-srt-secret\"\n"+
-		fmt.Sprintf("[[vhost]]\nname = \"__defaultVhost__\"\n[vhost.hooks]\non_publish = [%q]\n", "http://"+ln.Addr().String()+"/hook"))
+		fmt.Sprintf("[[vhost]]\nname = \"__defaultVhost__\"\n[vhost.hooks]\non_publish = %s\n", hook))
 	addr := srtAddr(t, s)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
