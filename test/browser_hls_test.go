@@ -1,15 +1,8 @@
 package test
 
 import (
-	"context"
-	"encoding/json"
 	"fmt"
-	"net"
-	"net/http"
-	"os/exec"
-	"strings"
 	"testing"
-	"time"
 )
 
 // hlsjsVersion is the hls.js release the browser HLS test plays with.
@@ -35,72 +28,20 @@ container = "`+container+`"
 			s.waitPublishing(t, name)
 			url := "http://" + s.http + "/live/" + name + ".m3u8"
 
-			type report struct {
-				Width, Height int
-				CurrentTime   float64
-				Frames        int
-				FirstMs       float64
-				Errors        []string
-				Supported     bool
+			rep := playInChromium(t, chrome, "/hls.js", player, fmt.Sprintf(hlsPage, url))
+			t.Logf("hls.js (%s) in Chromium: %dx%d, played %.1f s, %d frames decoded, first frame after %.0f ms",
+				container, rep.Width, rep.Height, rep.CurrentTime, rep.Frames, rep.FirstMs)
+			if !rep.Supported {
+				t.Fatalf("hls.js says this Chromium has no MSE")
 			}
-			reports := make(chan report, 1)
-			mux := http.NewServeMux()
-			mux.HandleFunc("/hls.js", func(w http.ResponseWriter, r *http.Request) {
-				w.Header().Set("Content-Type", "text/javascript")
-				_, _ = w.Write(player)
-			})
-			mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-				w.Header().Set("Content-Type", "text/html")
-				fmt.Fprintf(w, hlsPage, url)
-			})
-			mux.HandleFunc("/report", func(w http.ResponseWriter, r *http.Request) {
-				var rep report
-				if err := json.NewDecoder(r.Body).Decode(&rep); err == nil {
-					select {
-					case reports <- rep:
-					default:
-					}
-				}
-			})
-			ln, err := net.Listen("tcp", "127.0.0.1:0")
-			if err != nil {
-				t.Fatal(err)
+			if len(rep.Errors) > 0 {
+				t.Errorf("player errors: %v", rep.Errors)
 			}
-			page := &http.Server{Handler: mux}
-			go page.Serve(ln)
-			defer page.Close()
-
-			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-			defer cancel()
-			cmd := exec.CommandContext(ctx, chrome, "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic",
-				"--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync",
-				"--autoplay-policy=no-user-gesture-required", "--mute-audio",
-				"--user-data-dir="+t.TempDir(), "http://"+ln.Addr().String()+"/")
-			var chromeOut strings.Builder
-			cmd.Stdout, cmd.Stderr = &chromeOut, &chromeOut
-			if err := cmd.Start(); err != nil {
-				t.Fatal(err)
+			if rep.Width != 320 || rep.Height != 240 {
+				t.Errorf("video %dx%d, want 320x240", rep.Width, rep.Height)
 			}
-			defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
-
-			select {
-			case rep := <-reports:
-				t.Logf("hls.js (%s) in Chromium: %dx%d, played %.1f s, %d frames decoded, first frame after %.0f ms",
-					container, rep.Width, rep.Height, rep.CurrentTime, rep.Frames, rep.FirstMs)
-				if !rep.Supported {
-					t.Fatalf("hls.js says this Chromium has no MSE")
-				}
-				if len(rep.Errors) > 0 {
-					t.Errorf("player errors: %v", rep.Errors)
-				}
-				if rep.Width != 320 || rep.Height != 240 {
-					t.Errorf("video %dx%d, want 320x240", rep.Width, rep.Height)
-				}
-				if rep.CurrentTime < 3 || rep.Frames < 50 {
-					t.Errorf("played %.1f s and %d frames, want 3 s and 50 frames", rep.CurrentTime, rep.Frames)
-				}
-			case <-ctx.Done():
-				t.Fatalf("no report from the page within 60 s; chromium said:\n%s", tail(chromeOut.String(), 30))
+			if rep.CurrentTime < 3 || rep.Frames < 50 {
+				t.Errorf("played %.1f s and %d frames, want 3 s and 50 frames", rep.CurrentTime, rep.Frames)
 			}
 		})
 	}

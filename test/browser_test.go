@@ -30,27 +30,51 @@ func TestBrowserHTTPFLV(t *testing.T) {
 	player := fetchMpegts(t)
 	s, name := liveServer(t)
 
-	type report struct {
-		Width, Height int
-		CurrentTime   float64
-		Frames        int
-		Dropped       int
-		FirstMs       float64
-		Errors        []string
-		Supported     bool
+	rep := playInChromium(t, chrome, "/mpegts.js", player, fmt.Sprintf(playerPage, s.flvURL(name)))
+	t.Logf("mpegts.js in Chromium: %dx%d, played %.1f s, %d frames decoded (%d dropped), first frame after %.0f ms",
+		rep.Width, rep.Height, rep.CurrentTime, rep.Frames, rep.Dropped, rep.FirstMs)
+	if !rep.Supported {
+		t.Fatalf("mpegts.js says this Chromium has no MSE for H.264/AAC")
 	}
-	reports := make(chan report, 1)
+	if len(rep.Errors) > 0 {
+		t.Errorf("player errors: %v", rep.Errors)
+	}
+	if rep.Width != 640 || rep.Height != 360 {
+		t.Errorf("video %dx%d, want 640x360", rep.Width, rep.Height)
+	}
+	if rep.CurrentTime < 3 || rep.Frames < 60 {
+		t.Errorf("played %.1f s and %d frames, want 3 s and 60 frames", rep.CurrentTime, rep.Frames)
+	}
+}
+
+// pageReport is what a player page posts to /report once it has played.
+type pageReport struct {
+	Width, Height int
+	CurrentTime   float64
+	Frames        int
+	Dropped       int
+	FirstMs       float64
+	Errors        []string
+	Supported     bool
+}
+
+// playInChromium serves page (and the player script at scriptPath) from
+// a loopback origin of its own, opens it in headless Chromium and returns
+// what the page reports, failing the test after 60 s without a report.
+func playInChromium(t *testing.T, chrome, scriptPath string, script []byte, page string) pageReport {
+	t.Helper()
+	reports := make(chan pageReport, 1)
 	mux := http.NewServeMux()
-	mux.HandleFunc("/mpegts.js", func(w http.ResponseWriter, r *http.Request) {
+	mux.HandleFunc(scriptPath, func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/javascript")
-		_, _ = w.Write(player)
+		_, _ = w.Write(script)
 	})
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html")
-		fmt.Fprintf(w, playerPage, s.flvURL(name))
+		_, _ = io.WriteString(w, page)
 	})
 	mux.HandleFunc("/report", func(w http.ResponseWriter, r *http.Request) {
-		var rep report
+		var rep pageReport
 		if err := json.NewDecoder(r.Body).Decode(&rep); err == nil {
 			select {
 			case reports <- rep:
@@ -62,9 +86,9 @@ func TestBrowserHTTPFLV(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	page := &http.Server{Handler: mux}
-	go page.Serve(ln)
-	defer page.Close()
+	srv := &http.Server{Handler: mux}
+	go srv.Serve(ln)
+	defer srv.Close()
 
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
@@ -78,26 +102,13 @@ func TestBrowserHTTPFLV(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
-
 	select {
 	case rep := <-reports:
-		t.Logf("mpegts.js in Chromium: %dx%d, played %.1f s, %d frames decoded (%d dropped), first frame after %.0f ms",
-			rep.Width, rep.Height, rep.CurrentTime, rep.Frames, rep.Dropped, rep.FirstMs)
-		if !rep.Supported {
-			t.Fatalf("mpegts.js says this Chromium has no MSE for H.264/AAC")
-		}
-		if len(rep.Errors) > 0 {
-			t.Errorf("player errors: %v", rep.Errors)
-		}
-		if rep.Width != 640 || rep.Height != 360 {
-			t.Errorf("video %dx%d, want 640x360", rep.Width, rep.Height)
-		}
-		if rep.CurrentTime < 3 || rep.Frames < 60 {
-			t.Errorf("played %.1f s and %d frames, want 3 s and 60 frames", rep.CurrentTime, rep.Frames)
-		}
+		return rep
 	case <-ctx.Done():
 		t.Fatalf("no report from the page within 60 s; chromium said:\n%s", tail(chromeOut.String(), 30))
 	}
+	return pageReport{}
 }
 
 // playerPage plays the stream (%s) and posts what the video element shows.

@@ -396,29 +396,43 @@ func parseVersion(v string) versionData {
 }
 
 func (a *API) ingests(w http.ResponseWriter, r *http.Request) {
-	var v any = []any{}
-	if a.deps.Ingests != nil {
-		if x := a.deps.Ingests(); x != nil {
-			v = x
-		}
-	}
-	a.reply(w, r, http.StatusOK, struct {
-		envelope
-		Ingests any `json:"ingests"`
-	}{a.env(CodeSuccess), v})
+	a.list(w, r, "ingests", a.deps.Ingests)
 }
 
-func (a *API) vhosts(w http.ResponseWriter, r *http.Request) {
+func (a *API) vhosts(w http.ResponseWriter, r *http.Request) { a.list(w, r, "vhosts", a.deps.Vhosts) }
+
+// list answers a list endpoint: the envelope and key: fn() (an empty list
+// when fn is nil or gives nil).
+func (a *API) list(w http.ResponseWriter, r *http.Request, key string, fn func() any) {
 	var v any = []any{}
-	if a.deps.Vhosts != nil {
-		if x := a.deps.Vhosts(); x != nil {
+	if fn != nil {
+		if x := fn(); x != nil {
 			v = x
 		}
 	}
-	a.reply(w, r, http.StatusOK, struct {
-		envelope
-		Vhosts any `json:"vhosts"`
-	}{a.env(CodeSuccess), v})
+	a.reply(w, r, http.StatusOK, listReply{a.env(CodeSuccess), key, v})
+}
+
+// listReply is the envelope followed by one key, in that order.
+type listReply struct {
+	envelope
+	key string
+	v   any
+}
+
+// MarshalJSON implements json.Marshaler.
+func (l listReply) MarshalJSON() ([]byte, error) {
+	b, err := json.Marshal(l.envelope)
+	if err != nil {
+		return nil, err
+	}
+	k, _ := json.Marshal(l.key)
+	v, err := json.Marshal(l.v)
+	if err != nil {
+		return nil, err
+	}
+	b = append(append(append(append(b[:len(b)-1], ','), k...), ':'), v...)
+	return append(b, '}'), nil
 }
 
 // raw is SRS's RAW API; only rpc=reload is served.

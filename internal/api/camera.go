@@ -37,29 +37,11 @@ func (a *API) cameraRoutes(m *http.ServeMux) {
 }
 
 func (a *API) transcodes(w http.ResponseWriter, r *http.Request) {
-	var v any = []any{}
-	if a.deps.Transcodes != nil {
-		if x := a.deps.Transcodes(); x != nil {
-			v = x
-		}
-	}
-	a.reply(w, r, http.StatusOK, struct {
-		envelope
-		Transcodes any `json:"transcodes"`
-	}{a.env(CodeSuccess), v})
+	a.list(w, r, "transcodes", a.deps.Transcodes)
 }
 
 func (a *API) devices(w http.ResponseWriter, r *http.Request) {
-	var v any = []any{}
-	if a.deps.Devices != nil {
-		if x := a.deps.Devices(); x != nil {
-			v = x
-		}
-	}
-	a.reply(w, r, http.StatusOK, struct {
-		envelope
-		Devices any `json:"devices"`
-	}{a.env(CodeSuccess), v})
+	a.list(w, r, "devices", a.deps.Devices)
 }
 
 // snapshot answers GET /api/v1/snapshot?app=APP&stream=STREAM[&vhost=V]
