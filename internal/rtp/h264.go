@@ -210,13 +210,19 @@ func (d *h264Depack) nalu(n []byte) error {
 }
 
 // Push implements Depacketizer.
-func (d *h264Depack) Push(p *rtp.Packet, emit Emit) error {
+func (d *h264Depack) Push(p *rtp.Packet, emit Emit) error { return d.push(p, emit, d.payload) }
+
+// push runs one packet through an access unit builder: loss, a new
+// timestamp (which flushes the previous unit), the payload's NAL units,
+// and the marker bit. The first error is returned; the packet is still
+// taken in whole.
+func (d *avcBuilder) push(p *rtp.Packet, emit Emit, payload func([]byte) error) error {
 	var errs [3]error
 	if d.seq.next(p.SequenceNumber) {
 		errs[0] = d.loss()
 	}
 	errs[1] = d.begin(p.Timestamp, emit)
-	errs[2] = d.payload(p.Payload)
+	errs[2] = payload(p.Payload)
 	var err error
 	if p.Marker {
 		err = d.flush(emit)

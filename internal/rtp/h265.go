@@ -84,24 +84,7 @@ func (d *h265Depack) nalu(n []byte) error {
 }
 
 // Push implements Depacketizer.
-func (d *h265Depack) Push(p *rtp.Packet, emit Emit) error {
-	var errs [3]error
-	if d.seq.next(p.SequenceNumber) {
-		errs[0] = d.loss()
-	}
-	errs[1] = d.begin(p.Timestamp, emit)
-	errs[2] = d.payload(p.Payload)
-	var err error
-	if p.Marker {
-		err = d.flush(emit)
-	}
-	for _, e := range errs {
-		if e != nil {
-			return e
-		}
-	}
-	return err
-}
+func (d *h265Depack) Push(p *rtp.Packet, emit Emit) error { return d.push(p, emit, d.payload) }
 
 func (d *h265Depack) payload(pl []byte) error {
 	if len(pl) < 2 {
