@@ -15,7 +15,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"net/url"
 	"sort"
 	"strings"
@@ -23,6 +22,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/srs-lite/srs-lite/internal/backoff"
 	"github.com/srs-lite/srs-lite/internal/codec"
 	"github.com/srs-lite/srs-lite/internal/log"
 	"github.com/srs-lite/srs-lite/internal/media"
@@ -428,7 +428,7 @@ func (in *ingest) run(ctx context.Context) {
 	in.src = src
 	in.mu.Unlock()
 	d := in.m.deps
-	backoff := d.MinBackoff
+	bo := backoff.Backoff{Min: d.MinBackoff, Max: d.MaxBackoff}
 	for {
 		// Players of a pushed stream are elsewhere: on_demand has no
 		// meaning there.
@@ -443,7 +443,7 @@ func (in *ingest) run(ctx context.Context) {
 		}
 		if idle {
 			in.log.Info("ingest: no players: disconnected", "after", in.cfg.CloseAfter.String())
-			backoff = d.MinBackoff
+			bo.Reset()
 			continue
 		}
 		var fatal *fatalError
@@ -453,21 +453,15 @@ func (in *ingest) run(ctx context.Context) {
 			<-ctx.Done()
 			return
 		}
-		if time.Since(start) > 2*d.MaxBackoff {
-			backoff = d.MinBackoff // it ran a good while: a fresh failure
-		}
 		in.restarts.Add(1)
 		in.setState(StateRetrying, err)
-		// Equal jitter: between 3/4 and 5/4 of the backoff, so that ten
-		// cameras behind one dead switch do not come back in lockstep.
-		delay := backoff*3/4 + time.Duration(rand.Int64N(int64(backoff/2)+1))
+		delay := bo.Next(time.Since(start))
 		in.log.Warn("ingest: source failed, retrying", "err", err, "in", delay.Round(time.Millisecond).String())
 		select {
 		case <-ctx.Done():
 			return
 		case <-time.After(delay):
 		}
-		backoff = min(backoff*2, d.MaxBackoff)
 	}
 }
 

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"math/rand/v2"
 	"reflect"
 	"sort"
 	"strings"
@@ -15,6 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/srs-lite/srs-lite/internal/backoff"
 	"github.com/srs-lite/srs-lite/internal/codec"
 	"github.com/srs-lite/srs-lite/internal/ffmpeg"
 	"github.com/srs-lite/srs-lite/internal/flv"
@@ -291,7 +291,7 @@ func (j *job) run(ctx context.Context, rd *media.Reader) {
 		}
 		j.prev = nil
 	}
-	backoff := m.deps.MinBackoff
+	bo := backoff.Backoff{Min: m.deps.MinBackoff, Max: m.deps.MaxBackoff}
 	for {
 		start := time.Now()
 		srcEnded, err := j.session(ctx, rd)
@@ -308,19 +308,15 @@ func (j *job) run(ctx context.Context, rd *media.Reader) {
 			j.waitSourceEnd(ctx)
 			return
 		}
-		if time.Since(start) > 2*m.deps.MaxBackoff {
-			backoff = m.deps.MinBackoff
-		}
 		j.restarts.Add(1)
 		j.setState(StateRetrying, err)
-		delay := backoff*3/4 + time.Duration(rand.Int64N(int64(backoff/2)+1))
+		delay := bo.Next(time.Since(start))
 		j.log.Warn("transcode: ffmpeg failed, restarting", "err", err, "in", delay.Round(time.Millisecond).String())
 		select {
 		case <-ctx.Done():
 			return
 		case <-time.After(delay):
 		}
-		backoff = min(backoff*2, m.deps.MaxBackoff)
 		if !j.src.Publishing() {
 			return
 		}
