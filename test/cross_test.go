@@ -7,7 +7,6 @@ package test
 // time from start to serving and the idle RSS of the emulated server.
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"math"
@@ -180,43 +179,8 @@ dir = "` + dir + `"
 	if err := os.WriteFile(conf, []byte(body), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	s := &srv{t: t, conf: conf, done: make(chan struct{})}
-	s.cmd = exec.Command(qemu, bin, "-c", conf)
-	stderr, err := s.cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
 	t0 := time.Now()
-	if err := s.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	started := make(chan string, 1)
-	go func() {
-		defer close(s.done)
-		sc := bufio.NewScanner(stderr)
-		sc.Buffer(make([]byte, 64*1024), 1<<20)
-		for sc.Scan() {
-			line := sc.Text()
-			s.mu.Lock()
-			s.logbuf.WriteString(line + "\n")
-			s.mu.Unlock()
-			if strings.Contains(line, "srs-lite started") {
-				select {
-				case started <- line:
-				default:
-				}
-			}
-		}
-	}()
-	t.Cleanup(s.stop)
-	select {
-	case line := <-started:
-		s.rtmp, s.api, s.http = field(line, "rtmp"), field(line, "http_api"), field(line, "http_server")
-	case <-s.done:
-		t.Fatalf("%s exited at start under %s:\n%s", bin, qemu, s.logs())
-	case <-time.After(30 * time.Second):
-		t.Fatalf("%s did not start within 30 s under %s:\n%s", bin, qemu, s.logs())
-	}
+	s := launch(t, exec.Command(qemu, bin, "-c", conf), conf, bin+" under "+qemu, 30*time.Second)
 	return s, time.Since(t0)
 }
 

@@ -119,8 +119,16 @@ dir = "` + dir + `"
 	if err := os.WriteFile(conf, []byte(body), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	s := &srv{t: t, conf: conf, done: make(chan struct{})}
-	s.cmd = exec.Command(binPath, "-c", conf)
+	return launch(t, exec.Command(binPath, "-c", conf), conf, "server", 10*time.Second)
+}
+
+// launch starts cmd, a server running with the config file conf, keeps its
+// log, and returns once its "srs-lite started" line names the bound
+// addresses; the test fails if it exits or takes longer than wait. what
+// names it in failures.
+func launch(t *testing.T, cmd *exec.Cmd, conf, what string, wait time.Duration) *srv {
+	t.Helper()
+	s := &srv{t: t, conf: conf, done: make(chan struct{}), cmd: cmd}
 	stderr, err := s.cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -153,9 +161,9 @@ dir = "` + dir + `"
 		s.api = field(line, "http_api")
 		s.http = field(line, "http_server")
 	case <-s.done:
-		t.Fatalf("server exited at start:\n%s", s.logs())
-	case <-time.After(10 * time.Second):
-		t.Fatalf("server did not start:\n%s", s.logs())
+		t.Fatalf("%s exited at start:\n%s", what, s.logs())
+	case <-time.After(wait):
+		t.Fatalf("%s did not start within %s:\n%s", what, wait, s.logs())
 	}
 	return s
 }
