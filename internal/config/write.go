@@ -15,7 +15,13 @@ import (
 // the same directory, syncs it, renames it over path and syncs the directory.
 // The previous file, if any, is kept as path+".bak" (see Rollback). The new
 // file keeps the old one's permissions (0644 for a new file).
-func WriteAtomic(path string, data []byte) error {
+func WriteAtomic(path string, data []byte) error { return writeAtomic(path, data, true) }
+
+// WriteFileAtomic is WriteAtomic without the .bak copy: for files whose
+// history is kept elsewhere (the OTA transaction's last-good config).
+func WriteFileAtomic(path string, data []byte) error { return writeAtomic(path, data, false) }
+
+func writeAtomic(path string, data []byte, keepBak bool) error {
 	dir, base := filepath.Split(path)
 	if dir == "" {
 		dir = "."
@@ -33,7 +39,7 @@ func WriteAtomic(path string, data []byte) error {
 	if err != nil {
 		return fmt.Errorf("config: write %s: %w", path, err)
 	}
-	if old != nil {
+	if old != nil && keepBak {
 		if err := backup(path, path+".bak"); err != nil {
 			os.Remove(tmp)
 			return fmt.Errorf("config: write %s: backup: %w", path, err)

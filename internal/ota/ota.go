@@ -14,7 +14,8 @@
 // the refused one is kept as FILE.rejected. Every step is logged.
 //
 // The package knows nothing of the config's schema: the server passes its
-// parse, reload and self-check as functions. It imports nothing internal.
+// parse, reload and self-check as functions. It imports only
+// internal/config, for its atomic file writes.
 package ota
 
 import (
@@ -29,6 +30,8 @@ import (
 	"os"
 	"sync"
 	"time"
+
+	"github.com/srs-lite/srs-lite/internal/config"
 )
 
 // Suffixes of the files kept beside the config file.
@@ -188,7 +191,7 @@ func (m *Manager) commit(data []byte, origin string) {
 	if old, err := readFile(lg); err == nil && bytes.Equal(old, data) {
 		return
 	}
-	if err := writeAtomic(lg, data); err != nil {
+	if err := config.WriteFileAtomic(lg, data); err != nil {
 		m.log.Error("ota: cannot keep the last good config", "file", lg, "err", err)
 		return
 	}
@@ -220,7 +223,7 @@ func (m *Manager) Put(ctx context.Context, data []byte, origin string) error {
 		return err
 	}
 	m.baseline(true)
-	if err := writeAtomic(m.d.Path, data); err != nil {
+	if err := config.WriteFileAtomic(m.d.Path, data); err != nil {
 		log.Error("ota: new config not written: nothing changed", "file", m.d.Path, "err", err)
 		return fmt.Errorf("ota: write %s: %w", m.d.Path, err)
 	}
@@ -272,7 +275,7 @@ func (m *Manager) Reload(ctx context.Context, origin string) error {
 func (m *Manager) rollback(log *slog.Logger, bad []byte, stage string, cause error) error {
 	e := &RollbackError{Stage: stage, Err: cause}
 	rej := m.d.Path + RejectedSuffix
-	if err := writeAtomic(rej, bad); err != nil {
+	if err := config.WriteFileAtomic(rej, bad); err != nil {
 		log.Warn("ota: cannot keep the refused config", "file", rej, "err", err)
 	}
 	if m.good == nil {
@@ -280,7 +283,7 @@ func (m *Manager) rollback(log *slog.Logger, bad []byte, stage string, cause err
 		log.Error("reload failed: nothing to roll back to", "stage", stage, "err", cause)
 		return e
 	}
-	if err := writeAtomic(m.d.Path, m.good); err != nil {
+	if err := config.WriteFileAtomic(m.d.Path, m.good); err != nil {
 		e.Rollback = fmt.Errorf("write %s: %w", m.d.Path, err)
 		log.Error("reload failed, and the last good config could not be written back", "stage", stage, "err", cause, "rollback", err)
 		return e
