@@ -170,18 +170,11 @@ type mediaPlaylist struct {
 
 func getPlaylist(ctx context.Context, client *http.Client, u string) (mediaPlaylist, error) {
 	var pl mediaPlaylist
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	resp, err := get(ctx, client, u)
 	if err != nil {
-		return pl, fmt.Errorf("bench: %w", err)
-	}
-	resp, err := client.Do(req)
-	if err != nil {
-		return pl, fmt.Errorf("bench: %w", err)
+		return pl, err
 	}
 	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return pl, fmt.Errorf("bench: get %s: %s: %w", u, resp.Status, ErrStatus)
-	}
 	sc := bufio.NewScanner(io.LimitReader(resp.Body, 1<<20))
 	for sc.Scan() {
 		line := strings.TrimSpace(sc.Text())
@@ -202,18 +195,11 @@ func getPlaylist(ctx context.Context, client *http.Client, u string) (mediaPlayl
 }
 
 func getSegment(ctx context.Context, client *http.Client, u string, dmx *ts.Demuxer, buf []byte) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	resp, err := get(ctx, client, u)
 	if err != nil {
-		return fmt.Errorf("bench: %w", err)
-	}
-	resp, err := client.Do(req)
-	if err != nil {
-		return fmt.Errorf("bench: %w", err)
+		return err
 	}
 	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("bench: get %s: %s: %w", u, resp.Status, ErrStatus)
-	}
 	for {
 		n, err := resp.Body.Read(buf)
 		if n > 0 {

@@ -52,19 +52,30 @@ func newTransport(conns int) *http.Transport {
 
 // playHTTP GETs url and reads the FLV body until it ends or ctx is done.
 func playHTTP(ctx context.Context, client *http.Client, url string, onTag func(uint8, uint32, []byte)) error {
+	resp, err := get(ctx, client, url)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	return ReadFLV(bufio.NewReaderSize(resp.Body, readBuffer), onTag)
+}
+
+// get GETs url; a status other than 200 is an error wrapping ErrStatus.
+// The caller closes the body.
+func get(ctx context.Context, client *http.Client, url string) (*http.Response, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
-		return fmt.Errorf("bench: %w", err)
+		return nil, fmt.Errorf("bench: %w", err)
 	}
 	resp, err := client.Do(req)
 	if err != nil {
-		return fmt.Errorf("bench: %w", err)
+		return nil, fmt.Errorf("bench: %w", err)
 	}
-	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("bench: get %s: %s: %w", url, resp.Status, ErrStatus)
+		resp.Body.Close()
+		return nil, fmt.Errorf("bench: get %s: %s: %w", url, resp.Status, ErrStatus)
 	}
-	return ReadFLV(bufio.NewReaderSize(resp.Body, readBuffer), onTag)
+	return resp, nil
 }
 
 // ReadFLV reads an FLV stream (FLV spec E.2 header, then E.3/E.4 tags) from
