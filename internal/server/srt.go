@@ -40,7 +40,6 @@ func (s *Server) listenSRT(c *config.Config) error {
 		OnPlay:      s.srtAsk("on_play", func(h *config.Hooks) []string { return h.OnPlay }),
 		OnUnpublish: s.srtTell("on_unpublish", func(h *config.Hooks) []string { return h.OnUnpublish }),
 		OnStop:      s.srtTell("on_stop", func(h *config.Hooks) []string { return h.OnStop }),
-		Passphrase:  s.srtPassphrase,
 	})
 	if err != nil {
 		return fmt.Errorf("srt: %w", err)
@@ -88,38 +87,24 @@ func srtEvent(action string, in srt.HookInfo) hooks.Event {
 		Stream: in.Stream, Param: in.Param, TcURL: in.StreamURL, StreamURL: "/" + in.App + "/" + in.Stream}
 }
 
-// srtPass holds the passphrases that on_publish and on_play hooks gave
-// callers in their handshakes, by client id, until srtPassphrase takes them
-// (in the same handshake, right after the hook).
-var srtPass sync.Map // client id -> string
-
 // srtAsk makes an SRT hook that may refuse the caller, during its
 // handshake. An allowing answer may give the stream's passphrase
 // ({"code": 0, "data": {"srt_passphrase": "..."}}, or at the top level),
 // which then replaces [srt] passphrase for this caller.
-func (s *Server) srtAsk(action string, pick func(*config.Hooks) []string) func(context.Context, srt.HookInfo) error {
-	return func(ctx context.Context, in srt.HookInfo) error {
+func (s *Server) srtAsk(action string, pick func(*config.Hooks) []string) func(context.Context, srt.HookInfo) (string, error) {
+	return func(ctx context.Context, in srt.HookInfo) (string, error) {
 		ev := srtEvent(action, in)
 		ev.ServerID = s.serverID
 		ans, err := s.hooks.AskAnswer(ctx, s.hookURLs(in.Vhost, pick), ev)
-		if p := ans.String("srt_passphrase"); err == nil && p != "" {
-			srtPass.Store(in.ClientID, p)
+		if err != nil {
+			return "", err
 		}
-		return err
+		p := ans.String("srt_passphrase")
+		if n := len(p); n != 0 && (n < 10 || n > 79) {
+			return "", fmt.Errorf("the hook's srt_passphrase has %d characters: SRT wants 10 to 79", n)
+		}
+		return p, nil
 	}
-}
-
-// srtPassphrase gives a caller the passphrase its hook answered, if any.
-func (s *Server) srtPassphrase(_ context.Context, in srt.HookInfo) (string, error) {
-	v, ok := srtPass.LoadAndDelete(in.ClientID)
-	if !ok {
-		return "", nil
-	}
-	p := v.(string)
-	if n := len(p); n < 10 || n > 79 {
-		return "", fmt.Errorf("the hook's srt_passphrase has %d characters: SRT wants 10 to 79", n)
-	}
-	return p, nil
 }
 
 // srtTell makes an SRT notification hook.

@@ -73,13 +73,11 @@ type ServerDeps struct {
 	// Vhost resolves a stream id's h= host and ?vhost= param to a served
 	// vhost, as RTMP's tcUrl; nil means __defaultVhost__ always.
 	Vhost func(host, vhostParam string) (vhost string, ok bool)
-	// Passphrase, when not nil, gives the passphrase of one stream (a
-	// hook); "" falls back to ServerConfig.Passphrase.
-	Passphrase func(ctx context.Context, info HookInfo) (string, error)
 	// OnPublish and OnPlay, when not nil, are asked during the handshake;
 	// an error refuses the caller with SRT_REJX_FORBIDDEN (or its own
-	// RejectReason).
-	OnPublish, OnPlay func(ctx context.Context, info HookInfo) error
+	// RejectReason). A non-empty passphrase is this caller's, in place of
+	// ServerConfig.Passphrase (a per-stream secret from a hook).
+	OnPublish, OnPlay func(ctx context.Context, info HookInfo) (passphrase string, err error)
 	// OnUnpublish and OnStop, when not nil, are told when a publish or a
 	// play ends.
 	OnUnpublish, OnStop func(info HookInfo)
@@ -344,30 +342,20 @@ func (s *Server) check(ctx context.Context, req *Request) (string, error) {
 			"reason", why.String(), "why", msg, "err", err)
 		return "", why
 	}
+	hook, action := s.deps.OnPlay, "on_play"
 	if t.id.Mode == ModePublish {
 		if st := reg.Lookup(t.vhost, t.id.App, t.id.Stream); st != nil && st.Publishing() {
 			return refuse(RejXConflict, "already publishing", nil)
 		}
-		if h := s.deps.OnPublish; h != nil {
-			if err := h(ctx, info); err != nil {
-				return refuse(rejectOf(err), "on_publish denied", err)
-			}
-		}
-	} else {
-		if !s.waitPublisher(ctx, t, cfg.WaitPublisher) {
-			return refuse(RejXNotFound, "no publisher", nil)
-		}
-		if h := s.deps.OnPlay; h != nil {
-			if err := h(ctx, info); err != nil {
-				return refuse(rejectOf(err), "on_play denied", err)
-			}
-		}
+		hook, action = s.deps.OnPublish, "on_publish"
+	} else if !s.waitPublisher(ctx, t, cfg.WaitPublisher) {
+		return refuse(RejXNotFound, "no publisher", nil)
 	}
 	pass := cfg.Passphrase
-	if f := s.deps.Passphrase; f != nil {
-		p, err := f(ctx, info)
+	if hook != nil {
+		p, err := hook(ctx, info)
 		if err != nil {
-			return refuse(rejectOf(err), "passphrase hook failed", err)
+			return refuse(rejectOf(err), action+" denied", err)
 		}
 		if p != "" {
 			pass = p
