@@ -16,7 +16,7 @@ fi
 if [ $# -eq 0 ]; then
 	# RTMP chunking, AMF0, FLV, MPEG-TS, SRT, RTP: what reads or writes
 	# multi-byte fields on the wire.
-	for p in rtmp amf0 flv ts mpegts srt rtp; do
+	for p in protocol/rtmp format/amf0 format/flv format/ts protocol/srt format/rtp; do
 		[ -d "internal/$p" ] && set -- "$@" "./internal/$p/"
 	done
 fi

@@ -13,12 +13,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/srs-lite/srs-lite/internal/codec/av1"
-	"github.com/srs-lite/srs-lite/internal/codec/h264"
-	"github.com/srs-lite/srs-lite/internal/codec/h265"
-	"github.com/srs-lite/srs-lite/internal/flv"
+	"github.com/srs-lite/srs-lite/internal/format/codec/av1"
+	"github.com/srs-lite/srs-lite/internal/format/codec/h264"
+	"github.com/srs-lite/srs-lite/internal/format/codec/h265"
+	"github.com/srs-lite/srs-lite/internal/format/flv"
 	"github.com/srs-lite/srs-lite/internal/media"
-	"github.com/srs-lite/srs-lite/internal/rtmp"
+	"github.com/srs-lite/srs-lite/internal/protocol/rtmp"
 )
 
 // TestEnhancedRTMP relays HEVC and AV1 the way OBS publishes them (Enhanced

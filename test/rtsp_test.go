@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/srs-lite/srs-lite/internal/rtsp/rtsptest"
+	"github.com/srs-lite/srs-lite/internal/protocol/rtsp/rtsptest"
 )
 
 // decodeFrames runs ffprobe on a live URL for its first 100 packets,

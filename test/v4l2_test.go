@@ -122,7 +122,7 @@ func TestV4L2QEMU(t *testing.T) {
 			t.Fatalf("go %s: %v\n%s", strings.Join(args, " "), err, out)
 		}
 	}
-	build("test", "-c", "-o", filepath.Join(root, "v4l2.test"), "../internal/v4l2")
+	build("test", "-c", "-o", filepath.Join(root, "v4l2.test"), "../internal/device/v4l2")
 	build("build", "-o", filepath.Join(root, "srs-lite"), "../cmd/srs-lite")
 	copyFile(t, busybox, filepath.Join(root, "bin", "busybox"))
 	mods := vividModules(t, modules)

@@ -7,7 +7,7 @@ import (
 
 	"github.com/srs-lite/srs-lite/internal/bench"
 	"github.com/srs-lite/srs-lite/internal/buildinfo"
-	"github.com/srs-lite/srs-lite/internal/rtmp"
+	"github.com/srs-lite/srs-lite/internal/protocol/rtmp"
 )
 
 // The load-test tool (srs-lite bench play ...) is left out of tiny builds.

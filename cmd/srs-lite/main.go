@@ -23,8 +23,8 @@ import (
 
 	"github.com/srs-lite/srs-lite/internal/buildinfo"
 	"github.com/srs-lite/srs-lite/internal/config"
+	"github.com/srs-lite/srs-lite/internal/device/sdnotify"
 	"github.com/srs-lite/srs-lite/internal/log"
-	"github.com/srs-lite/srs-lite/internal/sdnotify"
 	"github.com/srs-lite/srs-lite/internal/server"
 )
 

@@ -12,9 +12,9 @@ import (
 	"testing"
 
 	"github.com/srs-lite/srs-lite/internal/config"
+	"github.com/srs-lite/srs-lite/internal/device/ptz"
 	"github.com/srs-lite/srs-lite/internal/media"
-	"github.com/srs-lite/srs-lite/internal/ota"
-	"github.com/srs-lite/srs-lite/internal/ptz"
+	"github.com/srs-lite/srs-lite/internal/service/ota"
 	"github.com/srs-lite/srs-lite/internal/stats"
 )
 

@@ -22,8 +22,8 @@ import (
 	"time"
 
 	"github.com/srs-lite/srs-lite/internal/config"
+	"github.com/srs-lite/srs-lite/internal/device/ptz"
 	"github.com/srs-lite/srs-lite/internal/media"
-	"github.com/srs-lite/srs-lite/internal/ptz"
 	"github.com/srs-lite/srs-lite/internal/stats"
 )
 

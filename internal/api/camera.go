@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/srs-lite/srs-lite/internal/ffmpeg"
-	"github.com/srs-lite/srs-lite/internal/snapshot"
+	"github.com/srs-lite/srs-lite/internal/service/snapshot"
 )
 
 // Codes of the camera gateway's answers.

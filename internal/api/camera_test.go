@@ -9,7 +9,7 @@ import (
 	"testing"
 
 	"github.com/srs-lite/srs-lite/internal/ffmpeg"
-	"github.com/srs-lite/srs-lite/internal/snapshot"
+	"github.com/srs-lite/srs-lite/internal/service/snapshot"
 )
 
 func TestSnapshot(t *testing.T) {

@@ -10,7 +10,7 @@ import (
 	"strconv"
 
 	"github.com/srs-lite/srs-lite/internal/config"
-	"github.com/srs-lite/srs-lite/internal/ota"
+	"github.com/srs-lite/srs-lite/internal/service/ota"
 )
 
 // CodeConfigInvalid is SRS's ERROR_SYSTEM_CONFIG_INVALID: a PUT config that

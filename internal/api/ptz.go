@@ -5,7 +5,7 @@ import (
 	"io"
 	"net/http"
 
-	"github.com/srs-lite/srs-lite/internal/ptz"
+	"github.com/srs-lite/srs-lite/internal/device/ptz"
 )
 
 // postPTZ sends one PTZ command to the serial port called {name}:

@@ -18,7 +18,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/srs-lite/srs-lite/internal/flv"
+	"github.com/srs-lite/srs-lite/internal/format/flv"
 )
 
 // checkGoroutines fails t if goroutines started during the test outlive it.

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/srs-lite/srs-lite/internal/flv"
+	"github.com/srs-lite/srs-lite/internal/format/flv"
 )
 
 // FuzzReadFLV feeds arbitrary bytes to the HTTP-FLV read path and the

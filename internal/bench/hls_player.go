@@ -12,9 +12,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/srs-lite/srs-lite/internal/flv"
+	"github.com/srs-lite/srs-lite/internal/format/flv"
+	"github.com/srs-lite/srs-lite/internal/format/ts"
 	"github.com/srs-lite/srs-lite/internal/media"
-	"github.com/srs-lite/srs-lite/internal/ts"
 )
 
 // hlsLiveEdge is how many segments from the end of the playlist an HLS

@@ -10,11 +10,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/srs-lite/srs-lite/internal/codec/aac"
-	"github.com/srs-lite/srs-lite/internal/codec/h264"
-	"github.com/srs-lite/srs-lite/internal/flv"
+	"github.com/srs-lite/srs-lite/internal/format/codec/aac"
+	"github.com/srs-lite/srs-lite/internal/format/codec/h264"
+	"github.com/srs-lite/srs-lite/internal/format/flv"
+	"github.com/srs-lite/srs-lite/internal/format/ts"
 	"github.com/srs-lite/srs-lite/internal/media"
-	"github.com/srs-lite/srs-lite/internal/ts"
 )
 
 // hlsSegments returns n MPEG-TS segments of 5 video frames (the first a

@@ -11,7 +11,7 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/srs-lite/srs-lite/internal/flv"
+	"github.com/srs-lite/srs-lite/internal/format/flv"
 )
 
 // Timeouts and buffers of the HTTP-FLV player.

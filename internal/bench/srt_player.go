@@ -10,10 +10,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/srs-lite/srs-lite/internal/flv"
+	"github.com/srs-lite/srs-lite/internal/format/flv"
+	"github.com/srs-lite/srs-lite/internal/format/ts"
 	"github.com/srs-lite/srs-lite/internal/media"
-	"github.com/srs-lite/srs-lite/internal/srt"
-	"github.com/srs-lite/srs-lite/internal/ts"
+	"github.com/srs-lite/srs-lite/internal/protocol/srt"
 )
 
 // SRTPlayer is the Player of srt:// URLs, as libsrt's tools write them:

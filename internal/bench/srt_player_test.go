@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/srs-lite/srs-lite/internal/media"
-	"github.com/srs-lite/srs-lite/internal/srt"
+	"github.com/srs-lite/srs-lite/internal/protocol/srt"
 )
 
 func TestParseSRTURL(t *testing.T) {

@@ -4,7 +4,7 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/srs-lite/srs-lite/internal/flv"
+	"github.com/srs-lite/srs-lite/internal/format/flv"
 )
 
 // Tag bodies of the synthetic stream: H.264 (FLV spec E.4.3.1) and AAC

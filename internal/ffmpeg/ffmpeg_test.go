@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/srs-lite/srs-lite/internal/flv"
+	"github.com/srs-lite/srs-lite/internal/format/flv"
 	"github.com/srs-lite/srs-lite/internal/media"
 )
 

@@ -10,10 +10,10 @@ import (
 	"sync/atomic"
 
 	"github.com/srs-lite/srs-lite/internal/api"
-	"github.com/srs-lite/srs-lite/internal/board"
 	"github.com/srs-lite/srs-lite/internal/config"
-	"github.com/srs-lite/srs-lite/internal/ota"
-	"github.com/srs-lite/srs-lite/internal/ptz"
+	"github.com/srs-lite/srs-lite/internal/device/board"
+	"github.com/srs-lite/srs-lite/internal/device/ptz"
+	"github.com/srs-lite/srs-lite/internal/service/ota"
 )
 
 // firmware is the Server's state for board profiles, config over the air

@@ -14,9 +14,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/srs-lite/srs-lite/internal/board"
 	"github.com/srs-lite/srs-lite/internal/config"
-	"github.com/srs-lite/srs-lite/internal/ptz"
+	"github.com/srs-lite/srs-lite/internal/device/board"
+	"github.com/srs-lite/srs-lite/internal/device/ptz"
 )
 
 func quiet() *slog.Logger { return slog.New(slog.DiscardHandler) }

@@ -1,6 +1,6 @@
 package server
 
-import "github.com/srs-lite/srs-lite/internal/v4l2"
+import "github.com/srs-lite/srs-lite/internal/device/v4l2"
 
 // devicesJSON lists the video devices, their formats and sizes, for GET
 // /api/v1/devices.

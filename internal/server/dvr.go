@@ -5,8 +5,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/srs-lite/srs-lite/internal/dvr"
 	"github.com/srs-lite/srs-lite/internal/media"
+	"github.com/srs-lite/srs-lite/internal/service/dvr"
 )
 
 // dvrDrain is how long closeDVR lets recordings reach the end of their

@@ -3,8 +3,8 @@ package server
 import (
 	"net/http"
 
-	"github.com/srs-lite/srs-lite/internal/hls"
 	"github.com/srs-lite/srs-lite/internal/media"
+	"github.com/srs-lite/srs-lite/internal/protocol/hls"
 )
 
 // hlsConfig maps a vhost's [vhost.hls] onto the segmenter's settings; ok

@@ -6,11 +6,11 @@ import (
 	"path/filepath"
 
 	"github.com/srs-lite/srs-lite/internal/config"
-	"github.com/srs-lite/srs-lite/internal/dvr"
-	"github.com/srs-lite/srs-lite/internal/hls"
-	"github.com/srs-lite/srs-lite/internal/hooks"
-	"github.com/srs-lite/srs-lite/internal/httpflv"
-	"github.com/srs-lite/srs-lite/internal/rtmp"
+	"github.com/srs-lite/srs-lite/internal/protocol/hls"
+	"github.com/srs-lite/srs-lite/internal/protocol/httpflv"
+	"github.com/srs-lite/srs-lite/internal/protocol/rtmp"
+	"github.com/srs-lite/srs-lite/internal/service/dvr"
+	"github.com/srs-lite/srs-lite/internal/service/hooks"
 )
 
 // hookURLs returns the URLs of one hook of a vhost, read from the config in

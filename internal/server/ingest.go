@@ -5,7 +5,7 @@ import (
 	"sync"
 
 	"github.com/srs-lite/srs-lite/internal/config"
-	"github.com/srs-lite/srs-lite/internal/ingest"
+	"github.com/srs-lite/srs-lite/internal/service/ingest"
 )
 
 // ingestManagers holds each Server's ingest manager. It stands in for a

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/srs-lite/srs-lite/internal/config"
-	"github.com/srs-lite/srs-lite/internal/ota"
+	"github.com/srs-lite/srs-lite/internal/service/ota"
 )
 
 // errNoOTA is returned when setupOTA has not run (a wiring defect).

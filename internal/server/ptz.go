@@ -5,7 +5,7 @@ import (
 	"fmt"
 
 	"github.com/srs-lite/srs-lite/internal/config"
-	"github.com/srs-lite/srs-lite/internal/ptz"
+	"github.com/srs-lite/srs-lite/internal/device/ptz"
 )
 
 // ptzReload sets the PTZ ports to the [[serial]] entries of c (board

@@ -20,12 +20,12 @@ import (
 
 	"github.com/srs-lite/srs-lite/internal/api"
 	"github.com/srs-lite/srs-lite/internal/config"
-	"github.com/srs-lite/srs-lite/internal/hls"
-	"github.com/srs-lite/srs-lite/internal/hooks"
-	"github.com/srs-lite/srs-lite/internal/httpflv"
 	"github.com/srs-lite/srs-lite/internal/log"
 	"github.com/srs-lite/srs-lite/internal/media"
-	"github.com/srs-lite/srs-lite/internal/rtmp"
+	"github.com/srs-lite/srs-lite/internal/protocol/hls"
+	"github.com/srs-lite/srs-lite/internal/protocol/httpflv"
+	"github.com/srs-lite/srs-lite/internal/protocol/rtmp"
+	"github.com/srs-lite/srs-lite/internal/service/hooks"
 	"github.com/srs-lite/srs-lite/internal/stats"
 )
 

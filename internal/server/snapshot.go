@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"sync"
 
-	"github.com/srs-lite/srs-lite/internal/snapshot"
+	"github.com/srs-lite/srs-lite/internal/service/snapshot"
 )
 
 // snapshotTakers holds each Server's snapshot taker, made at the first

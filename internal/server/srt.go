@@ -6,8 +6,8 @@ import (
 	"sync"
 
 	"github.com/srs-lite/srs-lite/internal/config"
-	"github.com/srs-lite/srs-lite/internal/hooks"
-	"github.com/srs-lite/srs-lite/internal/srt"
+	"github.com/srs-lite/srs-lite/internal/protocol/srt"
+	"github.com/srs-lite/srs-lite/internal/service/hooks"
 )
 
 // srtServers holds each Server's SRT server, keyed by *Server (the Server

@@ -5,7 +5,7 @@ import (
 
 	"github.com/srs-lite/srs-lite/internal/config"
 	"github.com/srs-lite/srs-lite/internal/media"
-	"github.com/srs-lite/srs-lite/internal/transcode"
+	"github.com/srs-lite/srs-lite/internal/service/transcode"
 )
 
 // transcodeManagers holds each Server's transcode manager, made at the

@@ -1,0 +1,389 @@
+package httpflv
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/srs-lite/srs-lite/internal/format/flv"
+	"github.com/srs-lite/srs-lite/internal/log"
+	"github.com/srs-lite/srs-lite/internal/media"
+	"github.com/srs-lite/srs-lite/internal/stats"
+)
+
+// session is one play: the reader, the reusable batch, and where it writes.
+type session struct {
+	h      *Handler
+	client *stats.Client
+	rd     *media.Reader
+	batch  []media.Frame
+	tags   [][]byte // the encoded tags of the current batch
+	out    sink
+	bytes  uint64
+}
+
+// sink writes the response body of a play.
+type sink interface {
+	// writeBatch writes tags, total bytes in all, as one unit (one chunk,
+	// one writev when possible) within the write timeout. It returns the
+	// bytes written on the wire.
+	writeBatch(ctx context.Context, tags [][]byte, total int) (int, error)
+	// interrupt makes a blocked writeBatch return now.
+	interrupt()
+	// finish ends the body: cleanly (the last chunk) when clean is set.
+	// It returns the bytes written.
+	finish(clean bool) int
+}
+
+// play runs one HTTP-FLV play until the publisher leaves, the client goes,
+// it is kicked or the handler closes.
+func (h *Handler) play(w http.ResponseWriter, r *http.Request, vhost, app, name string) {
+	cid := log.NewTraceID()
+	key := vhost + "/" + app + "/" + name
+	l := h.log.With("cid", cid, "proto", "flv", "remote", r.RemoteAddr, "stream", key)
+	var s *session
+	defer func() {
+		if v := recover(); v != nil {
+			if s != nil && s.out != nil {
+				s.out.finish(false) // a hijacked connection is ours to close
+			}
+			if v == http.ErrAbortHandler {
+				panic(v)
+			}
+			l.Error("flv play panic", "panic", v, "stack", string(debug.Stack()))
+		}
+	}()
+
+	ctx, cancel := context.WithCancelCause(r.Context())
+	defer cancel(nil)
+	stop := context.AfterFunc(h.ctx, func() { cancel(errShutdown) })
+	defer stop()
+
+	url := requestURL(r)
+	ip := r.RemoteAddr
+	if host, _, err := net.SplitHostPort(ip); err == nil {
+		ip = host
+	}
+	if h.deps.OnPlay != nil {
+		info := PlayInfo{ClientID: cid, IP: ip, Vhost: vhost, App: app, Stream: name, URL: url}
+		if r.URL.RawQuery != "" {
+			info.Param = "?" + r.URL.RawQuery
+		}
+		if err := h.deps.OnPlay(ctx, info); err != nil {
+			l.Warn("flv play denied by on_play", "url", url, "err", err)
+			http.Error(w, "forbidden", http.StatusForbidden)
+			return
+		}
+	}
+
+	start := time.Now()
+	var err error
+	rd := h.deps.Registry.Subscribe(vhost, app, name, l)
+	defer rd.Close()
+	s = &session{h: h, rd: rd,
+		batch: make([]media.Frame, h.cfg.BatchFrames),
+		tags:  make([][]byte, 0, h.cfg.BatchFrames)}
+	s.client = &stats.Client{ID: cid, IP: ip, Proto: "flv", URL: url, Start: start}
+	s.client.SetStream(vhost, app, name, rd.Stream().ID, false)
+	if h.deps.Clients != nil {
+		h.deps.Clients.Add(s.client, func() { cancel(errKicked) })
+		defer h.deps.Clients.Remove(s.client)
+	}
+	l.Info("flv play start", "url", url)
+
+	// Answer only once there is something to play: a request for a stream
+	// that nobody publishes (or that ends at once) gets a clean 404.
+	rctx := ctx
+	if h.cfg.WaitPublisher > 0 {
+		var c context.CancelFunc
+		rctx, c = context.WithTimeout(ctx, h.cfg.WaitPublisher)
+		defer c()
+	}
+	var n int
+	if h.cfg.WaitPublisher > 0 || rd.Stream().Publishing() {
+		// Checked after Subscribe: a publisher that left between
+		// ServeHTTP's check and Subscribe would make Read wait forever.
+		n, err = rd.Read(rctx, s.batch)
+	}
+	if n == 0 {
+		reason := s.reason(ctx, err)
+		if ctx.Err() == nil {
+			reason = "no publisher"
+			http.Error(w, "stream not found", http.StatusNotFound)
+		} else {
+			http.Error(w, reason, http.StatusServiceUnavailable)
+		}
+		l.Info("flv play end", "reason", reason, "bytes", 0, "duration", time.Since(start).Round(time.Millisecond))
+		return
+	}
+
+	var done chan struct{}
+	s.out, done, err = s.open(ctx, w, r, cancel)
+	if err == nil {
+		interrupted := make(chan struct{})
+		stopInt := context.AfterFunc(ctx, func() {
+			s.out.interrupt()
+			close(interrupted)
+		})
+		err = s.loop(ctx, n)
+		if !stopInt() {
+			<-interrupted // never touch the sink after finish
+		}
+	} else {
+		releaseFrames(s.batch[:n])
+	}
+
+	reason := s.reason(ctx, err)
+	s.count(s.out.finish(errors.Is(err, io.EOF)))
+	if done != nil {
+		<-done
+	}
+	args := []any{"reason", reason, "bytes", s.bytes, "duration", time.Since(start).Round(time.Millisecond),
+		"frames", rd.Delivered(), "dropped", rd.Dropped()}
+	if errors.Is(err, media.ErrSlowReader) || errors.Is(err, os.ErrDeadlineExceeded) && ctx.Err() == nil {
+		l.Warn("flv play end", args...)
+	} else {
+		l.Info("flv play end", args...)
+	}
+}
+
+// loop writes the first batch of n frames, then reads and writes batches
+// until an error ends the play.
+func (s *session) loop(ctx context.Context, n int) error {
+	for {
+		if err := s.write(ctx, s.batch[:n]); err != nil {
+			return err
+		}
+		var err error
+		n, err = s.rd.Read(ctx, s.batch)
+		if err != nil {
+			releaseFrames(s.batch[:n])
+			return err
+		}
+	}
+}
+
+// write encodes frames as FLV tags, writes them as one unit and releases
+// them. Frames FLV cannot carry are skipped.
+func (s *session) write(ctx context.Context, frames []media.Frame) error {
+	tags, total := s.tags[:0], 0
+	for i := range frames {
+		if t := flv.EncodeTag(&frames[i]); t != nil {
+			tags = append(tags, t)
+			total += len(t)
+		}
+	}
+	var err error
+	if total > 0 {
+		var n int
+		n, err = s.out.writeBatch(ctx, tags, total)
+		s.count(n)
+	}
+	clear(tags)
+	s.tags = tags[:0]
+	releaseFrames(frames)
+	return err
+}
+
+func (s *session) count(n int) {
+	s.bytes += uint64(n)
+	s.client.BytesOut.Add(uint64(n))
+}
+
+// reason names why a play ended, for its last log line.
+func (s *session) reason(ctx context.Context, err error) string {
+	switch {
+	case errors.Is(err, io.EOF):
+		return "unpublished"
+	case errors.Is(err, media.ErrSlowReader):
+		return "slow reader"
+	case errors.Is(err, os.ErrDeadlineExceeded) && ctx.Err() == nil:
+		return "write timeout: player stopped reading"
+	case ctx.Err() != nil:
+		if c := context.Cause(ctx); c != context.Canceled {
+			return c.Error()
+		}
+		return errClientGone.Error()
+	case err != nil:
+		return err.Error()
+	}
+	return "done"
+}
+
+func releaseFrames(fs []media.Frame) {
+	for i := range fs {
+		fs[i].Release()
+	}
+}
+
+// requestURL rebuilds the URL the player asked for.
+func requestURL(r *http.Request) string {
+	scheme := "http://"
+	if r.TLS != nil {
+		scheme = "https://"
+	}
+	return scheme + r.Host + r.URL.RequestURI()
+}
+
+// open starts the response: it hijacks the connection when it can, writes
+// the status line, the headers and the FLV header, and returns the sink.
+// For a hijacked connection it also starts the goroutine that watches for
+// the client going away (it cancels the play) and returns a channel closed
+// when that goroutine has returned.
+func (s *session) open(ctx context.Context, w http.ResponseWriter, r *http.Request, cancel context.CancelCauseFunc) (sink, chan struct{}, error) {
+	hd := w.Header()
+	setPlayHeaders(hd)
+	// FLV spec E.2: both flags set, as SRS does by default; players wait
+	// for whatever the stream turns out to carry.
+	hdr := flv.Header(true, true)
+	timeout := s.h.cfg.WriteTimeout
+
+	var conn net.Conn
+	if hj, ok := w.(http.Hijacker); ok && r.ProtoMajor == 1 {
+		// Hijack also clears the server's read and write deadlines, which
+		// must not apply to a stream.
+		conn, _, _ = hj.Hijack()
+	}
+	if conn == nil {
+		rs := &rwSink{w: w, rc: http.NewResponseController(w), timeout: timeout}
+		w.WriteHeader(http.StatusOK)
+		n, err := rs.writeBatch(ctx, [][]byte{hdr}, len(hdr))
+		s.count(n)
+		return rs, nil, err
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		// A player sends nothing after its request: any read result means
+		// it has gone (or the play has closed the connection).
+		var b [512]byte
+		for {
+			if _, err := conn.Read(b[:]); err != nil {
+				break
+			}
+		}
+		cancel(errClientGone)
+	}()
+
+	cs := &connSink{conn: conn, chunked: r.ProtoAtLeast(1, 1), timeout: timeout}
+	hd.Set("Connection", "close")
+	if cs.chunked {
+		hd.Set("Transfer-Encoding", "chunked")
+	}
+	var b strings.Builder
+	b.WriteString("HTTP/1.1 200 OK\r\n")
+	_ = hd.Write(&b)
+	b.WriteString("\r\n")
+	n, err := cs.writeBatch(ctx, [][]byte{[]byte(b.String())}, -1)
+	s.count(n)
+	if err == nil {
+		n, err = cs.writeBatch(ctx, [][]byte{hdr}, len(hdr))
+		s.count(n)
+	}
+	return cs, done, err
+}
+
+// crlf ends a chunk (RFC 9112 §7.1).
+var crlf = []byte("\r\n")
+
+// connSink writes to a hijacked connection: each batch is one chunk of a
+// chunked body (RFC 9112 §7.1), written with one writev of the chunk size
+// line, the tags and the CRLF. The vector and the size line are reused, so
+// the steady path does not allocate.
+type connSink struct {
+	conn    net.Conn
+	chunked bool
+	timeout time.Duration
+	vec     net.Buffers // backing array reused across batches
+	size    [20]byte    // scratch for the chunk size line
+}
+
+// writeBatch writes tags as one chunk; total < 0 writes them raw (the
+// response head).
+func (c *connSink) writeBatch(ctx context.Context, tags [][]byte, total int) (int, error) {
+	_ = c.conn.SetWriteDeadline(time.Now().Add(c.timeout))
+	// interrupt sets the deadline to now once ctx is done: checking ctx
+	// after setting ours means a cancel cannot slip in between.
+	if ctx.Err() != nil {
+		return 0, context.Cause(ctx)
+	}
+	vec := c.vec[:0]
+	chunk := c.chunked && total >= 0
+	if chunk {
+		vec = append(vec, appendHex(c.size[:0], uint64(total)))
+	}
+	vec = append(vec, tags...)
+	if chunk {
+		vec = append(vec, crlf)
+	}
+	c.vec = vec
+	n, err := c.vec.WriteTo(c.conn) // writev on a *net.TCPConn
+	clear(vec)
+	c.vec = vec[:0]
+	return int(n), err
+}
+
+func (c *connSink) interrupt() { _ = c.conn.SetWriteDeadline(time.Now()) }
+
+func (c *connSink) finish(clean bool) int {
+	n := 0
+	if clean && c.chunked {
+		// The last chunk and an empty trailer section (RFC 9112 §7.1).
+		_ = c.conn.SetWriteDeadline(time.Now().Add(c.timeout))
+		n, _ = c.conn.Write([]byte("0\r\n\r\n"))
+	}
+	_ = c.conn.Close()
+	return n
+}
+
+// appendHex appends v in hexadecimal and CRLF: a chunk size line.
+func appendHex(dst []byte, v uint64) []byte {
+	const digits = "0123456789abcdef"
+	var tmp [16]byte
+	i := len(tmp)
+	for {
+		i--
+		tmp[i] = digits[v&15]
+		v >>= 4
+		if v == 0 {
+			break
+		}
+	}
+	dst = append(dst, tmp[i:]...)
+	return append(dst, '\r', '\n')
+}
+
+// rwSink writes through the http.ResponseWriter when the connection cannot
+// be hijacked (HTTP/2, tests): net/http does the chunking, and a flush per
+// batch pushes it out.
+type rwSink struct {
+	w       http.ResponseWriter
+	rc      *http.ResponseController
+	timeout time.Duration
+}
+
+func (s *rwSink) writeBatch(ctx context.Context, tags [][]byte, _ int) (int, error) {
+	_ = s.rc.SetWriteDeadline(time.Now().Add(s.timeout))
+	if ctx.Err() != nil {
+		return 0, context.Cause(ctx)
+	}
+	n := 0
+	for _, t := range tags {
+		m, err := s.w.Write(t)
+		n += m
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, s.rc.Flush()
+}
+
+func (s *rwSink) interrupt() { _ = s.rc.SetWriteDeadline(time.Now()) }
+
+func (s *rwSink) finish(bool) int { return 0 }

@@ -1,0 +1,714 @@
+package srt
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/netip"
+	"runtime/debug"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/srs-lite/srs-lite/internal/format/codec"
+	"github.com/srs-lite/srs-lite/internal/format/ts"
+	"github.com/srs-lite/srs-lite/internal/log"
+	"github.com/srs-lite/srs-lite/internal/media"
+	"github.com/srs-lite/srs-lite/internal/stats"
+)
+
+// Media defaults.
+const (
+	// DefaultWaitPublisher is how long a player of a stream nobody
+	// publishes is held in its handshake, waiting for a publisher (an
+	// encoder reconnecting, an on-demand ingest starting), before it is
+	// refused with SRT_REJX_NOTFOUND: less than libsrt's 3 s connect
+	// timeout.
+	DefaultWaitPublisher = 2 * time.Second
+	// maxKeptOut bounds the TS buffer a player keeps between frames;
+	// larger frames (keyframes of a high bitrate) get a buffer of their
+	// own, so that a hundred players do not each hold one.
+	maxKeptOut = 64 << 10
+	// tablesEvery repeats the PAT and PMT this often in an audio-only
+	// stream; a stream with video gets them before every keyframe.
+	tablesEvery = 500 * time.Millisecond
+)
+
+// Errors of the media sessions, shown as the reason of a session's last
+// log line.
+var (
+	errKicked   = errors.New("kicked")
+	errNoVhost  = errors.New("srt: no such vhost")
+	errShutdown = errors.New("server closing")
+)
+
+// HookInfo describes a client for the hooks, with SRS's fields.
+type HookInfo struct {
+	ClientID, IP, Vhost, App, Stream, Param string
+	// StreamURL is srt://HOST:PORT?streamid=..., as SRS's stream_url.
+	StreamURL string
+}
+
+// ServerConfig holds the SRT server's settings: the connection settings of
+// [srt] (latency, peer_latency, maxbw, passphrase, pbkeylen, mss,
+// peer_idle_timeout) and how long a player may wait for a publisher.
+type ServerConfig struct {
+	Config
+	// WaitPublisher: see DefaultWaitPublisher; 0 means the default, a
+	// negative value refuses at once.
+	WaitPublisher time.Duration
+}
+
+// ServerDeps are what the SRT server needs from its parent.
+type ServerDeps struct {
+	// Registry holds the streams (required).
+	Registry *media.Registry
+	// Clients is the connection table of the HTTP API; nil keeps none.
+	Clients *stats.Clients
+	// Log gets the session logs; nil discards them.
+	Log *slog.Logger
+	// Vhost resolves a stream id's h= host and ?vhost= param to a served
+	// vhost, as RTMP's tcUrl; nil means __defaultVhost__ always.
+	Vhost func(host, vhostParam string) (vhost string, ok bool)
+	// OnPublish and OnPlay, when not nil, are asked during the handshake;
+	// an error refuses the caller with SRT_REJX_FORBIDDEN (or its own
+	// RejectReason). A non-empty passphrase is this caller's, in place of
+	// ServerConfig.Passphrase (a per-stream secret from a hook).
+	OnPublish, OnPlay func(ctx context.Context, info HookInfo) (passphrase string, err error)
+	// OnUnpublish and OnStop, when not nil, are told when a publish or a
+	// play ends.
+	OnUnpublish, OnStop func(info HookInfo)
+}
+
+// Server publishes SRT callers' MPEG-TS into the registry and plays streams
+// out to SRT callers as MPEG-TS, one listener for all (m=publish or
+// m=request in the stream id).
+type Server struct {
+	deps ServerDeps
+	log  *slog.Logger
+
+	mu       sync.Mutex
+	cfg      ServerConfig
+	ln       *Listener
+	sessions map[*Conn]Mode
+	cids     map[peerKey]cidEntry // client ids given in the handshake, for the session
+	done     Totals               // counters of the closed connections
+	closed   bool
+	wg       sync.WaitGroup
+	ctx      context.Context
+	cancel   context.CancelFunc
+}
+
+// NewServer checks cfg and deps.
+func NewServer(cfg ServerConfig, deps ServerDeps) (*Server, error) {
+	if deps.Registry == nil {
+		return nil, fmt.Errorf("%w: no registry", ErrConfig)
+	}
+	var err error
+	if cfg.Config, err = cfg.Config.withDefaults(); err != nil {
+		return nil, err
+	}
+	if cfg.WaitPublisher == 0 {
+		cfg.WaitPublisher = DefaultWaitPublisher
+	}
+	l := deps.Log
+	if l == nil {
+		l = slog.New(slog.DiscardHandler)
+	}
+	s := &Server{deps: deps, log: l, cfg: cfg, sessions: map[*Conn]Mode{}, cids: map[peerKey]cidEntry{}}
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	return s, nil
+}
+
+// Listen binds addr (UDP) and serves callers on it until Close.
+func (s *Server) Listen(addr string) (net.Addr, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil, ErrClosed
+	}
+	if s.ln != nil {
+		return nil, fmt.Errorf("srt: already listening on %s", s.ln.Addr())
+	}
+	ln, err := Listen(addr, ListenConfig{Config: s.cfg.Config, Check: s.check, Rejected: s.rejected})
+	if err != nil {
+		return nil, err
+	}
+	s.ln = ln
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		s.acceptLoop(ln)
+	}()
+	return ln.Addr(), nil
+}
+
+// SetConfig applies new settings to the connections accepted from now on.
+func (s *Server) SetConfig(cfg ServerConfig) error {
+	var err error
+	if cfg.Config, err = cfg.Config.withDefaults(); err != nil {
+		return err
+	}
+	if cfg.WaitPublisher == 0 {
+		cfg.WaitPublisher = DefaultWaitPublisher
+	}
+	s.mu.Lock()
+	s.cfg = cfg
+	ln := s.ln
+	s.mu.Unlock()
+	if ln != nil {
+		return ln.SetConfig(cfg.Config)
+	}
+	return nil
+}
+
+// Close closes the listener and every session (publishers unpublish,
+// players end), and waits for them. It is idempotent.
+func (s *Server) Close() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true
+	ln := s.ln
+	s.mu.Unlock()
+	s.cancel()
+	if ln != nil {
+		_ = ln.Close()
+	}
+	s.wg.Wait()
+	return nil
+}
+
+func (s *Server) config() ServerConfig {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.cfg
+}
+
+// Totals are the counters of the server's connections, closed ones
+// included, for reports and the bench.
+type Totals struct {
+	Publishers, Players int    // connected now
+	PktRecv, PktSent    uint64 // data packets
+	PktLoss             uint64 // packets found missing by our receivers
+	PktRetrans          uint64 // retransmissions we sent
+	PktRecvRetrans      uint64 // retransmissions that filled a hole
+	PktRecvDrop         uint64 // too-late drops at our receivers (§4.6)
+	PktSndDrop          uint64 // too-late drops at our senders (§4.6)
+	PktRecvUndecrypt    uint64
+}
+
+func (t *Totals) add(st *Stats) {
+	t.PktRecv += st.PktRecv
+	t.PktSent += st.PktSent
+	t.PktLoss += st.PktLoss
+	t.PktRetrans += st.PktRetrans
+	t.PktRecvRetrans += st.PktRecvRetrans
+	t.PktRecvDrop += st.PktRecvDrop
+	t.PktSndDrop += st.PktSndDrop
+	t.PktRecvUndecrypt += st.PktRecvUndecrypt
+}
+
+// Totals returns the counters of every connection so far.
+func (s *Server) Totals() Totals {
+	s.mu.Lock()
+	t := s.done
+	conns := make(map[*Conn]Mode, len(s.sessions))
+	for c, m := range s.sessions {
+		conns[c] = m
+	}
+	s.mu.Unlock()
+	for c, m := range conns {
+		st := c.Stats()
+		t.add(&st)
+		if m == ModePublish {
+			t.Publishers++
+		} else {
+			t.Players++
+		}
+	}
+	return t
+}
+
+// cidEntry is a client id handed out in a handshake.
+type cidEntry struct {
+	cid string
+	at  time.Time
+}
+
+// clientID gives a caller its client id at its handshake, so that the
+// hooks of its handshake and of its session name the same client.
+func (s *Server) clientID(req *Request) string {
+	cid := log.NewTraceID()
+	now := time.Now()
+	s.mu.Lock()
+	for k, e := range s.cids {
+		if now.Sub(e.at) > time.Minute { // refused after Check, or never came
+			delete(s.cids, k)
+		}
+	}
+	s.cids[peerKey{req.Remote, req.SocketID}] = cidEntry{cid, now}
+	s.mu.Unlock()
+	return cid
+}
+
+// takeClientID returns the client id handed out in c's handshake.
+func (s *Server) takeClientID(c *Conn) string {
+	k := peerKey{c.raddr, c.peerID}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e, ok := s.cids[k]
+	if !ok {
+		return log.NewTraceID()
+	}
+	delete(s.cids, k)
+	return e.cid
+}
+
+// target is what a stream id resolves to.
+type target struct {
+	id    StreamID
+	vhost string
+}
+
+// resolve maps a stream id onto a served stream.
+func (s *Server) resolve(sid string) (target, error) {
+	id, err := ParseStreamID(sid)
+	if err != nil {
+		return target{}, err
+	}
+	vhost := "__defaultVhost__"
+	if s.deps.Vhost != nil {
+		var ok bool
+		if vhost, ok = s.deps.Vhost(id.Vhost, paramValue(id.Param, "vhost")); !ok {
+			return target{}, fmt.Errorf("%w: vhost %q is not served", errNoVhost, id.Vhost)
+		}
+	}
+	return target{id: id, vhost: vhost}, nil
+}
+
+// paramValue returns the value of key in a "?k=v&k2=v2" param.
+func paramValue(param, key string) string {
+	for kv := range strings.SplitSeq(strings.TrimPrefix(param, "?"), "&") {
+		if k, v, ok := strings.Cut(kv, "="); ok && k == key {
+			return v
+		}
+	}
+	return ""
+}
+
+func (s *Server) hookInfo(t target, remote netip.AddrPort, sid, cid string) HookInfo {
+	return HookInfo{ClientID: cid, IP: remote.Addr().String(), Vhost: t.vhost, App: t.id.App,
+		Stream: t.id.Stream, Param: t.id.Param, StreamURL: s.streamURL(sid)}
+}
+
+func (s *Server) streamURL(sid string) string {
+	s.mu.Lock()
+	addr := ""
+	if s.ln != nil {
+		addr = s.ln.Addr().String()
+	}
+	s.mu.Unlock()
+	return "srt://" + addr + "?streamid=" + sid
+}
+
+// check decides on a caller during its handshake: the stream id must name
+// a served stream, a publisher's stream must be free, a player's stream
+// must be published (it waits up to WaitPublisher for one), and the hooks
+// must agree. It returns the stream's passphrase.
+func (s *Server) check(ctx context.Context, req *Request) (string, error) {
+	cfg := s.config()
+	t, err := s.resolve(req.StreamID)
+	if err != nil {
+		s.log.Warn("srt: refused", "remote", req.Remote.String(), "streamid", req.StreamID, "err", err)
+		switch {
+		case errors.Is(err, ErrStreamMode):
+			return "", RejXBadMode
+		case errors.Is(err, errNoVhost):
+			return "", RejXNotFound
+		}
+		return "", RejXBadRequest
+	}
+	info := s.hookInfo(t, req.Remote, req.StreamID, s.clientID(req))
+	key := t.vhost + "/" + t.id.App + "/" + t.id.Stream
+	reg := s.deps.Registry
+	refuse := func(why RejectReason, msg string, err error) (string, error) {
+		s.log.Warn("srt: refused", "remote", req.Remote.String(), "stream", key, "mode", t.id.Mode.String(),
+			"reason", why.String(), "why", msg, "err", err)
+		return "", why
+	}
+	hook, action := s.deps.OnPlay, "on_play"
+	if t.id.Mode == ModePublish {
+		if st := reg.Lookup(t.vhost, t.id.App, t.id.Stream); st != nil && st.Publishing() {
+			return refuse(RejXConflict, "already publishing", nil)
+		}
+		hook, action = s.deps.OnPublish, "on_publish"
+	} else if !s.waitPublisher(ctx, t, cfg.WaitPublisher) {
+		return refuse(RejXNotFound, "no publisher", nil)
+	}
+	pass := cfg.Passphrase
+	if hook != nil {
+		p, err := hook(ctx, info)
+		if err != nil {
+			return refuse(rejectOf(err), action+" denied", err)
+		}
+		if p != "" {
+			pass = p
+		}
+	}
+	return pass, nil
+}
+
+// rejected logs a caller the listener refused (encryption, version...).
+func (s *Server) rejected(req *Request, why RejectReason) {
+	s.log.Warn("srt: refused", "remote", req.Remote.String(), "streamid", req.StreamID,
+		"reason", why.String(), "encrypted", req.Encrypted)
+}
+
+func rejectOf(err error) RejectReason {
+	var r RejectReason
+	if errors.As(err, &r) {
+		return r
+	}
+	return RejXForbidden
+}
+
+// waitPublisher reports whether the stream is published, waiting up to d
+// for a publisher. Its reader counts as a player meanwhile, so an
+// on-demand ingest starts.
+func (s *Server) waitPublisher(ctx context.Context, t target, d time.Duration) bool {
+	reg := s.deps.Registry
+	if st := reg.Lookup(t.vhost, t.id.App, t.id.Stream); st != nil && st.Publishing() {
+		return true
+	}
+	if d <= 0 {
+		return false
+	}
+	rd := reg.Subscribe(t.vhost, t.id.App, t.id.Stream, nil)
+	defer rd.Close()
+	ctx, cancel := context.WithTimeout(ctx, d)
+	defer cancel()
+	tk := time.NewTicker(50 * time.Millisecond)
+	defer tk.Stop()
+	for {
+		if rd.Stream().Publishing() {
+			return true
+		}
+		select {
+		case <-ctx.Done():
+			return false
+		case <-tk.C:
+		}
+	}
+}
+
+func (s *Server) acceptLoop(ln *Listener) {
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		s.mu.Lock()
+		if s.closed {
+			s.mu.Unlock()
+			c.CloseWithError(errShutdown)
+			continue
+		}
+		mode := ModeRequest
+		if id, err := ParseStreamID(c.StreamID()); err == nil {
+			mode = id.Mode
+		}
+		s.sessions[c] = mode
+		s.wg.Add(1)
+		s.mu.Unlock()
+		go func() {
+			defer s.wg.Done()
+			s.serve(c)
+			st := c.Stats()
+			s.mu.Lock()
+			delete(s.sessions, c)
+			s.done.add(&st)
+			s.mu.Unlock()
+		}()
+	}
+}
+
+// session is one caller's publish or play.
+type session struct {
+	s      *Server
+	c      *Conn
+	t      target
+	info   HookInfo
+	log    *slog.Logger
+	client *stats.Client
+	ctx    context.Context
+	cancel context.CancelCauseFunc
+}
+
+func (s *Server) serve(c *Conn) {
+	cid := s.takeClientID(c)
+	remote := c.raddr
+	l := s.log.With("cid", cid, "proto", "srt", "remote", remote.String())
+	defer func() {
+		if v := recover(); v != nil {
+			l.Error("srt: session panic", "panic", v, "stack", string(debug.Stack()))
+			c.CloseWithError(errors.New("internal error"))
+		}
+	}()
+	t, err := s.resolve(c.StreamID())
+	if err != nil { // checked in the handshake; the config may have changed since
+		l.Warn("srt: refused", "streamid", c.StreamID(), "err", err)
+		c.CloseWithError(err)
+		return
+	}
+	key := t.vhost + "/" + t.id.App + "/" + t.id.Stream
+	ss := &session{s: s, c: c, t: t, info: s.hookInfo(t, remote, c.StreamID(), cid),
+		log: l.With("stream", key)}
+	ss.ctx, ss.cancel = context.WithCancelCause(s.ctx)
+	defer ss.cancel(nil)
+	stop := context.AfterFunc(ss.ctx, func() { c.CloseWithError(context.Cause(ss.ctx)) })
+	defer stop()
+	go func() {
+		select {
+		case <-c.Done():
+			ss.cancel(c.Err())
+		case <-ss.ctx.Done():
+		}
+	}()
+	ss.client = &stats.Client{ID: cid, IP: remote.Addr().String(), Proto: "srt", URL: ss.info.StreamURL}
+	if cl := s.deps.Clients; cl != nil {
+		cl.Add(ss.client, func() { ss.cancel(errKicked) })
+		defer cl.Remove(ss.client)
+	}
+	if t.id.Mode == ModePublish {
+		ss.publish()
+	} else {
+		ss.play()
+	}
+}
+
+// reason names why a session ended.
+func (ss *session) reason(err error) string {
+	switch {
+	case errors.Is(err, io.EOF) || errors.Is(err, ErrPeerClosed):
+		return "peer closed"
+	case ss.ctx.Err() != nil && context.Cause(ss.ctx) != nil:
+		c := context.Cause(ss.ctx)
+		if errors.Is(c, ErrPeerClosed) {
+			return "peer closed"
+		}
+		return c.Error()
+	case err != nil:
+		return err.Error()
+	}
+	return "done"
+}
+
+func (ss *session) connArgs() []any {
+	st := ss.c.Stats()
+	return []any{"rtt", st.RTT.Round(100 * time.Microsecond).String(), "loss", st.PktLoss,
+		"retrans", st.PktRetrans + st.PktRecvRetrans, "too_late_drop", st.PktRecvDrop + st.PktSndDrop,
+		"latency", st.Latency.String(), "encrypted", ss.c.Encrypted()}
+}
+
+// publish demuxes the caller's MPEG-TS into frames and writes them to the
+// stream until the caller leaves.
+func (ss *session) publish() {
+	t := ss.t
+	start := time.Now()
+	st, err := ss.s.deps.Registry.Publish(t.vhost, t.id.App, t.id.Stream)
+	if err != nil {
+		ss.log.Warn("srt: publish refused", "err", err)
+		ss.c.CloseWithError(err)
+		return
+	}
+	ss.client.SetStream(t.vhost, t.id.App, t.id.Stream, st.ID, true)
+	ss.log.Info("srt: publish", "param", t.id.Param, "latency", ss.c.Stats().Latency.String(),
+		"encrypted", ss.c.Encrypted())
+	p := &tsPublisher{st: st}
+	dmx := ts.NewDemuxer(p.emit)
+	buf := make([]byte, maxDatagram)
+	var rerr error
+	for {
+		n, err := ss.c.Read(buf)
+		if err != nil {
+			rerr = err
+			break
+		}
+		ss.client.BytesIn.Add(uint64(n))
+		_, _ = dmx.Write(buf[:n])
+	}
+	_ = dmx.Flush()
+	sst := st.Stats()
+	st.Unpublish()
+	ss.c.CloseWithError(rerr)
+	args := append([]any{"reason", ss.reason(rerr), "frames", sst.FramesIn, "bytes", ss.client.BytesIn.Load(),
+		"duration", time.Since(start).Round(time.Millisecond)}, ss.connArgs()...)
+	ss.log.Info("srt: unpublish", args...)
+	if h := ss.s.deps.OnUnpublish; h != nil {
+		h(ss.info)
+	}
+}
+
+// tsPublisher writes demuxed frames to a stream.
+type tsPublisher struct {
+	st        *media.Stream
+	audioInfo bool
+}
+
+func (p *tsPublisher) emit(f *media.Frame) error {
+	fr := *f // the demuxer's scratch: copy the frame, then its payload
+	fr.Own()
+	if fr.IsConfig() {
+		if v, ok := codec.VideoInfo(&fr); ok {
+			p.st.SetVideoInfo(v)
+		} else if a, ok := codec.AudioInfo(&fr); ok {
+			p.st.SetAudioInfo(a)
+			p.audioInfo = true
+		}
+	} else if fr.Codec.IsAudio() && !p.audioInfo && fr.Codec != media.CodecAAC {
+		p.audioInfo = true
+		p.st.SetAudioInfo(media.AudioInfo{Codec: fr.Codec, SampleRate: int(fr.SampleRate), Channels: int(fr.Channels)})
+	}
+	p.st.Write(&fr)
+	return nil
+}
+
+// play sends the stream to the caller as MPEG-TS in 1316-byte payloads (7
+// TS packets), from a keyframe with its parameter sets, until the stream
+// ends or the caller leaves.
+func (ss *session) play() {
+	t := ss.t
+	start := time.Now()
+	rd := ss.s.deps.Registry.Subscribe(t.vhost, t.id.App, t.id.Stream, ss.log)
+	defer rd.Close()
+	ss.client.SetStream(t.vhost, t.id.App, t.id.Stream, rd.Stream().ID, false)
+	ss.log.Info("srt: play", "param", t.id.Param, "latency", ss.c.Stats().PeerLatency.String(),
+		"encrypted", ss.c.Encrypted())
+	// One frame per Read: a full dst returns at once, so an SRT player
+	// skips the merged writes (mw_latency) meant for TCP players, which
+	// would add up to their delay to SRT's own latency.
+	p := &tsPlayer{c: ss.c, client: ss.client, mux: ts.NewMuxer(), frames: make([]media.Frame, 1),
+		chunk: min(LivePayload, ss.c.PayloadSize()/ts.PacketSize*ts.PacketSize), log: ss.log}
+	var err error
+	if p.chunk < ts.PacketSize {
+		err = fmt.Errorf("srt: a payload of %d bytes cannot carry a TS packet: raise the caller's mss", ss.c.PayloadSize())
+	}
+	for err == nil {
+		var n int
+		n, err = rd.Read(ss.ctx, p.frames)
+		if n > 0 {
+			if werr := p.write(p.frames[:n]); werr != nil && err == nil {
+				err = werr
+			}
+		}
+	}
+	if errors.Is(err, io.EOF) {
+		_ = ss.c.Close() // the stream ended: let the player get the tail
+	} else {
+		ss.c.CloseWithError(err)
+	}
+	reason := ss.reason(err)
+	if errors.Is(err, io.EOF) {
+		reason = "unpublished"
+	}
+	args := append([]any{"reason", reason, "frames", rd.Delivered(), "dropped", rd.Dropped(),
+		"bytes", ss.client.BytesOut.Load(), "duration", time.Since(start).Round(time.Millisecond)}, ss.connArgs()...)
+	ss.log.Info("srt: play end", args...)
+	if h := ss.s.deps.OnStop; h != nil {
+		h(ss.info)
+	}
+}
+
+// tsPlayer muxes frames into TS and cuts it into SRT payloads.
+type tsPlayer struct {
+	c          *Conn
+	client     *stats.Client
+	mux        *ts.Muxer
+	frames     []media.Frame
+	out        []byte
+	chunk      int
+	started    bool
+	lastTables time.Duration
+	skipped    uint64
+	log        *slog.Logger
+}
+
+// write muxes frames and sends them, a short last payload included
+// (holding it back for the next frame would add latency). It releases the
+// frames.
+func (p *tsPlayer) write(frames []media.Frame) error {
+	defer func() {
+		for i := range frames {
+			frames[i].Release()
+		}
+	}()
+	p.tracks(frames)
+	out := p.out[:0]
+	for i := range frames {
+		f := &frames[i]
+		if f.Codec == media.CodecData {
+			continue
+		}
+		if !p.started || p.tablesDue(f) {
+			out = p.mux.AppendTables(out)
+			p.started = true
+			p.lastTables = f.DTS
+		}
+		var err error
+		if out, err = p.mux.AppendFrame(out, f); err != nil {
+			if p.skipped == 0 {
+				p.log.Warn("srt: frame not sent", "codec", f.Codec.String(), "err", err)
+			}
+			p.skipped++
+		}
+	}
+	p.out = out
+	if cap(out) > maxKeptOut {
+		p.out = nil // a keyframe's worth is not kept per player
+	}
+	for len(out) > 0 {
+		n := min(p.chunk, len(out))
+		if _, err := p.c.Write(out[:n]); err != nil {
+			return err
+		}
+		p.client.BytesOut.Add(uint64(n))
+		out = out[n:]
+	}
+	return nil
+}
+
+// tablesDue reports whether the PAT and PMT go before f: before each video
+// keyframe, and every tablesEvery in a stream without video.
+func (p *tsPlayer) tablesDue(f *media.Frame) bool {
+	video, _ := p.mux.Tracks()
+	if video != 0 {
+		return f.Codec.IsVideo() && f.IsKey() && !f.IsConfig()
+	}
+	return f.DTS-p.lastTables >= tablesEvery || f.DTS < p.lastTables
+}
+
+// tracks declares the codecs the batch shows, when they change: the config
+// frames a reader gets first name them.
+func (p *tsPlayer) tracks(frames []media.Frame) {
+	video, audio := p.mux.Tracks()
+	v, a := video, audio
+	for i := range frames {
+		c := frames[i].Codec
+		switch {
+		case c == media.CodecH264 || c == media.CodecH265:
+			v = c
+		case c == media.CodecAAC || c == media.CodecMP3:
+			a = c
+		}
+	}
+	if v != video || a != audio {
+		p.mux.SetTracks(v, a)
+		p.started = false // tables with the new PMT first
+	}
+}
