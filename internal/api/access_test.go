@@ -15,7 +15,7 @@ import (
 	"github.com/srs-lite/srs-lite/internal/device/ptz"
 	"github.com/srs-lite/srs-lite/internal/media"
 	"github.com/srs-lite/srs-lite/internal/service/ota"
-	"github.com/srs-lite/srs-lite/internal/stats"
+	"github.com/srs-lite/srs-lite/internal/session"
 )
 
 // request serves one request from remote with an optional body and
@@ -112,7 +112,7 @@ func TestAccess(t *testing.T) {
 				w, m := request(t, h, wr.method, wr.path, tt.remote, tt.authz, wr.body)
 				want := tt.write
 				if wr.method == http.MethodDelete && want == 200 {
-					f.tab.Add(f.player, func() {}) // kicked: put it back
+					f.tab.Add(f.player) // kicked: put it back
 				}
 				if w.Code != want {
 					t.Errorf("%s %s: status %d, want %d: %s", wr.method, wr.path, w.Code, want, w.Body)
@@ -306,7 +306,7 @@ func TestSummariesBoard(t *testing.T) {
 // 200 only for a command that encodes, and never a panic.
 func FuzzPTZRequest(f *testing.F) {
 	f.Add([]byte(`{"action":"tilt_down","speed":63}`))
-	a, err := New(Deps{Registry: media.NewRegistry(nil), Clients: stats.NewClients(),
+	a, err := New(Deps{Registry: media.NewRegistry(nil), Clients: session.NewTable(),
 		PTZ: func(_ context.Context, _ string, c ptz.Command) error {
 			_, err := ptz.EncodePelcoD(1, c)
 			return err

@@ -24,7 +24,7 @@ import (
 	"github.com/srs-lite/srs-lite/internal/config"
 	"github.com/srs-lite/srs-lite/internal/device/ptz"
 	"github.com/srs-lite/srs-lite/internal/media"
-	"github.com/srs-lite/srs-lite/internal/stats"
+	"github.com/srs-lite/srs-lite/internal/session"
 )
 
 // Errors of New.
@@ -63,7 +63,7 @@ const (
 // Deps are what the API reads and calls.
 type Deps struct {
 	Registry *media.Registry
-	Clients  *stats.Clients
+	Clients  *session.Table
 	Log      *slog.Logger // nil: discard
 	// Version is the server's "x.y.z" version.
 	Version string

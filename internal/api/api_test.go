@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"github.com/srs-lite/srs-lite/internal/media"
-	"github.com/srs-lite/srs-lite/internal/stats"
+	"github.com/srs-lite/srs-lite/internal/session"
 )
 
 // fixture is a registry with one publishing stream and one player, and the
@@ -23,18 +23,18 @@ import (
 type fixture struct {
 	api     *API
 	reg     *media.Registry
-	tab     *stats.Clients
+	tab     *session.Table
 	stream  *media.Stream
 	reader  *media.Reader
-	pub     *stats.Client
-	player  *stats.Client
+	pub     *session.Session
+	player  *session.Session
 	kicked  []string
 	reloads int
 }
 
 func newFixture(t *testing.T, mod func(*Deps)) *fixture {
 	t.Helper()
-	f := &fixture{reg: media.NewRegistry(nil), tab: stats.NewClients()}
+	f := &fixture{reg: media.NewRegistry(nil), tab: session.NewTable()}
 	s, err := f.reg.Publish(defaultVhost, "live", "livestream")
 	if err != nil {
 		t.Fatal(err)
@@ -64,18 +64,16 @@ func newFixture(t *testing.T, mod func(*Deps)) *fixture {
 		s.Write(&m)
 	}
 
-	f.pub = &stats.Client{ID: "pub1", IP: "10.0.0.1", Proto: "rtmp", URL: "rtmp://host/live",
-		Start: time.Now().Add(-3 * time.Second)}
-	f.pub.SetStream(defaultVhost, "live", "livestream", s.ID, true)
+	f.pub = testSession("pub1", "10.0.0.1", "rtmp", "rtmp://host/live", -3*time.Second, "livestream", s.ID, session.Publisher)
 	f.pub.BytesIn.Add(1000)
 	f.pub.BytesOut.Add(10)
-	f.tab.Add(f.pub, func() { f.kicked = append(f.kicked, "pub1") })
-	f.player = &stats.Client{ID: "play1", IP: "10.0.0.2", Proto: "flv", URL: "http://host/live/livestream.flv",
-		Start: time.Now().Add(-time.Second)}
-	f.player.SetStream(defaultVhost, "live", "livestream", s.ID, false)
+	f.pub.SetKick(func() { f.kicked = append(f.kicked, "pub1") })
+	f.tab.Add(f.pub)
+	f.player = testSession("play1", "10.0.0.2", "flv", "http://host/live/livestream.flv", -time.Second, "livestream", s.ID, session.Player)
 	f.player.BytesIn.Add(5)
 	f.player.BytesOut.Add(500)
-	f.tab.Add(f.player, func() { f.kicked = append(f.kicked, "play1") })
+	f.player.SetKick(func() { f.kicked = append(f.kicked, "play1") })
+	f.tab.Add(f.player)
 
 	d := Deps{Registry: f.reg, Clients: f.tab, Version: "v1.2.3", ServerID: "vid-test",
 		Vhosts: func() any {
@@ -145,7 +143,7 @@ func check(t *testing.T, m map[string]any, want map[string]any) {
 }
 
 func TestNew(t *testing.T) {
-	reg, tab := media.NewRegistry(nil), stats.NewClients()
+	reg, tab := media.NewRegistry(nil), session.NewTable()
 	tests := []struct {
 		name string
 		deps Deps
@@ -698,10 +696,9 @@ func TestSamplerDropsStreams(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &stats.Client{ID: "c9", Proto: "rtmp"}
-	c.SetStream(defaultVhost, "live", "gone", s.ID, true)
+	c := testSession("c9", "", "rtmp", "", 0, "gone", s.ID, session.Publisher)
 	c.BytesIn.Add(99)
-	f.tab.Add(c, nil)
+	f.tab.Add(c)
 	f.api.sample(time.Unix(1, 0))
 	f.tab.Remove(c)
 	f.api.sample(time.Unix(6, 0))
@@ -750,4 +747,14 @@ func TestRun(t *testing.T) {
 	case <-time.After(2 * time.Second):
 		t.Fatal("Run did not return")
 	}
+}
+
+// testSession is a session of defaultVhost/live/name that started ago.
+func testSession(id, ip, proto, url string, ago time.Duration, name, streamID string, role session.Role) *session.Session {
+	c := session.New(id, proto, ip)
+	c.Start = time.Now().Add(ago)
+	c.SetURL(url, "")
+	c.SetStream(media.Key{Vhost: defaultVhost, App: "live", Stream: name}, role)
+	c.SetStreamID(streamID)
+	return c
 }

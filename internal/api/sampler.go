@@ -3,7 +3,7 @@ package api
 import (
 	"time"
 
-	"github.com/srs-lite/srs-lite/internal/stats"
+	"github.com/srs-lite/srs-lite/internal/session"
 )
 
 // The sampler runs every sampleEvery and averages rates over window, as
@@ -75,11 +75,11 @@ func (m *meter) kbps() (recv, send int64) {
 type streamAgg struct {
 	pubIn     uint64          // bytes received from publishers
 	out       uint64          // bytes sent to every client of the stream
-	publisher *stats.Snapshot // the publishing client, if it is registered
+	publisher *session.Snapshot // the publishing client, if it is registered
 }
 
 // aggregate groups the clients by stream id.
-func aggregate(cs []stats.Snapshot) map[string]*streamAgg {
+func aggregate(cs []session.Snapshot) map[string]*streamAgg {
 	m := make(map[string]*streamAgg)
 	for i := range cs {
 		c := &cs[i]
@@ -92,7 +92,7 @@ func aggregate(cs []stats.Snapshot) map[string]*streamAgg {
 			m[c.StreamID] = g
 		}
 		g.out += c.BytesOut
-		if c.Publisher {
+		if c.Publisher() {
 			g.pubIn += c.BytesIn
 			if g.publisher == nil {
 				g.publisher = c
@@ -170,7 +170,7 @@ func (a *API) sample(now time.Time) {
 			m = &meter{}
 			a.clientMeters[c.ID] = m
 		}
-		m.stream, m.pub, m.gen = c.StreamID, c.Publisher, a.gen
+		m.stream, m.pub, m.gen = c.StreamID, c.Publisher(), a.gen
 		m.add(now, c.BytesIn, c.BytesOut)
 	}
 	for id, m := range a.clientMeters {

@@ -9,11 +9,11 @@ import (
 	"time"
 
 	"github.com/srs-lite/srs-lite/internal/media"
-	"github.com/srs-lite/srs-lite/internal/stats"
+	"github.com/srs-lite/srs-lite/internal/session"
 )
 
 // defaultVhost is the vhost of streams that name none.
-const defaultVhost = "__defaultVhost__"
+const defaultVhost = media.DefaultVhost
 
 type kbpsView struct {
 	Recv30s int64 `json:"recv_30s"`
@@ -209,7 +209,7 @@ func clientType(proto string, publisher bool) string {
 }
 
 // clientViews builds the views of cs.
-func (a *API) clientViews(cs []stats.Snapshot) []clientView {
+func (a *API) clientViews(cs []session.Snapshot) []clientView {
 	now := time.Now()
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -221,8 +221,8 @@ func (a *API) clientViews(cs []stats.Snapshot) []clientView {
 		out[i] = clientView{
 			ID: c.ID, Vhost: c.Vhost, Stream: c.StreamID, IP: c.IP,
 			TcURL: c.URL, URL: streamURL(c.Vhost, c.App, c.Stream), Name: c.Stream,
-			Type:      clientType(c.Proto, c.Publisher),
-			Publish:   c.Publisher,
+			Type:      clientType(c.Proto, c.Publisher()),
+			Publish:   c.Publisher(),
 			Alive:     math.Round(max(alive, 0)*1000) / 1000,
 			SendBytes: c.BytesOut, RecvBytes: c.BytesIn,
 			Kbps: kbpsView{recv, send},
@@ -254,7 +254,7 @@ func (a *API) client(w http.ResponseWriter, r *http.Request) {
 	a.reply(w, r, http.StatusOK, struct {
 		envelope
 		Client clientView `json:"client"`
-	}{a.env(CodeSuccess), a.clientViews([]stats.Snapshot{c.Snapshot()})[0]})
+	}{a.env(CodeSuccess), a.clientViews([]session.Snapshot{c.Snapshot()})[0]})
 }
 
 func (a *API) kick(w http.ResponseWriter, r *http.Request) {

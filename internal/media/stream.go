@@ -67,6 +67,15 @@ type Stats struct {
 	HasAudio    bool
 }
 
+// DefaultVhost is the vhost of a client that names none, as in SRS.
+const DefaultVhost = "__defaultVhost__"
+
+// Key names a stream: vhost, app and stream name.
+type Key struct{ Vhost, App, Stream string }
+
+// String returns "vhost/app/stream".
+func (k Key) String() string { return k.Vhost + "/" + k.App + "/" + k.Stream }
+
 // Stream is one live stream: vhost/app/name, the ring of its current publish
 // session, the cached sequence headers and metadata, and its readers.
 //

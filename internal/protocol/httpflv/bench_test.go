@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/srs-lite/srs-lite/internal/media"
-	"github.com/srs-lite/srs-lite/internal/stats"
+	sess "github.com/srs-lite/srs-lite/internal/session"
 )
 
 // countConn is a net.Conn that counts and drops what is written.
@@ -31,7 +31,7 @@ type batchBench struct {
 
 func newBatchBench(conn net.Conn, frames int) *batchBench {
 	bb := &batchBench{
-		s: &session{client: &stats.Client{}, tags: make([][]byte, 0, DefaultBatchFrames),
+		s: &session{sess: &sess.Session{}, tags: make([][]byte, 0, DefaultBatchFrames),
 			out: &connSink{conn: conn, chunked: true, timeout: 10 * time.Second}},
 		master: make([]media.Frame, frames),
 		batch:  make([]media.Frame, DefaultBatchFrames),

@@ -18,7 +18,7 @@ import (
 	"time"
 
 	"github.com/srs-lite/srs-lite/internal/media"
-	"github.com/srs-lite/srs-lite/internal/stats"
+	sess "github.com/srs-lite/srs-lite/internal/session"
 )
 
 // Defaults of the Config fields left zero.
@@ -54,36 +54,21 @@ type Config struct {
 	BatchFrames int
 }
 
-// PlayInfo describes a play request, for the on_play hook.
-type PlayInfo struct {
-	ClientID string // the connection's cid
-	IP       string
-	Vhost    string
-	App      string
-	Stream   string
-	// Param is the query string with its leading '?' ("" when none), as
-	// SRS passes it to hooks.
-	Param string
-	// URL is the request URL: http://HOST/APP/STREAM.flv?PARAM.
-	URL string
-}
-
 // Deps are the handler's collaborators.
 type Deps struct {
 	// Registry is the stream registry (required).
 	Registry *media.Registry
-	// Clients, when not nil, lists every play for the HTTP API, which
-	// can kick it.
-	Clients *stats.Clients
 	// Log receives the play log lines; nil discards them.
 	Log *slog.Logger
 	// Vhost resolves the request's vhost (?vhost=NAME or the Host header)
 	// and reports whether HTTP-FLV is enabled on it; when not, the
-	// request gets 404. nil means "__defaultVhost__", enabled.
+	// request gets 404. nil means media.DefaultVhost, enabled.
 	Vhost func(r *http.Request) (vhost string, ok bool)
-	// OnPlay, when not nil, is asked before a play starts (the on_play
-	// hook); an error refuses the play with 403.
-	OnPlay func(ctx context.Context, info PlayInfo) error
+	// Events is told of each play's connect, play, stop and close (hooks,
+	// rules, the session table, which can kick it); an error from Connect
+	// or Play refuses the play with 403. nil allows every play and keeps
+	// no table.
+	Events sess.Events
 	// BaseContext is the server's context: when it is done, every play
 	// ends (as Close does, but without waiting). nil means
 	// context.Background().
@@ -103,6 +88,14 @@ type Handler struct {
 	mu     sync.Mutex
 	closed bool
 	wg     sync.WaitGroup // running plays
+}
+
+// events returns Deps.Events, or sess.Funcs{} (allow all).
+func (h *Handler) events() sess.Events {
+	if h.deps.Events == nil {
+		return sess.Funcs{}
+	}
+	return h.deps.Events
 }
 
 // New validates cfg and deps and returns a Handler.
@@ -194,7 +187,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.NotFound(w, r)
 		return
 	}
-	vhost, ok := "__defaultVhost__", true
+	vhost, ok := media.DefaultVhost, true
 	if h.deps.Vhost != nil {
 		vhost, ok = h.deps.Vhost(r)
 	}

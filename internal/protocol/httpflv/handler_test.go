@@ -18,7 +18,7 @@ import (
 
 	"github.com/srs-lite/srs-lite/internal/format/flv"
 	"github.com/srs-lite/srs-lite/internal/media"
-	"github.com/srs-lite/srs-lite/internal/stats"
+	sess "github.com/srs-lite/srs-lite/internal/session"
 )
 
 const ms = time.Millisecond
@@ -105,7 +105,7 @@ func noMerge(string) media.Options {
 
 type env struct {
 	reg     *media.Registry
-	clients *stats.Clients
+	clients *sess.Table
 	h       *Handler
 	srv     *httptest.Server
 	client  *http.Client
@@ -113,15 +113,15 @@ type env struct {
 
 func newEnv(t *testing.T, cfg Config, deps Deps) *env {
 	t.Helper()
-	e := &env{reg: deps.Registry, clients: deps.Clients}
+	e := &env{reg: deps.Registry}
 	if e.reg == nil {
 		e.reg = media.NewRegistry(noMerge)
 		deps.Registry = e.reg
 	}
-	if e.clients == nil {
-		e.clients = stats.NewClients()
-		deps.Clients = e.clients
-	}
+	e.clients = sess.NewTable()
+	f, _ := deps.Events.(sess.Funcs)
+	f.Table = e.clients
+	deps.Events = f
 	if deps.Log == nil && testing.Verbose() {
 		deps.Log = slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
@@ -430,7 +430,7 @@ func TestKick(t *testing.T) {
 	pl.tags(t, 4)
 	list := e.clients.List()
 	if len(list) != 1 || list[0].Proto != "flv" || list[0].App != "live" || list[0].Stream != "k" ||
-		list[0].Publisher || list[0].StreamID == "" || list[0].IP != "127.0.0.1" {
+		list[0].Publisher() || list[0].StreamID == "" || list[0].IP != "127.0.0.1" {
 		t.Fatalf("clients %+v", list)
 	}
 	if !e.clients.Kick(list[0].ID) {
@@ -468,7 +468,7 @@ func TestClientDisconnect(t *testing.T) {
 
 func TestErrors(t *testing.T) {
 	deny := errors.New("denied")
-	var gotInfo PlayInfo
+	var gotInfo sess.Snapshot
 	var mu sync.Mutex
 	e := newEnv(t, Config{}, Deps{
 		Vhost: func(r *http.Request) (string, bool) {
@@ -478,7 +478,8 @@ func TestErrors(t *testing.T) {
 			}
 			return v, v != "off.example.com"
 		},
-		OnPlay: func(_ context.Context, info PlayInfo) error {
+		Events: sess.Funcs{OnPlay: func(_ context.Context, s *sess.Session) error {
+			info := s.Snapshot()
 			mu.Lock()
 			gotInfo = info
 			mu.Unlock()
@@ -486,7 +487,7 @@ func TestErrors(t *testing.T) {
 				return deny
 			}
 			return nil
-		},
+		}},
 	})
 	p := publish(t, e.reg, "__defaultVhost__", "live", "s")
 	p.headers()
@@ -542,7 +543,7 @@ func TestErrors(t *testing.T) {
 	mu.Lock()
 	defer mu.Unlock()
 	if gotInfo.Vhost != "__defaultVhost__" || gotInfo.App != "live" || gotInfo.Stream != "s" ||
-		gotInfo.Param != "?token=bad" || gotInfo.IP != "127.0.0.1" || gotInfo.ClientID == "" ||
+		gotInfo.Param != "?token=bad" || gotInfo.IP != "127.0.0.1" || gotInfo.ID == "" ||
 		!strings.HasSuffix(gotInfo.URL, "/live/s.flv?token=bad") {
 		t.Errorf("on_play info %+v", gotInfo)
 	}

@@ -14,13 +14,13 @@ import (
 	"github.com/srs-lite/srs-lite/internal/format/flv"
 	"github.com/srs-lite/srs-lite/internal/log"
 	"github.com/srs-lite/srs-lite/internal/media"
-	"github.com/srs-lite/srs-lite/internal/stats"
+	sess "github.com/srs-lite/srs-lite/internal/session"
 )
 
 // session is one play: the reader, the reusable batch, and where it writes.
 type session struct {
 	h      *Handler
-	client *stats.Client
+	sess   *sess.Session
 	rd     *media.Reader
 	batch  []media.Frame
 	tags   [][]byte // the encoded tags of the current batch
@@ -70,31 +70,36 @@ func (h *Handler) play(w http.ResponseWriter, r *http.Request, vhost, app, name 
 	if host, _, err := net.SplitHostPort(ip); err == nil {
 		ip = host
 	}
-	if h.deps.OnPlay != nil {
-		info := PlayInfo{ClientID: cid, IP: ip, Vhost: vhost, App: app, Stream: name, URL: url}
-		if r.URL.RawQuery != "" {
-			info.Param = "?" + r.URL.RawQuery
-		}
-		if err := h.deps.OnPlay(ctx, info); err != nil {
-			l.Warn("flv play denied by on_play", "url", url, "err", err)
-			http.Error(w, "forbidden", http.StatusForbidden)
-			return
-		}
+	ss := sess.New(cid, "flv", ip)
+	param := ""
+	if r.URL.RawQuery != "" {
+		param = "?" + r.URL.RawQuery
 	}
+	ss.SetURL(url, param)
+	ss.SetStream(media.Key{Vhost: vhost, App: app, Stream: name}, sess.Player)
+	ss.SetKick(func() { cancel(errKicked) })
+	ev := h.events()
+	defer ev.Close(ss)
+	if err := ev.Connect(ctx, ss); err != nil {
+		l.Warn("flv play refused", "url", url, "err", err)
+		http.Error(w, "forbidden", http.StatusForbidden)
+		return
+	}
+	if _, err := ev.Play(ctx, ss); err != nil {
+		l.Warn("flv play denied by on_play", "url", url, "err", err)
+		http.Error(w, "forbidden", http.StatusForbidden)
+		return
+	}
+	defer ev.Stop(ss)
 
 	start := time.Now()
 	var err error
 	rd := h.deps.Registry.Subscribe(vhost, app, name, l)
 	defer rd.Close()
-	s = &session{h: h, rd: rd,
+	s = &session{h: h, rd: rd, sess: ss,
 		batch: make([]media.Frame, h.cfg.BatchFrames),
 		tags:  make([][]byte, 0, h.cfg.BatchFrames)}
-	s.client = &stats.Client{ID: cid, IP: ip, Proto: "flv", URL: url, Start: start}
-	s.client.SetStream(vhost, app, name, rd.Stream().ID, false)
-	if h.deps.Clients != nil {
-		h.deps.Clients.Add(s.client, func() { cancel(errKicked) })
-		defer h.deps.Clients.Remove(s.client)
-	}
+	ss.SetStreamID(rd.Stream().ID)
 	l.Info("flv play start", "url", url)
 
 	// Answer only once there is something to play: a request for a stream
@@ -193,7 +198,7 @@ func (s *session) write(ctx context.Context, frames []media.Frame) error {
 
 func (s *session) count(n int) {
 	s.bytes += uint64(n)
-	s.client.BytesOut.Add(uint64(n))
+	s.sess.BytesOut.Add(uint64(n))
 }
 
 // reason names why a play ended, for its last log line.

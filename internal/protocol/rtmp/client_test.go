@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/srs-lite/srs-lite/internal/format/flv"
+	"github.com/srs-lite/srs-lite/internal/media"
 )
 
 func TestPlayTags(t *testing.T) {
@@ -20,7 +21,7 @@ func TestPlayTags(t *testing.T) {
 		pub.WriteFrame(&frames[i])
 	}
 	waitFor(t, "publish", func() bool {
-		s := ts.reg.Lookup(DefaultVhost, "live", "tags")
+		s := ts.reg.Lookup(media.DefaultVhost, "live", "tags")
 		return s != nil && s.Stats().FramesIn >= 10
 	})
 
@@ -45,7 +46,7 @@ func TestPlayTags(t *testing.T) {
 		if lastTS != uint32(frameDTS(4)/time.Millisecond) {
 			t.Errorf("last ts %d", lastTS)
 		}
-		waitFor(t, "player gone", func() bool { return ts.reg.Lookup(DefaultVhost, "live", "tags").Stats().Readers == 0 })
+		waitFor(t, "player gone", func() bool { return ts.reg.Lookup(media.DefaultVhost, "live", "tags").Stats().Readers == 0 })
 	})
 	t.Run("until unpublish", func(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -55,7 +56,7 @@ func TestPlayTags(t *testing.T) {
 		go func() {
 			done <- PlayTags(ctx, ts.url("tags"), func(uint8, uint32, []byte) { n++ })
 		}()
-		waitReaders(t, ts.reg, DefaultVhost+"/live/tags", 1)
+		waitReaders(t, ts.reg, media.DefaultVhost+"/live/tags", 1)
 		for i := range frames[10:] {
 			pub.WriteFrame(&frames[10+i])
 		}

@@ -18,7 +18,7 @@ import (
 	"github.com/srs-lite/srs-lite/internal/format/amf0"
 	"github.com/srs-lite/srs-lite/internal/log"
 	"github.com/srs-lite/srs-lite/internal/media"
-	"github.com/srs-lite/srs-lite/internal/stats"
+	"github.com/srs-lite/srs-lite/internal/session"
 )
 
 // Session constants, as SRS sends them.
@@ -86,7 +86,7 @@ type conn struct {
 	log    *slog.Logger
 	cid    string
 	ip     string
-	client *stats.Client
+	sess   *session.Session
 	start  time.Time
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -112,17 +112,15 @@ type conn struct {
 	unknown     map[string]bool
 
 	// Publish state (publish.go), reading goroutine only.
-	pub     *media.Stream
-	pubInfo HookInfo
-	pubs    publisher
+	pub  *media.Stream
+	pubs publisher
 
 	// Play state (play.go).
-	rd       *media.Reader
-	playInfo HookInfo
-	paused   atomic.Bool
-	resume   atomic.Bool
-	stopMu   sync.Mutex
-	stopErr  error
+	rd      *media.Reader
+	paused  atomic.Bool
+	resume  atomic.Bool
+	stopMu  sync.Mutex
+	stopErr error
 }
 
 func newConn(s *Server, nc net.Conn) *conn {
@@ -132,13 +130,13 @@ func newConn(s *Server, nc net.Conn) *conn {
 		ip = h
 	}
 	c := &conn{srv: s, cfg: *s.cfg.Load(), nc: nc, cid: cid, ip: ip, start: time.Now(),
-		client: &stats.Client{ID: cid, IP: ip, Proto: "rtmp"}}
+		sess: session.New(cid, "rtmp", ip)}
 	c.log = s.log.With("cid", cid, "proto", "rtmp", "remote", nc.RemoteAddr().String())
 	// Small: a player only reads control messages, and a publisher's large
 	// chunk payloads bypass the buffer (bufio reads them straight into the
 	// message). 3 KB less per player than bufio's default.
 	c.br = bufio.NewReaderSize(nc, 1024)
-	c.cw = NewChunkWriter(countWriter{nc, &c.client.BytesOut})
+	c.cw = NewChunkWriter(countWriter{nc, &c.sess.BytesOut})
 	return c
 }
 
@@ -163,15 +161,13 @@ func (c *conn) serve() {
 		stop()
 		c.cancel()
 		c.nc.Close()
-		if c.srv.deps.Clients != nil {
-			c.srv.deps.Clients.Remove(c.client)
-		}
+		c.srv.events().Close(c.sess)
 		msg := "none"
 		if reason != nil {
 			msg = reason.Error()
 		}
-		c.log.Info("rtmp: connection closed", "bytes_in", c.client.BytesIn.Load(),
-			"bytes_out", c.client.BytesOut.Load(), "duration", time.Since(c.start).Round(time.Millisecond),
+		c.log.Info("rtmp: connection closed", "bytes_in", c.sess.BytesIn.Load(),
+			"bytes_out", c.sess.BytesOut.Load(), "duration", time.Since(c.start).Round(time.Millisecond),
 			"reason", msg)
 	}()
 	reason = c.run(c.ctx)
@@ -187,7 +183,7 @@ func (c *conn) run(ctx context.Context) error {
 	if err := ServerHandshake(rw); err != nil {
 		return err
 	}
-	c.client.BytesIn.Store(handshakeBytes)
+	c.sess.BytesIn.Store(handshakeBytes)
 	c.cr = NewChunkReader(c.br, ReaderOptions{})
 	for {
 		m, err := c.readMessage()
@@ -214,7 +210,7 @@ func (c *conn) readMessage() (Message, error) {
 		}
 	}
 	m, err := c.cr.ReadMessage()
-	c.client.BytesIn.Store(handshakeBytes + c.cr.BytesRead())
+	c.sess.BytesIn.Store(handshakeBytes + c.cr.BytesRead())
 	return m, err
 }
 
@@ -232,10 +228,8 @@ func (c *conn) cleanup() {
 	if c.rd != nil {
 		c.rd.Close()
 		c.rd = nil
-		if c.srv.deps.OnStop != nil {
-			c.srv.deps.OnStop(c.playInfo)
-		}
-		c.log.Info("rtmp: play ended", "stream", c.playInfo.Vhost+"/"+c.playInfo.App+"/"+c.playInfo.Stream)
+		c.srv.events().Stop(c.sess)
+		c.log.Info("rtmp: play ended", "stream", c.sess.Key())
 	}
 	if c.cr != nil {
 		c.cr.Close()
@@ -387,21 +381,16 @@ func (c *conn) onConnect(ctx context.Context, cmd Command) error {
 		return fmt.Errorf("%w: connect %s: no vhost", ErrRejected, c.tcURL)
 	}
 	c.vhost = vhost
-	info := c.hookInfo("", c.param)
-	if h := c.srv.deps.OnConnect; h != nil {
-		if err := h(ctx, info); err != nil {
-			c.writeCommand(csidOverConnection, 0, "_error", cmd.TransactionID, nil,
-				c.status("error", "NetConnection.Connect.Rejected", "connect refused"))
-			return fmt.Errorf("%w: connect %s: %w", ErrRejected, c.tcURL, err)
-		}
+	c.sess.SetURL(c.tcURL, c.param)
+	c.sess.SetStream(media.Key{Vhost: c.vhost, App: c.app}, session.None)
+	c.sess.SetKick(c.close)
+	if err := c.srv.events().Connect(ctx, c.sess); err != nil {
+		c.writeCommand(csidOverConnection, 0, "_error", cmd.TransactionID, nil,
+			c.status("error", "NetConnection.Connect.Rejected", "connect refused"))
+		return fmt.Errorf("%w: connect %s: %w", ErrRejected, c.tcURL, err)
 	}
 	c.log = c.log.With("app", c.app)
 	c.log.Info("rtmp: connect", "tcUrl", c.tcURL, "vhost", c.vhost)
-	c.client.URL = c.tcURL
-	c.client.Vhost, c.client.App = c.vhost, c.app
-	if t := c.srv.deps.Clients; t != nil {
-		t.Add(c.client, c.close)
-	}
 
 	// RTMP 7.2.1.1: Window Acknowledgement Size, Set Peer Bandwidth, Set
 	// Chunk Size and the _result, as SRS sends them.
@@ -456,14 +445,9 @@ func (c *conn) resolveVhost(param string) (string, bool) {
 		}
 	}
 	if c.srv.deps.Vhost == nil {
-		return DefaultVhost, true
+		return media.DefaultVhost, true
 	}
 	return c.srv.deps.Vhost(c.host, vp)
-}
-
-func (c *conn) hookInfo(stream, param string) HookInfo {
-	return HookInfo{ClientID: c.cid, IP: c.ip, Vhost: c.vhost, App: c.app, Stream: stream,
-		Param: param, TcURL: c.tcURL}
 }
 
 // normalizeVhost turns SRS's legacy "app...vhost...name" form into a query.

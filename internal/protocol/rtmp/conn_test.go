@@ -74,7 +74,7 @@ func TestBadPeers(t *testing.T) {
 	defer pub.Close()
 	p := dialPlay(t, ts.url("healthy"))
 	defer p.Close()
-	waitReaders(t, ts.reg, DefaultVhost+"/live/healthy", 1)
+	waitReaders(t, ts.reg, media.DefaultVhost+"/live/healthy", 1)
 	pos := 0
 	// pump publishes the next 20 frames and checks the player gets them.
 	pump := func(t *testing.T) {
@@ -237,7 +237,7 @@ func TestCloseLeavesNoGoroutines(t *testing.T) {
 		c.Close()
 	}
 	idle.Close()
-	if s := reg.Lookup(DefaultVhost, "live", "g"); s != nil {
+	if s := reg.Lookup(media.DefaultVhost, "live", "g"); s != nil {
 		t.Errorf("stream left in the registry: %+v", s.Stats())
 	}
 	settleGoroutines(t, base)
@@ -447,7 +447,7 @@ func TestSessionControl(t *testing.T) {
 		})
 		p := dialPlay(t, ts.url("agg"))
 		defer p.Close()
-		waitReaders(t, ts.reg, DefaultVhost+"/live/agg", 1)
+		waitReaders(t, ts.reg, media.DefaultVhost+"/live/agg", 1)
 		cfg := append([]byte{0x17, 0, 0, 0, 0}, h264.BuildConfig([][]byte{testSPS}, [][]byte{testPPS})...)
 		cw.WriteMessage(6, MessageHeader{Type: TypeVideo, StreamID: 1}, cfg)
 		// An aggregate of a keyframe and an inter frame (RTMP 7.1.6), with

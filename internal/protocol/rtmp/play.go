@@ -12,6 +12,7 @@ import (
 	"github.com/srs-lite/srs-lite/internal/format/amf0"
 	"github.com/srs-lite/srs-lite/internal/format/flv"
 	"github.com/srs-lite/srs-lite/internal/media"
+	"github.com/srs-lite/srs-lite/internal/session"
 )
 
 // playBatch is how many frames a player reads and writes at once.
@@ -130,18 +131,16 @@ func (c *conn) onPlay(ctx context.Context, cmd Command) (action, error) {
 		c.onStatus("error", "NetStream.Play.StreamNotFound", "No stream name")
 		return actNone, fmt.Errorf("%w: play without a stream name", ErrRejected)
 	}
-	info := c.hookInfo(stream, param)
-	info.Vhost = vhost
-	key := vhost + "/" + c.app + "/" + stream
-	if h := c.srv.deps.OnPlay; h != nil {
-		if err := h(ctx, info); err != nil {
-			c.onStatus("error", "NetStream.Play.Failed", "Play refused")
-			return actNone, fmt.Errorf("%w: play %s: %w", ErrRejected, key, err)
-		}
+	key := media.Key{Vhost: vhost, App: c.app, Stream: stream}
+	c.sess.SetStream(key, session.Player)
+	c.sess.SetParam(param)
+	if _, err := c.srv.events().Play(ctx, c.sess); err != nil {
+		c.sess.SetStream(media.Key{Vhost: c.vhost, App: c.app}, session.None)
+		c.onStatus("error", "NetStream.Play.Failed", "Play refused")
+		return actNone, fmt.Errorf("%w: play %s: %w", ErrRejected, key, err)
 	}
 	c.rd = c.srv.deps.Registry.Subscribe(vhost, c.app, stream, c.log)
-	c.playInfo = info
-	c.client.SetStream(vhost, c.app, stream, c.rd.Stream().ID, false)
+	c.sess.SetStreamID(c.rd.Stream().ID)
 	c.log.Info("rtmp: play", "stream", key, "param", param)
 
 	// RTMP 7.2.2.1: StreamBegin, onStatus NetStream.Play.Reset and
@@ -268,7 +267,7 @@ func (c *conn) playLoop(ctx context.Context) error {
 				c.setWriteDeadline()
 				nw, werr := w.writeTo(c.nc)
 				c.wmu.Unlock()
-				c.client.BytesOut.Add(uint64(nw))
+				c.sess.BytesOut.Add(uint64(nw))
 				if werr != nil {
 					releaseFrames(batch[:n])
 					return fmt.Errorf("rtmp: play write: %w", werr)

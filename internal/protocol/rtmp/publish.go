@@ -9,6 +9,7 @@ import (
 	"github.com/srs-lite/srs-lite/internal/format/codec"
 	"github.com/srs-lite/srs-lite/internal/format/flv"
 	"github.com/srs-lite/srs-lite/internal/media"
+	"github.com/srs-lite/srs-lite/internal/session"
 )
 
 // tsUnwrap turns 32-bit RTMP timestamps (milliseconds, RTMP 5.3.1.3) into a
@@ -85,24 +86,24 @@ func (c *conn) onPublish(ctx context.Context, cmd Command) error {
 		c.onStatus("error", "NetStream.Publish.BadName", "No stream name")
 		return fmt.Errorf("%w: publish without a stream name", ErrRejected)
 	}
-	info := c.hookInfo(stream, param)
-	info.Vhost = vhost
-	key := vhost + "/" + c.app + "/" + stream
-	if h := c.srv.deps.OnPublish; h != nil {
-		if err := h(ctx, info); err != nil {
-			c.onStatus("error", "NetStream.Publish.Denied", "Publish refused")
-			return fmt.Errorf("%w: publish %s: %w", ErrRejected, key, err)
-		}
+	key := media.Key{Vhost: vhost, App: c.app, Stream: stream}
+	c.sess.SetStream(key, session.Publisher)
+	c.sess.SetParam(param)
+	if _, err := c.srv.events().Publish(ctx, c.sess); err != nil {
+		c.sess.SetStream(media.Key{Vhost: c.vhost, App: c.app}, session.None)
+		c.onStatus("error", "NetStream.Publish.Denied", "Publish refused")
+		return fmt.Errorf("%w: publish %s: %w", ErrRejected, key, err)
 	}
 	s, err := c.srv.deps.Registry.Publish(vhost, c.app, stream)
 	if err != nil {
 		if errors.Is(err, media.ErrBusy) {
 			c.onStatus("error", "NetStream.Publish.BadName", "Already publishing")
 		}
+		c.srv.events().Unpublish(c.sess)
 		return fmt.Errorf("%w: publish %s: %w", ErrRejected, key, err)
 	}
-	c.pub, c.pubInfo, c.pubs = s, info, publisher{}
-	c.client.SetStream(vhost, c.app, stream, s.ID, true)
+	c.pub, c.pubs = s, publisher{}
+	c.sess.SetStreamID(s.ID)
 	c.log.Info("rtmp: publish", "stream", key, "param", param)
 	// RTMP 7.2.2.6: StreamBegin, then onStatus NetStream.Publish.Start (and
 	// onFCPublish for FMLE-style clients, as SRS).
@@ -126,11 +127,9 @@ func (c *conn) endPublish() {
 	st := c.pub.Stats()
 	c.pub.Unpublish()
 	c.pub = nil
-	c.log.Info("rtmp: unpublish", "stream", c.pubInfo.Vhost+"/"+c.pubInfo.App+"/"+c.pubInfo.Stream,
+	c.log.Info("rtmp: unpublish", "stream", c.sess.Key(),
 		"frames", st.FramesIn, "bytes", st.BytesIn, "skipped", c.pubs.skipped)
-	if h := c.srv.deps.OnUnpublish; h != nil {
-		h(c.pubInfo)
-	}
+	c.srv.events().Unpublish(c.sess)
 }
 
 // onMedia turns an audio or video message into a frame and writes it,

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/srs-lite/srs-lite/internal/media"
-	"github.com/srs-lite/srs-lite/internal/stats"
+	"github.com/srs-lite/srs-lite/internal/session"
 )
 
 // Defaults of ServerConfig, and the vhost of URLs that name none.
@@ -24,8 +24,6 @@ const (
 	// DefaultIdleTimeout drops a publisher that sends nothing and a player
 	// whose batch cannot be written for this long.
 	DefaultIdleTimeout = 20 * time.Second
-	// DefaultVhost is the vhost of streams whose URL names none.
-	DefaultVhost = "__defaultVhost__"
 )
 
 // maxOutChunkSize caps the configured chunk size, as SRS does (65536); it
@@ -57,28 +55,19 @@ func (c ServerConfig) withDefaults() ServerConfig {
 	return c
 }
 
-// HookInfo describes a client to the hooks, with SRS's hook fields.
-type HookInfo struct {
-	ClientID, IP, Vhost, App, Stream, Param, TcURL string
-}
-
 // ServerDeps are what the server needs from its parent.
 type ServerDeps struct {
 	// Registry holds the streams (required).
 	Registry *media.Registry
-	// Clients is the connection table; nil keeps none.
-	Clients *stats.Clients
 	// Log gets the connection logs; nil discards them.
 	Log *slog.Logger
 	// Vhost resolves the vhost from the tcUrl host and the ?vhost= param and
-	// reports whether it is served; nil means always DefaultVhost.
+	// reports whether it is served; nil means always media.DefaultVhost.
 	Vhost func(tcURLHost, vhostParam string) (vhost string, ok bool)
-	// OnConnect, OnPublish and OnPlay, when not nil, are asked before the
-	// step; an error refuses the client.
-	OnConnect, OnPublish, OnPlay func(ctx context.Context, info HookInfo) error
-	// OnUnpublish and OnStop, when not nil, are told when a publish or a
-	// play ends.
-	OnUnpublish, OnStop func(info HookInfo)
+	// Events is told of each session's connect, publish or play and end
+	// (hooks, rules, the session table); nil allows everything and keeps
+	// no table.
+	Events session.Events
 }
 
 // Server is an RTMP server: it accepts connections and runs one session per
@@ -93,6 +82,14 @@ type Server struct {
 	lns    map[net.Listener]struct{}
 	conns  map[*conn]struct{}
 	wg     sync.WaitGroup
+}
+
+// events returns Deps.Events, or session.Funcs{} (allow all).
+func (s *Server) events() session.Events {
+	if s.deps.Events == nil {
+		return session.Funcs{}
+	}
+	return s.deps.Events
 }
 
 // NewServer checks deps and returns a server; Serve runs it.

@@ -21,14 +21,14 @@ import (
 	"github.com/srs-lite/srs-lite/internal/format/codec/aac"
 	"github.com/srs-lite/srs-lite/internal/format/codec/h264"
 	"github.com/srs-lite/srs-lite/internal/media"
-	"github.com/srs-lite/srs-lite/internal/stats"
+	"github.com/srs-lite/srs-lite/internal/session"
 )
 
 // testServer is a Server on 127.0.0.1:0 with a real Registry.
 type testServer struct {
 	srv     *Server
 	reg     *media.Registry
-	clients *stats.Clients
+	clients *session.Table
 	addr    string
 	done    chan error
 }
@@ -42,10 +42,14 @@ func testLogger(t testing.TB) *slog.Logger {
 
 func startServer(t testing.TB, cfg ServerConfig, mod func(*ServerDeps)) *testServer {
 	t.Helper()
-	ts := &testServer{reg: media.NewRegistry(nil), clients: stats.NewClients(), done: make(chan error, 1)}
-	deps := ServerDeps{Registry: ts.reg, Clients: ts.clients, Log: testLogger(t)}
+	ts := &testServer{reg: media.NewRegistry(nil), clients: session.NewTable(), done: make(chan error, 1)}
+	deps := ServerDeps{Registry: ts.reg, Events: session.Funcs{}, Log: testLogger(t)}
 	if mod != nil {
 		mod(&deps)
+	}
+	if f, ok := deps.Events.(session.Funcs); ok && f.Table == nil {
+		f.Table = ts.clients
+		deps.Events = f
 	}
 	srv, err := NewServer(cfg, deps)
 	if err != nil {
@@ -234,10 +238,10 @@ func TestPublishPlay(t *testing.T) {
 		}
 	}
 	waitFor(t, "publish", func() bool {
-		s := ts.reg.Lookup(DefaultVhost, "live", "x")
+		s := ts.reg.Lookup(media.DefaultVhost, "live", "x")
 		return s != nil && s.Stats().FramesIn >= uint64(split)
 	})
-	s := ts.reg.Lookup(DefaultVhost, "live", "x")
+	s := ts.reg.Lookup(media.DefaultVhost, "live", "x")
 	st := s.Stats()
 	if st.Video.Codec != media.CodecH264 || st.Video.Width != 320 || st.Video.Height != 240 || st.Video.Profile != "High" {
 		t.Errorf("video info = %+v", st.Video)
@@ -250,7 +254,7 @@ func TestPublishPlay(t *testing.T) {
 	defer p1.Close()
 	p2 := dialPlay(t, ts.url("x"))
 	defer p2.Close()
-	waitReaders(t, ts.reg, DefaultVhost+"/live/x", 2)
+	waitReaders(t, ts.reg, media.DefaultVhost+"/live/x", 2)
 	for i := range frames[split:] {
 		if err := pub.WriteFrame(&frames[split+i]); err != nil {
 			t.Fatal(err)
@@ -290,7 +294,7 @@ func TestPublishPlay(t *testing.T) {
 		if c.Proto != "rtmp" || c.Stream != "x" {
 			t.Errorf("client %+v", c)
 		}
-		if c.Publisher {
+		if c.Publisher() {
 			pubs++
 		} else {
 			players++
@@ -310,9 +314,9 @@ func TestPublishPlay(t *testing.T) {
 }
 
 func TestPublishBusy(t *testing.T) {
-	unpublished := make(chan HookInfo, 1)
+	unpublished := make(chan session.Snapshot, 1)
 	ts := startServer(t, ServerConfig{}, func(d *ServerDeps) {
-		d.OnUnpublish = func(i HookInfo) { unpublished <- i }
+		d.Events = session.Funcs{OnUnpublish: func(i *session.Session) { unpublished <- i.Snapshot() }}
 	})
 	pub := dialPublish(t, ts.url("busy"))
 	defer pub.Close()
@@ -333,7 +337,7 @@ func TestPublishBusy(t *testing.T) {
 	if err := c.ReadFrame(&f); err == nil {
 		t.Error("rejected connection still open")
 	}
-	if s := ts.reg.Lookup(DefaultVhost, "live", "busy"); s == nil || !s.Publishing() {
+	if s := ts.reg.Lookup(media.DefaultVhost, "live", "busy"); s == nil || !s.Publishing() {
 		t.Error("first publisher lost the stream")
 	}
 	pub.Close()
@@ -359,7 +363,7 @@ func TestLatePlayerStartsAtKeyframe(t *testing.T) {
 		}
 	}
 	waitFor(t, "frames", func() bool {
-		s := ts.reg.Lookup(DefaultVhost, "live", "late")
+		s := ts.reg.Lookup(media.DefaultVhost, "live", "late")
 		return s != nil && s.Stats().FramesIn == uint64(len(frames))
 	})
 	p := dialPlay(t, ts.url("late"))
@@ -438,9 +442,9 @@ func TestPauseUnpause(t *testing.T) {
 }
 
 func TestKickPlayer(t *testing.T) {
-	var stopped = make(chan HookInfo, 1)
+	var stopped = make(chan session.Snapshot, 1)
 	ts := startServer(t, ServerConfig{}, func(d *ServerDeps) {
-		d.OnStop = func(i HookInfo) { stopped <- i }
+		d.Events = session.Funcs{OnStop: func(i *session.Session) { stopped <- i.Snapshot() }}
 	})
 	p := dialPlay(t, ts.url("kick"))
 	defer p.Close()
@@ -464,7 +468,7 @@ func TestKickPlayer(t *testing.T) {
 	}
 	select {
 	case i := <-stopped:
-		if i.Stream != "kick" || i.App != "live" || i.ClientID != id {
+		if i.Stream != "kick" || i.App != "live" || i.ID != id {
 			t.Errorf("OnStop %+v", i)
 		}
 	case <-time.After(5 * time.Second):
@@ -475,7 +479,7 @@ func TestKickPlayer(t *testing.T) {
 
 func TestHooksAndVhost(t *testing.T) {
 	var mu sync.Mutex
-	var infos []HookInfo
+	var infos []session.Snapshot
 	ts := startServer(t, ServerConfig{}, func(d *ServerDeps) {
 		d.Vhost = func(host, param string) (string, bool) {
 			if param == "bad" {
@@ -484,9 +488,10 @@ func TestHooksAndVhost(t *testing.T) {
 			if param != "" {
 				return param, true
 			}
-			return DefaultVhost, true
+			return media.DefaultVhost, true
 		}
-		d.OnPublish = func(_ context.Context, i HookInfo) error {
+		d.Events = session.Funcs{OnPublish: func(_ context.Context, s *session.Session) error {
+			i := s.Snapshot()
 			mu.Lock()
 			infos = append(infos, i)
 			mu.Unlock()
@@ -494,7 +499,7 @@ func TestHooksAndVhost(t *testing.T) {
 				return errors.New("denied")
 			}
 			return nil
-		}
+		}}
 	})
 	ctx := context.Background()
 	if _, err := Dial(ctx, "rtmp://"+ts.addr+"/live...vhost...bad/x", ClientOptions{}); !errors.Is(err, ErrRejected) {
@@ -516,7 +521,7 @@ func TestHooksAndVhost(t *testing.T) {
 	mu.Lock()
 	defer mu.Unlock()
 	if len(infos) != 2 || infos[1].Param != "?vhost=v1&token=abc" || infos[1].Stream != "y" ||
-		infos[1].Vhost != "v1" || infos[1].App != "live" || !strings.HasPrefix(infos[1].TcURL, "rtmp://") {
+		infos[1].Vhost != "v1" || infos[1].App != "live" || !strings.HasPrefix(infos[1].URL, "rtmp://") {
 		t.Errorf("hook infos %+v", infos)
 	}
 }
@@ -582,7 +587,7 @@ func TestFFmpeg(t *testing.T) {
 	}
 	defer pub.Wait()
 	waitFor(t, "ffmpeg publish", func() bool {
-		s := ts.reg.Lookup(DefaultVhost, "live", "ff")
+		s := ts.reg.Lookup(media.DefaultVhost, "live", "ff")
 		return s != nil && s.Stats().VideoFrames > 5
 	})
 	probe := exec.CommandContext(ctx, ffprobe, "-hide_banner", "-loglevel", "error",
@@ -614,7 +619,7 @@ func TestFFmpeg(t *testing.T) {
 	if !video || !audio {
 		t.Errorf("ffprobe streams: %s", out)
 	}
-	st := ts.reg.Lookup(DefaultVhost, "live", "ff").Stats()
+	st := ts.reg.Lookup(media.DefaultVhost, "live", "ff").Stats()
 	if st.Video.Width != 320 || st.Video.Height != 240 || st.Audio.Codec != media.CodecAAC {
 		t.Errorf("stream info: %+v %+v", st.Video, st.Audio)
 	}

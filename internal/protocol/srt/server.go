@@ -17,7 +17,7 @@ import (
 	"github.com/srs-lite/srs-lite/internal/format/ts"
 	"github.com/srs-lite/srs-lite/internal/log"
 	"github.com/srs-lite/srs-lite/internal/media"
-	"github.com/srs-lite/srs-lite/internal/stats"
+	sess "github.com/srs-lite/srs-lite/internal/session"
 )
 
 // Media defaults.
@@ -45,13 +45,6 @@ var (
 	errShutdown = errors.New("server closing")
 )
 
-// HookInfo describes a client for the hooks, with SRS's fields.
-type HookInfo struct {
-	ClientID, IP, Vhost, App, Stream, Param string
-	// StreamURL is srt://HOST:PORT?streamid=..., as SRS's stream_url.
-	StreamURL string
-}
-
 // ServerConfig holds the SRT server's settings: the connection settings of
 // [srt] (latency, peer_latency, maxbw, passphrase, pbkeylen, mss,
 // peer_idle_timeout) and how long a player may wait for a publisher.
@@ -66,21 +59,19 @@ type ServerConfig struct {
 type ServerDeps struct {
 	// Registry holds the streams (required).
 	Registry *media.Registry
-	// Clients is the connection table of the HTTP API; nil keeps none.
-	Clients *stats.Clients
 	// Log gets the session logs; nil discards them.
 	Log *slog.Logger
 	// Vhost resolves a stream id's h= host and ?vhost= param to a served
-	// vhost, as RTMP's tcUrl; nil means __defaultVhost__ always.
+	// vhost, as RTMP's tcUrl; nil means media.DefaultVhost always.
 	Vhost func(host, vhostParam string) (vhost string, ok bool)
-	// OnPublish and OnPlay, when not nil, are asked during the handshake;
-	// an error refuses the caller with SRT_REJX_FORBIDDEN (or its own
-	// RejectReason). A non-empty passphrase is this caller's, in place of
-	// ServerConfig.Passphrase (a per-stream secret from a hook).
-	OnPublish, OnPlay func(ctx context.Context, info HookInfo) (passphrase string, err error)
-	// OnUnpublish and OnStop, when not nil, are told when a publish or a
-	// play ends.
-	OnUnpublish, OnStop func(info HookInfo)
+	// Events is told of each caller: Connect and then Publish or Play
+	// during the handshake, where an error refuses the caller with
+	// SRT_REJX_FORBIDDEN (or its own RejectReason; sess.ErrLimit with
+	// SRT_REJ_RESOURCE). An answer's "srt_passphrase" is this caller's, in
+	// place of ServerConfig.Passphrase (a per-stream secret from a hook).
+	// Unpublish or Stop and Close come when the session ends. nil allows
+	// every caller and keeps no table.
+	Events sess.Events
 }
 
 // Server publishes SRT callers' MPEG-TS into the registry and plays streams
@@ -94,8 +85,8 @@ type Server struct {
 	cfg      ServerConfig
 	ln       *Listener
 	sessions map[*Conn]Mode
-	cids     map[peerKey]cidEntry // client ids given in the handshake, for the session
-	done     Totals               // counters of the closed connections
+	pending  map[peerKey]pendingSession // sessions admitted in a handshake, until their connection starts
+	done     Totals                     // counters of the closed connections
 	closed   bool
 	wg       sync.WaitGroup
 	ctx      context.Context
@@ -118,7 +109,7 @@ func NewServer(cfg ServerConfig, deps ServerDeps) (*Server, error) {
 	if l == nil {
 		l = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{deps: deps, log: l, cfg: cfg, sessions: map[*Conn]Mode{}, cids: map[peerKey]cidEntry{}}
+	s := &Server{deps: deps, log: l, cfg: cfg, sessions: map[*Conn]Mode{}, pending: map[peerKey]pendingSession{}}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	return s, nil
 }
@@ -235,39 +226,66 @@ func (s *Server) Totals() Totals {
 	return t
 }
 
-// cidEntry is a client id handed out in a handshake.
-type cidEntry struct {
-	cid string
-	at  time.Time
+// events returns Deps.Events, or sess.Funcs{} (allow all).
+func (s *Server) events() sess.Events {
+	if s.deps.Events == nil {
+		return sess.Funcs{}
+	}
+	return s.deps.Events
 }
 
-// clientID gives a caller its client id at its handshake, so that the
-// hooks of its handshake and of its session name the same client.
-func (s *Server) clientID(req *Request) string {
-	cid := log.NewTraceID()
+// pendingSession is a session admitted in a handshake, whose connection
+// has not started yet.
+type pendingSession struct {
+	sess *sess.Session
+	at   time.Time
+}
+
+// admitted keeps a caller's session from its handshake for its connection,
+// so that the hooks of both name the same client. Sessions whose
+// connection never came (refused after Check, or gone) end after a minute.
+func (s *Server) admitted(req *Request, ss *sess.Session) {
 	now := time.Now()
+	var stale []*sess.Session
 	s.mu.Lock()
-	for k, e := range s.cids {
-		if now.Sub(e.at) > time.Minute { // refused after Check, or never came
-			delete(s.cids, k)
+	for k, e := range s.pending {
+		if now.Sub(e.at) > time.Minute {
+			delete(s.pending, k)
+			stale = append(stale, e.sess)
 		}
 	}
-	s.cids[peerKey{req.Remote, req.SocketID}] = cidEntry{cid, now}
+	k := peerKey{req.Remote, req.SocketID}
+	if e, ok := s.pending[k]; ok { // the handshake was checked again
+		stale = append(stale, e.sess)
+	}
+	s.pending[k] = pendingSession{ss, now}
 	s.mu.Unlock()
-	return cid
+	s.endAdmitted(stale)
 }
 
-// takeClientID returns the client id handed out in c's handshake.
-func (s *Server) takeClientID(c *Conn) string {
+// endAdmitted ends sessions admitted in a handshake that never started.
+func (s *Server) endAdmitted(ss []*sess.Session) {
+	for _, x := range ss {
+		if x.Role() == sess.Publisher {
+			s.events().Unpublish(x)
+		} else {
+			s.events().Stop(x)
+		}
+		s.events().Close(x)
+	}
+}
+
+// takeAdmitted returns the session admitted in c's handshake.
+func (s *Server) takeAdmitted(c *Conn) *sess.Session {
 	k := peerKey{c.raddr, c.peerID}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	e, ok := s.cids[k]
+	e, ok := s.pending[k]
 	if !ok {
-		return log.NewTraceID()
+		return nil
 	}
-	delete(s.cids, k)
-	return e.cid
+	delete(s.pending, k)
+	return e.sess
 }
 
 // target is what a stream id resolves to.
@@ -282,7 +300,7 @@ func (s *Server) resolve(sid string) (target, error) {
 	if err != nil {
 		return target{}, err
 	}
-	vhost := "__defaultVhost__"
+	vhost := media.DefaultVhost
 	if s.deps.Vhost != nil {
 		var ok bool
 		if vhost, ok = s.deps.Vhost(id.Vhost, paramValue(id.Param, "vhost")); !ok {
@@ -302,9 +320,16 @@ func paramValue(param, key string) string {
 	return ""
 }
 
-func (s *Server) hookInfo(t target, remote netip.AddrPort, sid, cid string) HookInfo {
-	return HookInfo{ClientID: cid, IP: remote.Addr().String(), Vhost: t.vhost, App: t.id.App,
-		Stream: t.id.Stream, Param: t.id.Param, StreamURL: s.streamURL(sid)}
+// newSession is the session record of a caller of t, in its handshake.
+func (s *Server) newSession(t target, remote netip.AddrPort, sid string) *sess.Session {
+	ss := sess.New(log.NewTraceID(), "srt", remote.Addr().String())
+	ss.SetURL(s.streamURL(sid), t.id.Param)
+	role := sess.Player
+	if t.id.Mode == ModePublish {
+		role = sess.Publisher
+	}
+	ss.SetStream(media.Key{Vhost: t.vhost, App: t.id.App, Stream: t.id.Stream}, role)
+	return ss
 }
 
 func (s *Server) streamURL(sid string) string {
@@ -334,33 +359,45 @@ func (s *Server) check(ctx context.Context, req *Request) (string, error) {
 		}
 		return "", RejXBadRequest
 	}
-	info := s.hookInfo(t, req.Remote, req.StreamID, s.clientID(req))
-	key := t.vhost + "/" + t.id.App + "/" + t.id.Stream
+	ss := s.newSession(t, req.Remote, req.StreamID)
+	key := ss.Key()
 	reg := s.deps.Registry
+	ev := s.events()
 	refuse := func(why RejectReason, msg string, err error) (string, error) {
-		s.log.Warn("srt: refused", "remote", req.Remote.String(), "stream", key, "mode", t.id.Mode.String(),
-			"reason", why.String(), "why", msg, "err", err)
+		s.log.Warn("srt: refused", "remote", req.Remote.String(), "cid", ss.ID, "stream", key.String(),
+			"mode", t.id.Mode.String(), "reason", why.String(), "why", msg, "err", err)
+		ev.Close(ss)
 		return "", why
 	}
-	hook, action := s.deps.OnPlay, "on_play"
+	if err := ev.Connect(ctx, ss); err != nil {
+		if errors.Is(err, sess.ErrLimit) {
+			return refuse(RejResource, "connection limit", err)
+		}
+		return refuse(rejectOf(err), "on_connect denied", err)
+	}
+	ask, action := ev.Play, "on_play"
 	if t.id.Mode == ModePublish {
 		if st := reg.Lookup(t.vhost, t.id.App, t.id.Stream); st != nil && st.Publishing() {
 			return refuse(RejXConflict, "already publishing", nil)
 		}
-		hook, action = s.deps.OnPublish, "on_publish"
+		ask, action = ev.Publish, "on_publish"
 	} else if !s.waitPublisher(ctx, t, cfg.WaitPublisher) {
 		return refuse(RejXNotFound, "no publisher", nil)
 	}
 	pass := cfg.Passphrase
-	if hook != nil {
-		p, err := hook(ctx, info)
-		if err != nil {
-			return refuse(rejectOf(err), action+" denied", err)
+	ans, err := ask(ctx, ss)
+	if err != nil {
+		if t.id.Mode == ModePublish {
+			ev.Unpublish(ss)
+		} else {
+			ev.Stop(ss)
 		}
-		if p != "" {
-			pass = p
-		}
+		return refuse(rejectOf(err), action+" denied", err)
 	}
+	if p := ans["srt_passphrase"]; p != "" {
+		pass = p
+	}
+	s.admitted(req, ss)
 	return pass, nil
 }
 
@@ -443,17 +480,21 @@ type session struct {
 	s      *Server
 	c      *Conn
 	t      target
-	info   HookInfo
 	log    *slog.Logger
-	client *stats.Client
+	sess   *sess.Session
 	ctx    context.Context
 	cancel context.CancelCauseFunc
 }
 
 func (s *Server) serve(c *Conn) {
-	cid := s.takeClientID(c)
+	rec := s.takeAdmitted(c)
 	remote := c.raddr
-	l := s.log.With("cid", cid, "proto", "srt", "remote", remote.String())
+	if rec == nil { // admitted over a minute ago: already ended
+		c.CloseWithError(errors.New("srt: handshake expired"))
+		return
+	}
+	defer s.events().Close(rec)
+	l := s.log.With("cid", rec.ID, "proto", "srt", "remote", remote.String())
 	defer func() {
 		if v := recover(); v != nil {
 			l.Error("srt: session panic", "panic", v, "stack", string(debug.Stack()))
@@ -466,9 +507,7 @@ func (s *Server) serve(c *Conn) {
 		c.CloseWithError(err)
 		return
 	}
-	key := t.vhost + "/" + t.id.App + "/" + t.id.Stream
-	ss := &session{s: s, c: c, t: t, info: s.hookInfo(t, remote, c.StreamID(), cid),
-		log: l.With("stream", key)}
+	ss := &session{s: s, c: c, t: t, sess: rec, log: l.With("stream", rec.Key().String())}
 	ss.ctx, ss.cancel = context.WithCancelCause(s.ctx)
 	defer ss.cancel(nil)
 	stop := context.AfterFunc(ss.ctx, func() { c.CloseWithError(context.Cause(ss.ctx)) })
@@ -480,11 +519,7 @@ func (s *Server) serve(c *Conn) {
 		case <-ss.ctx.Done():
 		}
 	}()
-	ss.client = &stats.Client{ID: cid, IP: remote.Addr().String(), Proto: "srt", URL: ss.info.StreamURL}
-	if cl := s.deps.Clients; cl != nil {
-		cl.Add(ss.client, func() { ss.cancel(errKicked) })
-		defer cl.Remove(ss.client)
-	}
+	rec.SetKick(func() { ss.cancel(errKicked) })
 	if t.id.Mode == ModePublish {
 		ss.publish()
 	} else {
@@ -525,9 +560,10 @@ func (ss *session) publish() {
 	if err != nil {
 		ss.log.Warn("srt: publish refused", "err", err)
 		ss.c.CloseWithError(err)
+		ss.s.events().Unpublish(ss.sess)
 		return
 	}
-	ss.client.SetStream(t.vhost, t.id.App, t.id.Stream, st.ID, true)
+	ss.sess.SetStreamID(st.ID)
 	ss.log.Info("srt: publish", "param", t.id.Param, "latency", ss.c.Stats().Latency.String(),
 		"encrypted", ss.c.Encrypted())
 	p := &tsPublisher{st: st}
@@ -540,19 +576,17 @@ func (ss *session) publish() {
 			rerr = err
 			break
 		}
-		ss.client.BytesIn.Add(uint64(n))
+		ss.sess.BytesIn.Add(uint64(n))
 		_, _ = dmx.Write(buf[:n])
 	}
 	_ = dmx.Flush()
 	sst := st.Stats()
 	st.Unpublish()
 	ss.c.CloseWithError(rerr)
-	args := append([]any{"reason", ss.reason(rerr), "frames", sst.FramesIn, "bytes", ss.client.BytesIn.Load(),
+	args := append([]any{"reason", ss.reason(rerr), "frames", sst.FramesIn, "bytes", ss.sess.BytesIn.Load(),
 		"duration", time.Since(start).Round(time.Millisecond)}, ss.connArgs()...)
 	ss.log.Info("srt: unpublish", args...)
-	if h := ss.s.deps.OnUnpublish; h != nil {
-		h(ss.info)
-	}
+	ss.s.events().Unpublish(ss.sess)
 }
 
 // tsPublisher writes demuxed frames to a stream.
@@ -587,13 +621,13 @@ func (ss *session) play() {
 	start := time.Now()
 	rd := ss.s.deps.Registry.Subscribe(t.vhost, t.id.App, t.id.Stream, ss.log)
 	defer rd.Close()
-	ss.client.SetStream(t.vhost, t.id.App, t.id.Stream, rd.Stream().ID, false)
+	ss.sess.SetStreamID(rd.Stream().ID)
 	ss.log.Info("srt: play", "param", t.id.Param, "latency", ss.c.Stats().PeerLatency.String(),
 		"encrypted", ss.c.Encrypted())
 	// One frame per Read: a full dst returns at once, so an SRT player
 	// skips the merged writes (mw_latency) meant for TCP players, which
 	// would add up to their delay to SRT's own latency.
-	p := &tsPlayer{c: ss.c, client: ss.client, mux: ts.NewMuxer(), frames: make([]media.Frame, 1),
+	p := &tsPlayer{c: ss.c, sess: ss.sess, mux: ts.NewMuxer(), frames: make([]media.Frame, 1),
 		chunk: min(LivePayload, ss.c.PayloadSize()/ts.PacketSize*ts.PacketSize), log: ss.log}
 	var err error
 	if p.chunk < ts.PacketSize {
@@ -618,17 +652,15 @@ func (ss *session) play() {
 		reason = "unpublished"
 	}
 	args := append([]any{"reason", reason, "frames", rd.Delivered(), "dropped", rd.Dropped(),
-		"bytes", ss.client.BytesOut.Load(), "duration", time.Since(start).Round(time.Millisecond)}, ss.connArgs()...)
+		"bytes", ss.sess.BytesOut.Load(), "duration", time.Since(start).Round(time.Millisecond)}, ss.connArgs()...)
 	ss.log.Info("srt: play end", args...)
-	if h := ss.s.deps.OnStop; h != nil {
-		h(ss.info)
-	}
+	ss.s.events().Stop(ss.sess)
 }
 
 // tsPlayer muxes frames into TS and cuts it into SRT payloads.
 type tsPlayer struct {
 	c          *Conn
-	client     *stats.Client
+	sess       *sess.Session
 	mux        *ts.Muxer
 	frames     []media.Frame
 	out        []byte
@@ -677,7 +709,7 @@ func (p *tsPlayer) write(frames []media.Frame) error {
 		if _, err := p.c.Write(out[:n]); err != nil {
 			return err
 		}
-		p.client.BytesOut.Add(uint64(n))
+		p.sess.BytesOut.Add(uint64(n))
 		out = out[n:]
 	}
 	return nil

@@ -11,7 +11,7 @@ import (
 
 	"github.com/srs-lite/srs-lite/internal/media"
 	"github.com/srs-lite/srs-lite/internal/protocol/rtsp/rtsptest"
-	"github.com/srs-lite/srs-lite/internal/stats"
+	"github.com/srs-lite/srs-lite/internal/session"
 )
 
 // readUntil reads the stream until it has seen a keyframe and n frames, or
@@ -57,7 +57,7 @@ func TestCameraRecovers(t *testing.T) {
 	cam := rtsptest.Start(t, 0)
 	reg := media.NewRegistry(nil)
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	m, err := New(Deps{Registry: reg, Clients: stats.NewClients(), Log: logger,
+	m, err := New(Deps{Registry: reg, Clients: session.NewTable(), Log: logger,
 		MinBackoff: 200 * time.Millisecond, MaxBackoff: time.Second, Poll: 50 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)

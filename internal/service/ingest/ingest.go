@@ -28,7 +28,7 @@ import (
 	"github.com/srs-lite/srs-lite/internal/media"
 	"github.com/srs-lite/srs-lite/internal/protocol/rtmp"
 	"github.com/srs-lite/srs-lite/internal/protocol/rtsp"
-	"github.com/srs-lite/srs-lite/internal/stats"
+	"github.com/srs-lite/srs-lite/internal/session"
 )
 
 // Errors of the package.
@@ -116,7 +116,7 @@ type Config struct {
 // Deps are what the ingests use.
 type Deps struct {
 	Registry *media.Registry
-	Clients  *stats.Clients // nil: ingests are not listed as clients
+	Clients  *session.Table // nil: ingests are not listed as clients
 	Log      *slog.Logger   // nil: discard
 	// Players counts the players of a stream, for on-demand entries. nil:
 	// the stream's readers (which include remuxers such as HLS and DVR).
@@ -555,7 +555,7 @@ type publisher struct {
 	ctx       context.Context
 	st        *media.Stream
 	push      *rtmp.Client // output = rtmp://...: the frames go there instead
-	client    *stats.Client
+	client    *session.Session
 	kick      context.CancelFunc
 	kicked    atomic.Bool
 	audioInfo bool
@@ -610,12 +610,15 @@ func (p *publisher) open() error {
 		if u, err := url.Parse(c.Input); err == nil {
 			host = u.Hostname()
 		}
-		p.client = &stats.Client{ID: log.NewTraceID(), IP: host, Proto: "ingest", URL: redact(c.Input)}
-		p.client.SetStream(c.Vhost, c.App, c.Stream, st.ID, true)
-		cl.Add(p.client, func() {
+		p.client = session.New(log.NewTraceID(), "ingest", host)
+		p.client.SetURL(redact(c.Input), "")
+		p.client.SetStream(media.Key{Vhost: c.Vhost, App: c.App, Stream: c.Stream}, session.Publisher)
+		p.client.SetStreamID(st.ID)
+		p.client.SetKick(func() {
 			p.kicked.Store(true)
 			p.kick()
 		})
+		cl.Add(p.client)
 	}
 	in.setState(StateRunning, nil)
 	in.log.Info("ingest: publishing", "input", redact(c.Input), "stream", st.Key())

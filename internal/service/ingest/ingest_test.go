@@ -13,7 +13,7 @@ import (
 
 	"github.com/srs-lite/srs-lite/internal/format/codec/h264"
 	"github.com/srs-lite/srs-lite/internal/media"
-	"github.com/srs-lite/srs-lite/internal/stats"
+	"github.com/srs-lite/srs-lite/internal/session"
 )
 
 // fakeSource writes a config frame and keyframes until ctx is done, or
@@ -60,10 +60,10 @@ func (s *fakeSource) Run(ctx context.Context, pub Publisher) error {
 	}
 }
 
-func newTestManager(t *testing.T, src Source, players func(string, string, string) int) (*Manager, *media.Registry, *stats.Clients) {
+func newTestManager(t *testing.T, src Source, players func(string, string, string) int) (*Manager, *media.Registry, *session.Table) {
 	t.Helper()
 	reg := media.NewRegistry(nil)
-	clients := stats.NewClients()
+	clients := session.NewTable()
 	m, err := New(Deps{Registry: reg, Clients: clients, Log: slog.New(slog.DiscardHandler), Players: players,
 		Sources:    map[string]NewSource{"fake": func(Config, *slog.Logger) (Source, error) { return src, nil }},
 		MinBackoff: 20 * time.Millisecond, MaxBackoff: 80 * time.Millisecond, Poll: 10 * time.Millisecond})
@@ -124,7 +124,7 @@ func TestPublishes(t *testing.T) {
 		t.Errorf("video info %+v", st.Video)
 	}
 	cl := clients.List()
-	if len(cl) != 1 || cl[0].Proto != "ingest" || !cl[0].Publisher || cl[0].Stream != "cam" {
+	if len(cl) != 1 || cl[0].Proto != "ingest" || !cl[0].Publisher() || cl[0].Stream != "cam" {
 		t.Fatalf("clients %+v", cl)
 	}
 	waitFor(t, "kbps", func() bool { time.Sleep(10 * time.Millisecond); return state(m, "cam").Frames > 10 })

@@ -14,7 +14,7 @@ import (
 	"github.com/srs-lite/srs-lite/internal/ffmpeg"
 	"github.com/srs-lite/srs-lite/internal/format/codec"
 	"github.com/srs-lite/srs-lite/internal/media"
-	"github.com/srs-lite/srs-lite/internal/stats"
+	"github.com/srs-lite/srs-lite/internal/session"
 )
 
 const vhost = "__defaultVhost__"
@@ -112,10 +112,10 @@ func publishClip(t *testing.T, reg *media.Registry, name string) (stop func()) {
 	return func() { once.Do(func() { close(done); wg.Wait() }) }
 }
 
-func newManager(t *testing.T, rules ...Rule) (*Manager, *media.Registry, *stats.Clients) {
+func newManager(t *testing.T, rules ...Rule) (*Manager, *media.Registry, *session.Table) {
 	t.Helper()
 	reg := media.NewRegistry(nil)
-	clients := stats.NewClients()
+	clients := session.NewTable()
 	m, err := New(Deps{Registry: reg, Clients: clients, Log: slog.New(slog.DiscardHandler),
 		MinBackoff: 50 * time.Millisecond, MaxBackoff: 200 * time.Millisecond})
 	if err != nil {
@@ -184,7 +184,7 @@ func TestTranscode(t *testing.T) {
 	}
 	found := false
 	for _, c := range clients.List() {
-		found = found || c.Proto == "transcode" && c.Stream == "cam_sd" && c.Publisher
+		found = found || c.Proto == "transcode" && c.Stream == "cam_sd" && c.Publisher()
 	}
 	if !found {
 		t.Fatal("the output is not listed as a client")

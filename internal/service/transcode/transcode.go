@@ -20,7 +20,7 @@ import (
 	"github.com/srs-lite/srs-lite/internal/format/flv"
 	"github.com/srs-lite/srs-lite/internal/log"
 	"github.com/srs-lite/srs-lite/internal/media"
-	"github.com/srs-lite/srs-lite/internal/stats"
+	"github.com/srs-lite/srs-lite/internal/session"
 )
 
 // ErrNoRegistry is returned by New without a media registry.
@@ -37,7 +37,7 @@ const (
 // Deps are what the transcoders use.
 type Deps struct {
 	Registry *media.Registry
-	Clients  *stats.Clients // nil: outputs are not listed as clients
+	Clients  *session.Table // nil: outputs are not listed as clients
 	Log      *slog.Logger   // nil: discard
 	// MinBackoff and MaxBackoff bound the delay between restarts of a
 	// failing child (defaults 1 s and 30 s).
@@ -481,7 +481,7 @@ func (e publishError) Unwrap() error { return e.err }
 type output struct {
 	j      *job
 	st     *media.Stream
-	client *stats.Client
+	client *session.Session
 }
 
 func (o *output) write(f *media.Frame) error {
@@ -496,10 +496,12 @@ func (o *output) write(f *media.Frame) error {
 		}
 		o.st = st
 		if cl := j.m.deps.Clients; cl != nil {
-			o.client = &stats.Client{ID: log.NewTraceID(), IP: "127.0.0.1", Proto: "transcode",
-				URL: "transcode://" + j.rule.Name + "/" + j.src.App + "/" + j.src.Name}
-			o.client.SetStream(st.Vhost, st.App, st.Name, st.ID, true)
-			cl.Add(o.client, func() { o.j.cancelSession() })
+			o.client = session.New(log.NewTraceID(), "transcode", "127.0.0.1")
+			o.client.SetURL("transcode://"+j.rule.Name+"/"+j.src.App+"/"+j.src.Name, "")
+			o.client.SetStream(media.Key{Vhost: st.Vhost, App: st.App, Stream: st.Name}, session.Publisher)
+			o.client.SetStreamID(st.ID)
+			o.client.SetKick(func() { o.j.cancelSession() })
+			cl.Add(o.client)
 		}
 		j.setState(StateRunning, nil)
 		j.log.Info("transcode: publishing")
