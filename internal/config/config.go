@@ -26,7 +26,6 @@ type Config struct {
 	RTMP       RTMP       `toml:"rtmp" json:"rtmp"`
 	HTTPAPI    HTTPAPI    `toml:"http_api" json:"http_api"`
 	HTTPServer HTTPServer `toml:"http_server" json:"http_server"`
-	RTC        RTC        `toml:"rtc" json:"rtc"`
 	SRT        SRT        `toml:"srt" json:"srt"`
 	OTA        OTA        `toml:"ota" json:"ota"`
 	Vhosts     []Vhost    `toml:"vhost" json:"vhost"`
@@ -83,13 +82,6 @@ type HTTPServer struct {
 	Dir     string `toml:"dir" json:"dir"` // static files served beside the streams
 }
 
-// RTC configures WebRTC (WHIP/WHEP). Disabled by default: not built yet.
-type RTC struct {
-	Enabled   bool   `toml:"enabled" json:"enabled"`
-	Listen    string `toml:"listen" json:"listen"`       // UDP (and TCP) media address
-	Candidate string `toml:"candidate" json:"candidate"` // address to advertise; "*": the host's addresses
-}
-
 // Vhost is one virtual host: per-stream settings for the streams under it.
 type Vhost struct {
 	Name              string    `toml:"name" json:"name"`
@@ -104,8 +96,6 @@ type Vhost struct {
 	HLS               HLS       `toml:"hls" json:"hls"`
 	DVR               DVR       `toml:"dvr" json:"dvr"`
 	Hooks             Hooks     `toml:"hooks" json:"hooks"`
-	Forward           Forward   `toml:"forward" json:"forward"`
-	Cluster           Cluster   `toml:"cluster" json:"cluster"`
 }
 
 // HTTPRemux configures HTTP-FLV (and HTTP-TS) players of a vhost.
@@ -161,23 +151,6 @@ type Hooks struct {
 	OnHLS       []string `toml:"on_hls" json:"on_hls"`
 }
 
-// Forward lists RTMP servers ("host:port") every stream of a vhost is pushed to.
-type Forward struct {
-	Destinations []string `toml:"destinations" json:"destinations"`
-}
-
-// Cluster modes.
-const (
-	ModeLocal  = "local"  // origin
-	ModeRemote = "remote" // edge
-)
-
-// Cluster configures origin/edge behaviour of a vhost.
-type Cluster struct {
-	Mode    string   `toml:"mode" json:"mode"`       // local (origin) | remote (edge)
-	Origins []string `toml:"origins" json:"origins"` // for an edge: "host:port" tried in order
-}
-
 // Ingest is a pull source started when the first reader arrives.
 type Ingest struct {
 	Name    string `toml:"name" json:"name"`
@@ -215,7 +188,6 @@ func Default() *Config {
 		RTMP:       RTMP{Listen: Listen{"0.0.0.0:1935"}, ChunkSize: 60000},
 		HTTPAPI:    HTTPAPI{Enabled: true, Listen: "0.0.0.0:1985"},
 		HTTPServer: HTTPServer{Enabled: true, Listen: "0.0.0.0:8080", Dir: "./www"},
-		RTC:        RTC{Listen: "0.0.0.0:8000", Candidate: "*"},
 		SRT:        defaultSRT(),
 		OTA:        defaultOTA(),
 		Vhosts:     []Vhost{DefaultVhostConfig(DefaultVhost)},
@@ -252,8 +224,6 @@ func DefaultVhostConfig(name string) Vhost {
 			OnUnpublish: []string{}, OnPlay: []string{}, OnStop: []string{},
 			OnDVR: []string{}, OnHLS: []string{},
 		},
-		Forward: Forward{Destinations: []string{}},
-		Cluster: Cluster{Mode: ModeLocal, Origins: []string{}},
 	}
 }
 
@@ -316,8 +286,6 @@ func (c *Config) Clone() *Config {
 			OnPlay: cloneStrings(v.Hooks.OnPlay), OnStop: cloneStrings(v.Hooks.OnStop),
 			OnDVR: cloneStrings(v.Hooks.OnDVR), OnHLS: cloneStrings(v.Hooks.OnHLS),
 		}
-		v.Forward.Destinations = cloneStrings(v.Forward.Destinations)
-		v.Cluster.Origins = cloneStrings(v.Cluster.Origins)
 		n.Vhosts[i] = v
 	}
 	if c.Ingests != nil {

@@ -227,7 +227,6 @@ func TestDiff(t *testing.T) {
 		{"chunk", func(c *Config) { c.RTMP.ChunkSize = 128 }, SectionRTMP},
 		{"http_api", func(c *Config) { c.HTTPAPI.Enabled = false }, SectionHTTPAPI},
 		{"http_server", func(c *Config) { c.HTTPServer.Dir = "/www" }, SectionHTTPServer},
-		{"rtc", func(c *Config) { c.RTC.Candidate = "1.2.3.4" }, SectionRTC},
 		{"srt", func(c *Config) { c.SRT.Enabled = false }, SectionSRT},
 		{"server", func(c *Config) { c.Server.Grace = Duration(time.Second) }, SectionServer},
 		{"vhost", func(c *Config) { c.Vhosts[0].HLS.Window = Duration(time.Minute) }, SectionVhosts},

@@ -133,6 +133,10 @@ func (d *decodeState) value(path string, raw any, rv reflect.Value) {
 		}
 		slices.Sort(keys)
 		for _, k := range keys {
+			if what := notSupported(joinKey(path, k)); what != "" {
+				d.ps.add(joinKey(path, k), "not supported yet (%s is not in this build)", what)
+				continue
+			}
 			f, ok := fieldByTag(rv, k)
 			if !ok {
 				d.ps.add(joinKey(path, k), "unknown key")

@@ -67,7 +67,6 @@ func Diff(old, new *Config) Sections {
 	diff(SectionRTMP, old.RTMP, new.RTMP)
 	diff(SectionHTTPAPI, old.HTTPAPI, new.HTTPAPI)
 	diff(SectionHTTPServer, old.HTTPServer, new.HTTPServer)
-	diff(SectionRTC, old.RTC, new.RTC)
 	diff(SectionSRT, old.SRT, new.SRT)
 	diff(SectionOTA, old.OTA, new.OTA)
 	if !equalSerials(old.Serials, new.Serials) {
@@ -105,10 +104,8 @@ func (v *Vhost) equal(w *Vhost) bool {
 	for _, l := range []*[]string{
 		&a.Hooks.OnConnect, &a.Hooks.OnClose, &a.Hooks.OnPublish, &a.Hooks.OnUnpublish,
 		&a.Hooks.OnPlay, &a.Hooks.OnStop, &a.Hooks.OnDVR, &a.Hooks.OnHLS,
-		&a.Forward.Destinations, &a.Cluster.Origins,
 		&b.Hooks.OnConnect, &b.Hooks.OnClose, &b.Hooks.OnPublish, &b.Hooks.OnUnpublish,
 		&b.Hooks.OnPlay, &b.Hooks.OnStop, &b.Hooks.OnDVR, &b.Hooks.OnHLS,
-		&b.Forward.Destinations, &b.Cluster.Origins,
 	} {
 		if len(*l) == 0 {
 			*l = nil

@@ -72,9 +72,6 @@ func (c *Config) validate(ps *problems) {
 	c.validateSerial(ps)
 	c.validateTranscode(ps)
 	c.validateRedacted(ps)
-	if c.RTC.Enabled && c.RTC.Candidate == "" {
-		ps.check("rtc.candidate", "empty: use \"*\" for the host's addresses")
-	}
 
 	if len(c.Vhosts) == 0 {
 		ps.check("vhost", "no vhost")
@@ -173,22 +170,6 @@ func (v *Vhost) validate(ps *problems, p string) {
 		}
 	}
 
-	for _, a := range v.Forward.Destinations {
-		if err := checkAddr(a, true); err != nil {
-			ps.check(p+".forward.destinations", "%v", err)
-			break
-		}
-	}
-	oneOf(ps, p+".cluster.mode", v.Cluster.Mode, ModeLocal, ModeRemote)
-	if v.Cluster.Mode == ModeRemote && len(v.Cluster.Origins) == 0 {
-		ps.check(p+".cluster.origins", "empty: an edge (mode = \"remote\") needs at least one origin")
-	}
-	for _, a := range v.Cluster.Origins {
-		if err := checkAddr(a, true); err != nil {
-			ps.check(p+".cluster.origins", "%v", err)
-			break
-		}
-	}
 }
 
 // listener is one listen address of one network.
@@ -227,7 +208,6 @@ func (c *Config) validateListeners(ps *problems) {
 	}
 	add("http_api.listen", c.HTTPAPI.Listen, c.HTTPAPI.Enabled, "tcp")
 	add("http_server.listen", c.HTTPServer.Listen, c.HTTPServer.Enabled, "tcp")
-	add("rtc.listen", c.RTC.Listen, c.RTC.Enabled, "udp", "tcp")
 	add("srt.listen", c.SRT.Listen, c.SRT.Enabled, "udp")
 
 	for i, b := range all {

@@ -6,32 +6,11 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
-	"sync"
-	"sync/atomic"
 
 	"github.com/srs-lite/srs-lite/internal/api"
 	"github.com/srs-lite/srs-lite/internal/config"
 	"github.com/srs-lite/srs-lite/internal/device/board"
-	"github.com/srs-lite/srs-lite/internal/device/ptz"
-	"github.com/srs-lite/srs-lite/internal/service/ota"
 )
-
-// firmware is the Server's state for board profiles, config over the air
-// and serial PTZ. It stands in for Server fields (see firmwareOf).
-type firmware struct {
-	board atomic.Pointer[boardInfo]
-	ota   atomic.Pointer[ota.Manager]
-	ptz   atomic.Pointer[ptz.Manager]
-}
-
-// firmwares holds each Server's firmware state, keyed by *Server, so that
-// these files need no change to server.go's struct.
-var firmwares sync.Map // *Server -> *firmware
-
-func (s *Server) firmware() *firmware {
-	f, _ := firmwares.LoadOrStore(s, &firmware{})
-	return f.(*firmware)
-}
 
 // boardInfo is the board profile in force and what it set.
 type boardInfo struct {
@@ -139,7 +118,7 @@ func (s *Server) startBoard(cfg *config.Config) (*config.Config, error) {
 func (s *Server) boardApplied(c *config.Config, bi *boardInfo) {
 	bi.runtime = board.SetRuntime(int64(c.Server.MemoryLimit), c.Server.GCPercent)
 	bi.maxConns = c.Server.MaxConnections
-	prev := s.firmware().board.Swap(bi)
+	prev := s.board.Swap(bi)
 	if prev == nil || prev.profile.Name == bi.profile.Name && prev.runtime == bi.runtime && prev.maxConns == bi.maxConns &&
 		slices.Equal(prev.applied, bi.applied) && slices.Equal(prev.kept, bi.kept) {
 		return
@@ -149,7 +128,7 @@ func (s *Server) boardApplied(c *config.Config, bi *boardInfo) {
 
 // logBoard logs the board profile in force.
 func (s *Server) logBoard() {
-	bi := s.firmware().board.Load()
+	bi := s.board.Load()
 	if bi == nil {
 		return
 	}
@@ -165,7 +144,7 @@ func (s *Server) logBoard() {
 // boardView is the board part of the API's summaries: the profile in force
 // and the limits applied.
 func (s *Server) boardView() any {
-	bi := s.firmware().board.Load()
+	bi := s.board.Load()
 	if bi == nil {
 		return nil
 	}
@@ -196,14 +175,6 @@ func (s *Server) boardView() any {
 func (s *Server) apiAccess() api.Access {
 	a := s.cfg.Load().HTTPAPI.Auth
 	return api.Access{Username: a.Username, Password: a.Password, Token: a.Token, Read: a.Read}
-}
-
-// closeFirmware closes the serial ports and forgets the state, from Shutdown.
-func (s *Server) closeFirmware() {
-	if m := s.firmware().ptz.Load(); m != nil {
-		_ = m.Close()
-	}
-	firmwares.Delete(s)
 }
 
 // CheckBoard loads the board profile c names (or the one its RAM size

@@ -157,7 +157,6 @@ func TestBoardAppliedAndView(t *testing.T) {
 	t.Setenv("GOMEMLIMIT", "")
 	t.Setenv("GOGC", "")
 	s := &Server{log: quiet()}
-	defer s.closeFirmware()
 	if s.boardView() != nil {
 		t.Fatal("a view before any board")
 	}
@@ -182,20 +181,26 @@ func TestBoardAppliedAndView(t *testing.T) {
 }
 
 func TestPTZReload(t *testing.T) {
-	s := &Server{log: quiet()}
-	defer s.closeFirmware()
-	if err := s.ptzCommand(context.Background(), "x", ptz.Command{Action: ptz.Stop}); !errors.Is(err, ptz.ErrNoDevice) {
-		t.Fatalf("no manager: %v", err)
+	var none *ptzComponent
+	if err := none.command(context.Background(), "x", ptz.Command{Action: ptz.Stop}); !errors.Is(err, ptz.ErrNoDevice) {
+		t.Fatalf("no component: %v", err)
 	}
-	c := config.Default()
-	c.Serials = []config.Serial{{Name: "p", Device: "/nonexistent/tty", Address: 1}}
-	s.ptzReload(c)
-	err := s.ptzCommand(context.Background(), "p", ptz.Command{Action: ptz.Stop})
+	comp, _ := newPTZ(&Server{log: quiet()})
+	c := comp.(*ptzComponent)
+	defer c.close(context.Background())
+	cfg := config.Default()
+	cfg.Serials = []config.Serial{{Name: "p", Device: "/nonexistent/tty", Address: 1}}
+	if err := c.start(context.Background(), cfg); err != nil {
+		t.Fatal(err)
+	}
+	err := c.command(context.Background(), "p", ptz.Command{Action: ptz.Stop})
 	if err == nil || !strings.Contains(err.Error(), "/nonexistent/tty") {
 		t.Fatalf("missing port: %v", err)
 	}
-	s.ptzReload(config.Default())
-	if err := s.ptzCommand(context.Background(), "p", ptz.Command{Action: ptz.Stop}); !errors.Is(err, ptz.ErrNoDevice) {
+	if err := c.reload(cfg, config.Default(), config.SectionSerial); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.command(context.Background(), "p", ptz.Command{Action: ptz.Stop}); !errors.Is(err, ptz.ErrNoDevice) {
 		t.Fatalf("removed port: %v", err)
 	}
 }
@@ -271,7 +276,6 @@ func TestCheckConfig(t *testing.T) {
 	if err := s.reloadChecked("x"); !errors.Is(err, errNoOTA) {
 		t.Errorf("reloadChecked before setupOTA: %v", err)
 	}
-	defer s.closeFirmware()
 	if err := s.setupOTA(func() error { return nil }); err != nil {
 		t.Fatal(err)
 	}

@@ -1,16 +1,39 @@
 package server
 
 import (
+	"context"
 	"net/http"
+	"os"
+	"path/filepath"
 
+	"github.com/srs-lite/srs-lite/internal/config"
 	"github.com/srs-lite/srs-lite/internal/media"
 	"github.com/srs-lite/srs-lite/internal/protocol/hls"
+	"github.com/srs-lite/srs-lite/internal/service/hooks"
 )
 
-// hlsConfig maps a vhost's [vhost.hls] onto the segmenter's settings; ok
-// is false when the vhost has HLS off.
-func (s *Server) hlsConfig(vhost string) (hls.Config, bool) {
-	v := s.cfg.Load().Vhost(vhost)
+func init() { register(orderHLS, newHLS) }
+
+// hlsComponent segments every publish of a vhost with [vhost.hls] on and
+// serves the playlists and segments.
+type hlsComponent struct {
+	passive
+	s *Server
+	m *hls.Manager
+}
+
+func newHLS(s *Server) (component, error) {
+	c := &hlsComponent{s: s, m: hls.NewManager(config.DefaultVhost, s.log)}
+	c.m.OnSegment(s.onHLS)
+	return c, nil
+}
+
+func (c *hlsComponent) name() string { return "hls" }
+
+// config maps a vhost's [vhost.hls] onto the segmenter's settings; ok is
+// false when the vhost has HLS off.
+func (c *hlsComponent) config(vhost string) (hls.Config, bool) {
+	v := c.s.cfg.Load().Vhost(vhost)
 	if v == nil || !v.HLS.Enabled {
 		return hls.Config{}, false
 	}
@@ -19,28 +42,45 @@ func (s *Server) hlsConfig(vhost string) (hls.Config, bool) {
 		Container: h.Container, Dir: h.Path}, true
 }
 
-// hlsPublish starts the HLS segmenter of a publish session. The reader is
+// onPublish starts the segmenter of a publish session. The reader is
 // subscribed here, in the publisher's goroutine, so that the segmenter sees
 // the session from its first frame.
-func (s *Server) hlsPublish(st *media.Stream) {
-	cfg, ok := s.hlsConfig(st.Vhost)
+func (c *hlsComponent) onPublish(st *media.Stream) {
+	cfg, ok := c.config(st.Vhost)
 	if !ok {
 		return
 	}
-	rd := s.reg.SubscribeInternal(st.Vhost, st.App, st.Name, s.log)
-	if err := s.hls.Publish(st, rd, cfg); err != nil {
-		s.log.Error("hls: not started", "stream", st.Key(), "err", err)
+	rd := c.s.reg.SubscribeInternal(st.Vhost, st.App, st.Name, c.s.log)
+	if err := c.m.Publish(st, rd, cfg); err != nil {
+		c.s.log.Error("hls: not started", "stream", st.Key(), "err", err)
 	}
 }
 
-// serveHLS serves playlists and segments; false when r is not for HLS.
-func (s *Server) serveHLS(w http.ResponseWriter, r *http.Request) bool {
-	vhost, ok := s.vhostFor(r.Host, r.URL.Query().Get("vhost"))
-	if !ok {
-		return false
-	}
-	return s.hls.ServeHTTP(w, r, vhost)
+func (c *hlsComponent) routes(r *routes) {
+	r.stream("hls", func(w http.ResponseWriter, req *http.Request) bool {
+		vhost, ok := c.s.vhostFor(req.Host, req.URL.Query().Get("vhost"))
+		if !ok {
+			return false
+		}
+		return c.m.ServeHTTP(w, req, vhost)
+	})
 }
 
-// closeHLS drops every HLS stream, at shutdown.
-func (s *Server) closeHLS() { s.hls.Close() }
+// close drops every HLS stream, once their publishers are gone.
+func (c *hlsComponent) close(context.Context) error {
+	c.m.Close()
+	return nil
+}
+
+// onHLS is on_hls: an HLS segment is complete.
+func (s *Server) onHLS(seg hls.SegmentInfo) {
+	seq := seg.Seq
+	cwd, _ := os.Getwd()
+	ev := hooks.Event{ServerID: s.serverID, Action: "on_hls", Vhost: seg.Vhost, App: seg.App, Stream: seg.Stream,
+		StreamURL: "/" + seg.App + "/" + seg.Stream, Cwd: cwd, File: seg.File, URL: seg.URL,
+		M3U8URL: "/" + seg.App + "/" + seg.Stream + ".m3u8", SeqNo: &seq, Duration: seg.Duration}
+	if seg.File != "" {
+		ev.M3U8 = filepath.Join(filepath.Dir(seg.File), seg.Stream+".m3u8")
+	}
+	s.hooks.Tell(s.hookURLs(seg.Vhost, func(h *config.Hooks) []string { return h.OnHLS }), ev)
+}

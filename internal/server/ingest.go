@@ -1,22 +1,29 @@
 package server
 
 import (
+	"context"
 	"strings"
-	"sync"
 
 	"github.com/srs-lite/srs-lite/internal/config"
 	"github.com/srs-lite/srs-lite/internal/service/ingest"
+	"github.com/srs-lite/srs-lite/internal/session"
 )
 
-// ingestManagers holds each Server's ingest manager. It stands in for a
-// Server field so that this file needs no change to server.go's struct.
-var ingestManagers sync.Map // *Server -> *ingest.Manager
+func init() { register(orderIngest, newIngest) }
 
-func (s *Server) ingestManager() *ingest.Manager {
-	if m, ok := ingestManagers.Load(s); ok {
-		return m.(*ingest.Manager)
+// ingestComponent runs the [[ingest]] entries: cameras, devices, files.
+type ingestComponent struct {
+	passive
+	s *Server
+	m *ingest.Manager
+}
+
+func newIngest(s *Server) (component, error) {
+	m, err := ingest.New(ingest.Deps{Registry: s.reg, Clients: s.sessions, Log: s.log, Players: s.streamPlayers})
+	if err != nil {
+		return nil, err
 	}
-	return nil
+	return &ingestComponent{s: s, m: m}, nil
 }
 
 // ingestConfigs maps the [[ingest]] entries onto the ingest package's
@@ -41,52 +48,33 @@ func ingestConfigs(c *config.Config) []ingest.Config {
 	return out
 }
 
-// startIngests starts the [[ingest]] entries of the config in force. It
-// runs once, from Run.
-func (s *Server) startIngests() error {
-	m, err := ingest.New(ingest.Deps{Registry: s.reg, Clients: s.clients, Log: s.log, Players: s.streamPlayers})
-	if err != nil {
-		return err
-	}
-	if _, loaded := ingestManagers.LoadOrStore(s, m); loaded {
-		return nil
-	}
-	m.Apply(ingestConfigs(s.cfg.Load()))
+func (c *ingestComponent) name() string { return "ingest" }
+
+func (c *ingestComponent) start(_ context.Context, cfg *config.Config) error {
+	c.m.Apply(ingestConfigs(cfg))
 	return nil
 }
 
-// reloadIngests starts, stops and restarts ingests whose entries changed,
-// and restarts the failed ones (ffmpeg was missing, the camera was
-// unplugged for good), whatever changed.
-func (s *Server) reloadIngests(old, next *config.Config) {
-	if m := s.ingestManager(); m != nil {
-		m.Apply(ingestConfigs(next))
+// reload starts, stops and restarts the ingests whose entries changed.
+func (c *ingestComponent) reload(_, next *config.Config, ch config.Sections) error {
+	if ch.Has(config.SectionIngest) {
+		c.m.Apply(ingestConfigs(next))
 	}
+	return nil
 }
 
-// closeIngests stops every ingest and unpublishes their streams, at
-// shutdown.
-func (s *Server) closeIngests() {
-	if m := s.ingestManager(); m != nil {
-		_ = m.Close()
-		ingestManagers.Delete(s)
-	}
-}
+// close stops every ingest and unpublishes their streams.
+func (c *ingestComponent) close(context.Context) error { return c.m.Close() }
 
-// ingestsJSON is the list of GET /api/v1/ingests.
-func (s *Server) ingestsJSON() any {
-	if m := s.ingestManager(); m != nil {
-		return m.Status()
-	}
-	return []ingest.Status{}
-}
+// status is GET /api/v1/ingests.
+func (c *ingestComponent) status() any { return c.m.Status() }
 
 // streamPlayers counts the connected players of a stream, for on-demand
 // ingests. Remuxers (HLS, DVR) read the stream too but are not players.
 func (s *Server) streamPlayers(vhost, app, stream string) int {
 	n := 0
-	for _, c := range s.clients.List() {
-		if !c.Publisher && c.Stream == stream && c.App == app && strings.EqualFold(c.Vhost, vhost) {
+	for _, c := range s.sessions.List() {
+		if c.Role == session.Player && c.Stream == stream && c.App == app && strings.EqualFold(c.Vhost, vhost) {
 			n++
 		}
 	}

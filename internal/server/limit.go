@@ -20,6 +20,14 @@ type connLimit struct {
 	lastLog atomic.Int64 // unix nanoseconds
 }
 
+// refused logs a refused connection, at most once a second.
+func (l *connLimit) refused(remote string) {
+	now := time.Now().UnixNano()
+	if last := l.lastLog.Load(); now-last > int64(time.Second) && l.lastLog.CompareAndSwap(last, now) {
+		l.log.Warn("connection refused: server.max_connections reached", "max", l.max.Load(), "remote", remote)
+	}
+}
+
 // wrap returns ln with the limit applied at Accept.
 func (l *connLimit) wrap(ln net.Listener) net.Listener { return &limitListener{Listener: ln, l: l} }
 
@@ -37,10 +45,7 @@ func (ll *limitListener) Accept() (net.Conn, error) {
 		}
 		l := ll.l
 		if max := l.max.Load(); max > 0 && int64(l.count()) >= max {
-			now := time.Now().UnixNano()
-			if last := l.lastLog.Load(); now-last > int64(time.Second) && l.lastLog.CompareAndSwap(last, now) {
-				l.log.Warn("connection refused: server.max_connections reached", "max", max, "remote", c.RemoteAddr().String())
-			}
+			l.refused(c.RemoteAddr().String())
 			_ = c.Close()
 			continue
 		}

@@ -31,7 +31,7 @@ func (s *Server) setupOTA(apply func() error) error {
 	if err != nil {
 		return err
 	}
-	s.firmware().ota.Store(m)
+	s.ota = m
 	return nil
 }
 
@@ -52,7 +52,7 @@ func (s *Server) checkConfig(data []byte) error {
 
 // putConfig is the API's PUT /api/v1/config.
 func (s *Server) putConfig(ctx context.Context, data []byte, origin string) error {
-	m := s.firmware().ota.Load()
+	m := s.ota
 	if m == nil {
 		return errNoOTA
 	}
@@ -63,7 +63,7 @@ func (s *Server) putConfig(ctx context.Context, data []byte, origin string) erro
 // held to the self-check, and rolled back to the last good config (file and
 // running state) when any of it fails. SIGHUP and the RAW API use it.
 func (s *Server) reloadChecked(origin string) error {
-	m := s.firmware().ota.Load()
+	m := s.ota
 	if m == nil {
 		return errNoOTA
 	}
@@ -75,12 +75,13 @@ func (s *Server) reloadChecked(origin string) error {
 // good one, and [ota] url is pulled every interval.
 func (s *Server) startOTA() {
 	s.logBoard()
-	m := s.firmware().ota.Load()
+	m := s.ota
 	if m == nil {
 		return
 	}
 	client := &http.Client{Timeout: 30 * time.Second}
-	s.goServe(func(ctx context.Context) {
+	s.goServe(func() {
+		ctx := s.baseCtx
 		if err := m.Start(ctx); err != nil && ctx.Err() == nil {
 			s.log.Warn("ota: start check", "err", err)
 		}

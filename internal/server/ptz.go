@@ -8,30 +8,49 @@ import (
 	"github.com/srs-lite/srs-lite/internal/device/ptz"
 )
 
-// ptzReload sets the PTZ ports to the [[serial]] entries of c (board
-// profile ports included): changed ports close and reopen at their next
-// command.
-func (s *Server) ptzReload(c *config.Config) {
-	f := s.firmware()
-	m := f.ptz.Load()
-	if m == nil {
-		m = ptz.NewManager(nil, s.log)
-		if !f.ptz.CompareAndSwap(nil, m) {
-			m = f.ptz.Load()
-		}
-	}
-	devs := make([]ptz.Device, 0, len(c.Serials))
-	for _, e := range c.Serials {
-		devs = append(devs, ptz.Device{Name: e.Name, Port: e.Device, Baud: e.Baud, Protocol: e.Protocol, Address: e.Address})
-	}
-	m.Configure(devs)
+func init() { register(orderPTZ, newPTZ) }
+
+// ptzComponent drives the serial PTZ ports of [[serial]] (board profile
+// ports included).
+type ptzComponent struct {
+	passive
+	m *ptz.Manager
 }
 
-// ptzCommand is the API's POST /api/v1/ptz/{name}.
-func (s *Server) ptzCommand(ctx context.Context, name string, c ptz.Command) error {
-	m := s.firmware().ptz.Load()
-	if m == nil {
+func newPTZ(s *Server) (component, error) {
+	return &ptzComponent{m: ptz.NewManager(nil, s.log)}, nil
+}
+
+func (c *ptzComponent) name() string { return "ptz" }
+
+// configure sets the ports: changed ports close and reopen at their next
+// command.
+func (c *ptzComponent) configure(cfg *config.Config) {
+	devs := make([]ptz.Device, 0, len(cfg.Serials))
+	for _, e := range cfg.Serials {
+		devs = append(devs, ptz.Device{Name: e.Name, Port: e.Device, Baud: e.Baud, Protocol: e.Protocol, Address: e.Address})
+	}
+	c.m.Configure(devs)
+}
+
+func (c *ptzComponent) start(_ context.Context, cfg *config.Config) error {
+	c.configure(cfg)
+	return nil
+}
+
+func (c *ptzComponent) reload(_, next *config.Config, ch config.Sections) error {
+	if ch.Has(config.SectionSerial) {
+		c.configure(next)
+	}
+	return nil
+}
+
+func (c *ptzComponent) close(context.Context) error { return c.m.Close() }
+
+// command is the API's POST /api/v1/ptz/{name}.
+func (c *ptzComponent) command(ctx context.Context, name string, cmd ptz.Command) error {
+	if c == nil {
 		return fmt.Errorf("%w %q", ptz.ErrNoDevice, name)
 	}
-	return m.Do(ctx, name, c)
+	return c.m.Do(ctx, name, cmd)
 }

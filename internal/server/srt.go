@@ -3,16 +3,21 @@ package server
 import (
 	"context"
 	"fmt"
-	"sync"
 
 	"github.com/srs-lite/srs-lite/internal/config"
 	"github.com/srs-lite/srs-lite/internal/protocol/srt"
-	"github.com/srs-lite/srs-lite/internal/service/hooks"
 )
 
-// srtServers holds each Server's SRT server, keyed by *Server (the Server
-// struct has no field for it).
-var srtServers sync.Map // *Server -> *srt.Server
+func init() { register(orderSRT, newSRT) }
+
+// srtComponent is the SRT server on [srt] listen (UDP).
+type srtComponent struct {
+	s   *Server
+	srv *srt.Server   // nil while SRT is off
+	old []*srt.Server // draining after a change of address
+}
+
+func newSRT(s *Server) (component, error) { return &srtComponent{s: s}, nil }
 
 // srtConfig maps [srt] onto the SRT server's settings.
 func srtConfig(c *config.Config) srt.ServerConfig {
@@ -28,90 +33,78 @@ func srtConfig(c *config.Config) srt.ServerConfig {
 	}}
 }
 
-// listenSRT binds the SRT listener when [srt] is enabled, and records its
-// address as s.addrs["srt"].
-func (s *Server) listenSRT(c *config.Config) error {
-	if !c.SRT.Enabled {
-		return nil
+func (c *srtComponent) name() string { return "srt" }
+
+// bind makes and binds an SRT server for cfg, or nil when SRT is off.
+func (c *srtComponent) bind(cfg *config.Config) (*srt.Server, error) {
+	if !cfg.SRT.Enabled {
+		return nil, nil
 	}
-	srv, err := srt.NewServer(srtConfig(c), srt.ServerDeps{
-		Registry: s.reg, Clients: s.clients, Log: s.log, Vhost: s.vhostFor,
-		OnPublish:   s.srtAsk("on_publish", func(h *config.Hooks) []string { return h.OnPublish }),
-		OnPlay:      s.srtAsk("on_play", func(h *config.Hooks) []string { return h.OnPlay }),
-		OnUnpublish: s.srtTell("on_unpublish", func(h *config.Hooks) []string { return h.OnUnpublish }),
-		OnStop:      s.srtTell("on_stop", func(h *config.Hooks) []string { return h.OnStop }),
+	srv, err := srt.NewServer(srtConfig(cfg), srt.ServerDeps{
+		Registry: c.s.reg, Events: c.s, Log: c.s.log, Vhost: c.s.vhostFor,
 	})
 	if err != nil {
-		return fmt.Errorf("srt: %w", err)
+		return nil, fmt.Errorf("srt: %w", err)
 	}
-	addr, err := srv.Listen(c.SRT.Listen)
+	if _, err := srv.Listen(cfg.SRT.Listen); err != nil {
+		_ = srv.Close()
+		return nil, fmt.Errorf("cannot listen for srt on %s: %w", cfg.SRT.Listen, unwrapAddrInUse(err))
+	}
+	return srv, nil
+}
+
+func (c *srtComponent) start(_ context.Context, cfg *config.Config) error {
+	srv, err := c.bind(cfg)
 	if err != nil {
-		return fmt.Errorf("cannot listen for srt on %s: %w", c.SRT.Listen, unwrapAddrInUse(err))
+		return err
 	}
-	srtServers.Store(s, srv)
-	s.mu.Lock()
-	s.addrs["srt"] = addr.String()
-	s.mu.Unlock()
+	c.set(srv)
 	return nil
 }
 
-// closeSRT closes the SRT listener and its connections, at shutdown:
-// publishers unpublish, players end.
-func (s *Server) closeSRT() {
-	if v, ok := srtServers.LoadAndDelete(s); ok {
-		_ = v.(*srt.Server).Close()
+func (c *srtComponent) set(srv *srt.Server) {
+	c.srv = srv
+	addr := ""
+	if srv != nil {
+		addr = srv.Addr().String()
 	}
+	c.s.setAddr("srt", addr)
 }
 
-// reloadSRT applies changed [srt] settings to the connections accepted
-// from now on. Turning SRT on or off, or a new listen address, takes effect
-// at the next start.
-func (s *Server) reloadSRT(old, next *config.Config) {
-	if old.SRT == next.SRT {
-		return
+// reload applies [srt]: settings to the callers accepted from now on; a new
+// address (or SRT turned on or off) binds a new socket first, and the old
+// one refuses new callers and closes when its sessions have ended.
+func (c *srtComponent) reload(old, next *config.Config, ch config.Sections) error {
+	if !ch.Has(config.SectionSRT) {
+		return nil
 	}
-	if old.SRT.Enabled != next.SRT.Enabled || old.SRT.Listen != next.SRT.Listen {
-		s.log.Warn("srt: enabled or listen changed: it takes effect at the next start")
-	}
-	v, ok := srtServers.Load(s)
-	if !ok {
-		return
-	}
-	if err := v.(*srt.Server).SetConfig(srtConfig(next)); err != nil {
-		s.log.Error("srt: reload failed, keeping the running settings", "err", err)
-	}
-}
-
-func srtEvent(action string, in srt.HookInfo) hooks.Event {
-	return hooks.Event{Action: action, ClientID: in.ClientID, IP: in.IP, Vhost: in.Vhost, App: in.App,
-		Stream: in.Stream, Param: in.Param, TcURL: in.StreamURL, StreamURL: "/" + in.App + "/" + in.Stream}
-}
-
-// srtAsk makes an SRT hook that may refuse the caller, during its
-// handshake. An allowing answer may give the stream's passphrase
-// ({"code": 0, "data": {"srt_passphrase": "..."}}, or at the top level),
-// which then replaces [srt] passphrase for this caller.
-func (s *Server) srtAsk(action string, pick func(*config.Hooks) []string) func(context.Context, srt.HookInfo) (string, error) {
-	return func(ctx context.Context, in srt.HookInfo) (string, error) {
-		ev := srtEvent(action, in)
-		ev.ServerID = s.serverID
-		ans, err := s.hooks.AskAnswer(ctx, s.hookURLs(in.Vhost, pick), ev)
-		if err != nil {
-			return "", err
+	if old.SRT.Enabled == next.SRT.Enabled && old.SRT.Listen == next.SRT.Listen {
+		if c.srv == nil {
+			return nil
 		}
-		p := ans.String("srt_passphrase")
-		if n := len(p); n != 0 && (n < 10 || n > 79) {
-			return "", fmt.Errorf("the hook's srt_passphrase has %d characters: SRT wants 10 to 79", n)
-		}
-		return p, nil
+		return c.srv.SetConfig(srtConfig(next))
 	}
+	srv, err := c.bind(next)
+	if err != nil {
+		return err
+	}
+	prev := c.srv
+	c.set(srv)
+	if prev != nil {
+		c.s.log.Info("srt: listen address changed: the old one closes after its sessions", "old", old.SRT.Listen, "new", next.SRT.Listen)
+		prev.Drain()
+		c.old = append(c.old, prev)
+	}
+	return nil
 }
 
-// srtTell makes an SRT notification hook.
-func (s *Server) srtTell(action string, pick func(*config.Hooks) []string) func(srt.HookInfo) {
-	return func(in srt.HookInfo) {
-		ev := srtEvent(action, in)
-		ev.ServerID = s.serverID
-		s.hooks.Tell(s.hookURLs(in.Vhost, pick), ev)
+// close ends every SRT session: publishers unpublish, players end.
+func (c *srtComponent) close(context.Context) error {
+	for _, o := range c.old {
+		_ = o.Close()
 	}
+	if c.srv != nil {
+		return c.srv.Close()
+	}
+	return nil
 }

@@ -8,6 +8,21 @@ import (
 	"strings"
 )
 
+func init() { register(orderStatic, newStatic) }
+
+// staticComponent serves the files of [http_server] dir, after the
+// streams.
+type staticComponent struct {
+	passive
+	s *Server
+}
+
+func newStatic(s *Server) (component, error) { return &staticComponent{s: s}, nil }
+
+func (c *staticComponent) name() string { return "static" }
+
+func (c *staticComponent) routes(r *routes) { r.fallback = http.HandlerFunc(c.s.serveStatic) }
+
 // staticTypes are the content types of the files players fetch, which some
 // systems' MIME tables lack or get wrong.
 var staticTypes = map[string]string{

@@ -46,7 +46,7 @@ func staticServer(t *testing.T) (*Server, http.Handler) {
 	must(err)
 	s, err := New("", c, l)
 	must(err)
-	return s, http.HandlerFunc(s.serveHTTP)
+	return s, s.routes.http
 }
 
 func get(t *testing.T, h http.Handler, method, target string, hdr ...string) *httptest.ResponseRecorder {
@@ -140,7 +140,10 @@ func TestStaticRefusesEscapes(t *testing.T) {
 		w := httptest.NewRecorder()
 		h.ServeHTTP(w, r)
 		body, _ := io.ReadAll(w.Body)
-		if w.Code != http.StatusNotFound || strings.Contains(string(body), "secret") {
+		// ServeMux answers an unclean path with a redirect to its clean form.
+		refused := w.Code == http.StatusNotFound ||
+			w.Code/100 == 3 && !strings.Contains(w.Header().Get("Location"), "secret")
+		if !refused || strings.Contains(string(body), "secret") {
 			t.Errorf("%s: %d %q", p, w.Code, body)
 		}
 	}

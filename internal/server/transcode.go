@@ -1,37 +1,28 @@
 package server
 
 import (
-	"sync"
+	"context"
 
 	"github.com/srs-lite/srs-lite/internal/config"
 	"github.com/srs-lite/srs-lite/internal/media"
 	"github.com/srs-lite/srs-lite/internal/service/transcode"
 )
 
-// transcodeManagers holds each Server's transcode manager, made at the
-// first publish or reload that needs it. It stands in for a Server field
-// so that this file needs no change to server.go's struct.
-var transcodeManagers sync.Map // *Server -> *transcode.Manager
+func init() { register(orderTranscode, newTranscode) }
 
-// transcodeManager returns the server's manager, making it with the rules
-// in force when create is set.
-func (s *Server) transcodeManager(create bool) *transcode.Manager {
-	if m, ok := transcodeManagers.Load(s); ok {
-		return m.(*transcode.Manager)
-	}
-	if !create || s.closed.Load() {
-		return nil
-	}
-	m, err := transcode.New(transcode.Deps{Registry: s.reg, Clients: s.clients, Log: s.log})
+// transcodeComponent runs the [[transcode]] rules on publishes.
+type transcodeComponent struct {
+	passive
+	s *Server
+	m *transcode.Manager
+}
+
+func newTranscode(s *Server) (component, error) {
+	m, err := transcode.New(transcode.Deps{Registry: s.reg, Clients: s.sessions, Log: s.log})
 	if err != nil {
-		s.log.Error("transcode: not started", "err", err)
-		return nil
+		return nil, err
 	}
-	if v, loaded := transcodeManagers.LoadOrStore(s, m); loaded {
-		return v.(*transcode.Manager)
-	}
-	m.SetRules(transcodeRules(s.cfg.Load()))
-	return m
+	return &transcodeComponent{s: s, m: m}, nil
 }
 
 // transcodeRules maps the [[transcode]] entries onto the rules.
@@ -49,36 +40,26 @@ func transcodeRules(c *config.Config) []transcode.Rule {
 	return out
 }
 
-// transcodePublish starts the transcoders of a new publish session; from
-// onPublish.
-func (s *Server) transcodePublish(st *media.Stream) {
-	m := s.transcodeManager(len(s.cfg.Load().Transcodes) > 0)
-	if m != nil {
-		m.Publish(st)
-	}
+func (c *transcodeComponent) name() string { return "transcode" }
+
+func (c *transcodeComponent) start(_ context.Context, cfg *config.Config) error {
+	c.m.SetRules(transcodeRules(cfg))
+	return nil
 }
 
-// reloadTranscodes applies the [[transcode]] rules: transcoders of removed
-// and changed rules stop, new rules start on live streams, and failed ones
-// (ffmpeg was missing) try again, whatever changed.
-func (s *Server) reloadTranscodes(old, next *config.Config) {
-	if m := s.transcodeManager(len(next.Transcodes) > 0); m != nil {
-		m.SetRules(transcodeRules(next))
+func (c *transcodeComponent) onPublish(st *media.Stream) { c.m.Publish(st) }
+
+// reload applies changed [[transcode]] rules: transcoders of removed and
+// changed rules stop, new rules start on live streams.
+func (c *transcodeComponent) reload(_, next *config.Config, ch config.Sections) error {
+	if ch.Has(config.SectionTranscode) {
+		c.m.SetRules(transcodeRules(next))
 	}
+	return nil
 }
 
-// closeTranscodes stops every transcoder, at shutdown.
-func (s *Server) closeTranscodes() {
-	if m := s.transcodeManager(false); m != nil {
-		_ = m.Close()
-		transcodeManagers.Delete(s)
-	}
-}
+// close stops every transcoder.
+func (c *transcodeComponent) close(context.Context) error { return c.m.Close() }
 
-// transcodesJSON is the list of GET /api/v1/transcodes.
-func (s *Server) transcodesJSON() any {
-	if m := s.transcodeManager(false); m != nil {
-		return m.Status()
-	}
-	return []transcode.Status{}
-}
+// status is GET /api/v1/transcodes.
+func (c *transcodeComponent) status() any { return c.m.Status() }

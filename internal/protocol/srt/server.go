@@ -88,6 +88,7 @@ type Server struct {
 	pending  map[peerKey]pendingSession // sessions admitted in a handshake, until their connection starts
 	done     Totals                     // counters of the closed connections
 	closed   bool
+	draining bool // Drain: no new callers; Close when the last session ends
 	wg       sync.WaitGroup
 	ctx      context.Context
 	cancel   context.CancelFunc
@@ -135,6 +136,29 @@ func (s *Server) Listen(addr string) (net.Addr, error) {
 		s.acceptLoop(ln)
 	}()
 	return ln.Addr(), nil
+}
+
+// Addr returns the bound address, or nil before Listen.
+func (s *Server) Addr() net.Addr {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ln == nil {
+		return nil
+	}
+	return s.ln.Addr()
+}
+
+// Drain refuses new callers and closes the server once its sessions have
+// ended: a new listen address takes the new callers while the sessions on
+// the old socket go on.
+func (s *Server) Drain() {
+	s.mu.Lock()
+	s.draining = true
+	idle := len(s.sessions) == 0
+	s.mu.Unlock()
+	if idle {
+		go s.Close()
+	}
 }
 
 // SetConfig applies new settings to the connections accepted from now on.
@@ -348,6 +372,12 @@ func (s *Server) streamURL(sid string) string {
 // must agree. It returns the stream's passphrase.
 func (s *Server) check(ctx context.Context, req *Request) (string, error) {
 	cfg := s.config()
+	s.mu.Lock()
+	draining := s.draining
+	s.mu.Unlock()
+	if draining {
+		return "", RejResource
+	}
 	t, err := s.resolve(req.StreamID)
 	if err != nil {
 		s.log.Warn("srt: refused", "remote", req.Remote.String(), "streamid", req.StreamID, "err", err)
@@ -395,6 +425,10 @@ func (s *Server) check(ctx context.Context, req *Request) (string, error) {
 		return refuse(rejectOf(err), action+" denied", err)
 	}
 	if p := ans["srt_passphrase"]; p != "" {
+		if n := len(p); n < 10 || n > 79 {
+			return refuse(RejXForbidden, action+": bad srt_passphrase",
+				fmt.Errorf("the hook's srt_passphrase has %d characters: SRT wants 10 to 79", n))
+		}
 		pass = p
 	}
 	s.admitted(req, ss)
@@ -470,7 +504,11 @@ func (s *Server) acceptLoop(ln *Listener) {
 			s.mu.Lock()
 			delete(s.sessions, c)
 			s.done.add(&st)
+			last := s.draining && len(s.sessions) == 0
 			s.mu.Unlock()
+			if last {
+				go s.Close()
+			}
 		}()
 	}
 }

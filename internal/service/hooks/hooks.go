@@ -51,6 +51,9 @@ type Event struct {
 	TcURL     string `json:"tcUrl,omitempty"`
 	StreamURL string `json:"stream_url,omitempty"`
 	StreamID  string `json:"stream_id,omitempty"`
+	// on_close, as SRS: the bytes the client sent and received.
+	SendBytes *uint64 `json:"send_bytes,omitempty"`
+	RecvBytes *uint64 `json:"recv_bytes,omitempty"`
 	// on_dvr and on_hls.
 	Cwd  string `json:"cwd,omitempty"`
 	File string `json:"file,omitempty"`

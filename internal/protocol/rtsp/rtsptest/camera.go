@@ -25,7 +25,7 @@ const Install = "Debian: apt-get install python3-gi gir1.2-gst-rtsp-server-1.0 g
 // Script returns the path of server.py.
 func Script() string {
 	_, file, _, _ := runtime.Caller(0)
-	return filepath.Join(filepath.Dir(file), "..", "..", "..", "test", "rtspserver", "server.py")
+	return filepath.Join(filepath.Dir(file), "..", "..", "..", "..", "test", "rtspserver", "server.py")
 }
 
 // Need skips the test when the camera cannot run (or in -short mode).
