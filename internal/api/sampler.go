@@ -73,8 +73,8 @@ func (m *meter) kbps() (recv, send int64) {
 
 // streamAgg is what the live clients of one stream add up to.
 type streamAgg struct {
-	pubIn     uint64          // bytes received from publishers
-	out       uint64          // bytes sent to every client of the stream
+	pubIn     uint64            // bytes received from publishers
+	out       uint64            // bytes sent to every client of the stream
 	publisher *session.Snapshot // the publishing client, if it is registered
 }
 

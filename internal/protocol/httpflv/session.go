@@ -19,13 +19,13 @@ import (
 
 // session is one play: the reader, the reusable batch, and where it writes.
 type session struct {
-	h      *Handler
-	sess   *sess.Session
-	rd     *media.Reader
-	batch  []media.Frame
-	tags   [][]byte // the encoded tags of the current batch
-	out    sink
-	bytes  uint64
+	h     *Handler
+	sess  *sess.Session
+	rd    *media.Reader
+	batch []media.Frame
+	tags  [][]byte // the encoded tags of the current batch
+	out   sink
+	bytes uint64
 }
 
 // sink writes the response body of a play.
