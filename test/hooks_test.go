@@ -28,6 +28,9 @@ type hookEvent struct {
 	URL      string  `json:"url"`
 	SeqNo    *int    `json:"seq_no"`
 	Duration float64 `json:"duration"`
+	// on_close.
+	SendBytes *uint64 `json:"send_bytes"`
+	RecvBytes *uint64 `json:"recv_bytes"`
 }
 
 type hookRecorder struct {
@@ -180,5 +183,108 @@ on_dvr = %s
 	}
 	if !strings.Contains(s.logs(), "go away") {
 		t.Errorf("the refusal is not logged with the hook's message:\n%s", tail(s.logs(), 20))
+	}
+}
+
+// TestSessionHooks: on_connect and on_close fire for every protocol with a
+// connection (RTMP, HTTP-FLV, SRT), from one session record: the same
+// client_id in both, and on_close carries the bytes as SRS sends them.
+func TestSessionHooks(t *testing.T) {
+	needTools(t, "ffmpeg", "ffprobe")
+	t.Parallel()
+	rec, hook := startHookServer(t, func(hookEvent) string { return `{"code":0}` })
+	s := startServer(t, srtConf+fmt.Sprintf(`[[vhost]]
+name = "__defaultVhost__"
+[vhost.hooks]
+on_connect = %s
+on_close = %s
+`, hook, hook))
+	name := streamName()
+	_, stop := s.publish(t, name, true)
+	defer stop()
+	s.waitPublishing(t, name)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	addr := srtAddr(t, s)
+	for _, url := range []string{s.flvURL(name), srtURL(addr, name, "request", "")} {
+		ffprobe(t, ctx, url, "-read_intervals", "%+#5")
+	}
+	// Each player: on_connect, then on_close with the same client id and
+	// the bytes it was sent.
+	for _, proto := range []string{"flv", "srt"} {
+		deadline := time.Now().Add(20 * time.Second)
+		for {
+			rec.mu.Lock()
+			var conn, closed *hookEvent
+			for i, e := range rec.events {
+				if e.Stream != name || !strings.HasPrefix(e.TcURL, map[string]string{"flv": "http://", "srt": "srt://"}[proto]) {
+					continue
+				}
+				switch e.Action {
+				case "on_connect":
+					conn = &rec.events[i]
+				case "on_close":
+					closed = &rec.events[i]
+				}
+			}
+			ok := conn != nil && closed != nil
+			if ok && (closed.ClientID != conn.ClientID || closed.SendBytes == nil || *closed.SendBytes == 0 || closed.RecvBytes == nil) {
+				t.Errorf("%s: on_connect %+v, on_close %+v", proto, *conn, *closed)
+			}
+			rec.mu.Unlock()
+			if ok {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: no on_connect and on_close pair; got %+v", proto, rec.events)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	stop()
+	// The RTMP publisher: on_close after its connect, with what it sent.
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		rec.mu.Lock()
+		var got bool
+		for _, e := range rec.events {
+			if e.Action == "on_close" && strings.HasPrefix(e.TcURL, "rtmp://") && e.RecvBytes != nil && *e.RecvBytes > 100000 {
+				got = true
+			}
+		}
+		rec.mu.Unlock()
+		if got {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no on_close for the RTMP publisher with its bytes; got %+v", rec.events)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestMaxConnectionsEveryProtocol: server.max_connections counts the
+// sessions of every protocol, SRT included; the API port does not count,
+// so an operator can still look and kick on a full server.
+func TestMaxConnectionsEveryProtocol(t *testing.T) {
+	needTools(t, "ffmpeg", "ffprobe")
+	t.Parallel()
+	s := startServer(t, srtConf+"[server]\nmax_connections = 1\n")
+	name := streamName()
+	_, stop := s.publish(t, name, true)
+	defer stop()
+	s.waitPublishing(t, name) // the one session allowed
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, "ffprobe", "-v", "error", "-show_streams",
+		srtURL(srtAddr(t, s), name, "request", "")).CombinedOutput()
+	if err == nil {
+		t.Errorf("an SRT player beyond max_connections played: %s", out)
+	}
+	if !strings.Contains(s.logs(), "SRT_REJ_RESOURCE") {
+		t.Errorf("the SRT refusal is not logged as SRT_REJ_RESOURCE:\n%s", tail(s.logs(), 10))
+	}
+	if cs := s.clients(t); len(cs) != 1 { // the API answers on a full server
+		t.Errorf("clients %+v", cs)
 	}
 }
