@@ -14,6 +14,9 @@
 // they leave the window and their last reader is done. With Config.Dir set
 // (a tmpfs or a disk), segments are written there instead, through a temp
 // file renamed into place so that no player reads half a segment.
+//
+// Given session.Events (Manager.SetEvents), HLS viewers are sessions as in
+// SRS (hls_ctx): see viewer.go.
 package hls
 
 import (
@@ -27,6 +30,7 @@ import (
 	"time"
 
 	"github.com/srs-lite/srs-lite/internal/media"
+	sess "github.com/srs-lite/srs-lite/internal/session"
 )
 
 // Containers.
@@ -71,6 +75,19 @@ type Manager struct {
 	now     func() time.Time
 	onSeg   func(SegmentInfo)
 	defVhst string
+
+	// Viewers (viewer.go), under their own lock: a segment request takes
+	// it once, to find its session.
+	vmu      sync.Mutex
+	events   sess.Events
+	vtimeout time.Duration
+	viewers  map[string]*viewer // by hls_ctx, live and recently kicked
+	nview    map[string]int     // live viewers by vhost/app/stream
+	reaping  bool
+	vclosed  bool
+	vwake    chan struct{}
+	vdone    chan struct{}
+	vwg      sync.WaitGroup
 }
 
 // SegmentInfo describes a completed segment, for the on_hls hook.
@@ -88,7 +105,9 @@ func NewManager(defaultVhost string, log *slog.Logger) *Manager {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Manager{log: log, muxers: map[string]*Muxer{}, now: time.Now, defVhst: defaultVhost}
+	return &Manager{log: log, muxers: map[string]*Muxer{}, now: time.Now, defVhst: defaultVhost,
+		viewers: map[string]*viewer{}, nview: map[string]int{},
+		vwake: make(chan struct{}, 1), vdone: make(chan struct{})}
 }
 
 // OnSegment sets fn to be called, from a muxer's goroutine, after each
@@ -154,23 +173,31 @@ func (m *Manager) forget(mx *Muxer) {
 
 // Stats describes the HLS of one stream.
 type Stats struct {
-	Segments int    // in the playlist
-	Bytes    int64  // held in memory by segments (in the playlist and in progress)
-	Seq      uint64 // media sequence of the newest segment
+	Container    string        // ContainerTS or ContainerFMP4
+	Segments     int           // in the playlist
+	Bytes        int64         // held in memory by segments (in the playlist and in progress)
+	MediaSeq     uint64        // EXT-X-MEDIA-SEQUENCE: the oldest segment in the playlist
+	Seq          uint64        // media sequence of the newest segment
+	LastDuration time.Duration // of the newest segment
+	Target       int           // EXT-X-TARGETDURATION, seconds
+	Viewers      int           // live HLS sessions (hls_ctx) of the stream
 }
 
 // Stats returns the HLS state of a stream; ok is false when it has none.
-func (m *Manager) Stats(vhost, app, name string) (s Stats, ok bool) {
-	mx := m.lookup(vhost, app, name)
+func (m *Manager) Stats(key media.Key) (s Stats, ok bool) {
+	mx := m.lookup(key.Vhost, key.App, key.Stream)
 	if mx == nil {
 		return s, false
 	}
-	return mx.stats(), true
+	s = mx.stats()
+	s.Viewers = m.viewerCount(mx.key())
+	return s, true
 }
 
-// Close ends every muxer's sessions, waits for them and drops every
-// segment (and the files written for them).
+// Close ends every viewer's session and every muxer's sessions, waits for
+// them and drops every segment (and the files written for them).
 func (m *Manager) Close() {
+	m.closeViewers()
 	m.mu.Lock()
 	m.closed = true
 	all := make([]*Muxer, 0, len(m.muxers))
@@ -263,7 +290,16 @@ func (m *Manager) ServeHTTP(w http.ResponseWriter, r *http.Request, vhost string
 	if mx == nil {
 		return false // a static file of that name, or 404
 	}
-	mx.serve(w, r, req)
+	id := queryValue(r.URL.RawQuery, CtxParam)
+	m.vmu.Lock()
+	ev := m.events
+	v := m.viewers[id]
+	m.vmu.Unlock()
+	if ev == nil && v == nil || r.Method == http.MethodOptions {
+		mx.serve(w, r, req, "")
+		return true
+	}
+	m.serveViewer(w, r, mx, req, ev, id, v)
 	return true
 }
 

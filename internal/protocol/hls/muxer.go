@@ -8,6 +8,7 @@ import (
 	"io"
 	"math"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -63,6 +64,7 @@ func (s *segment) release() {
 type Muxer struct {
 	m                  *Manager
 	vhost, app, stream string
+	k                  string // vhost/app/stream, built once: compared on every viewer request
 
 	mu        sync.Mutex
 	cfg       Config
@@ -84,13 +86,13 @@ type Muxer struct {
 }
 
 func newMuxer(m *Manager, vhost, app, stream string, cfg Config) *Muxer {
-	mx := &Muxer{m: m, vhost: vhost, app: app, stream: stream, cfg: cfg,
+	mx := &Muxer{m: m, vhost: vhost, app: app, stream: stream, k: vhost + "/" + app + "/" + stream, cfg: cfg,
 		changed: make(chan struct{}), inits: map[uint64][]byte{}, loggedErr: map[string]bool{}}
 	mx.targetDur = int(math.Ceil(cfg.Fragment.Seconds()))
 	return mx
 }
 
-func (mx *Muxer) key() string { return mx.vhost + "/" + mx.app + "/" + mx.stream }
+func (mx *Muxer) key() string { return mx.k }
 
 // reconfigure applies new durations for the coming session.
 func (mx *Muxer) reconfigure(cfg Config) {
@@ -610,10 +612,14 @@ func (mx *Muxer) render(b []byte, query string) []byte {
 func (mx *Muxer) stats() Stats {
 	mx.mu.Lock()
 	defer mx.mu.Unlock()
-	st := Stats{Segments: len(mx.segs)}
+	st := Stats{Container: mx.cfg.Container, Segments: len(mx.segs), Target: mx.targetDur, MediaSeq: mx.nextSeq}
+	if len(mx.segs) > 0 {
+		st.MediaSeq = mx.segs[0].seq
+	}
 	for _, s := range mx.segs {
 		st.Bytes += int64(cap(s.data))
 		st.Seq = s.seq
+		st.LastDuration = s.dur
 	}
 	for _, b := range mx.free {
 		st.Bytes += int64(cap(b))
@@ -621,40 +627,65 @@ func (mx *Muxer) stats() Stats {
 	return st
 }
 
-// serve answers a playlist, segment or init request.
-func (mx *Muxer) serve(w http.ResponseWriter, r *http.Request, req Request) {
+// serve answers a playlist, segment or init request and returns the bytes
+// of the body sent. ctx, when not empty, is the viewer's hls_ctx, which
+// the playlist adds to its URIs.
+func (mx *Muxer) serve(w http.ResponseWriter, r *http.Request, req Request, ctx string) int64 {
 	cors(w)
 	switch r.Method {
 	case http.MethodGet, http.MethodHead:
 	case http.MethodOptions:
 		w.WriteHeader(http.StatusNoContent)
-		return
+		return 0
 	default:
 		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
-		return
+		return 0
 	}
 	switch req.Kind {
 	case KindPlaylist:
-		mx.servePlaylist(w, r)
+		return mx.servePlaylist(w, r, ctx)
 	case KindInit:
 		mx.mu.Lock()
 		data := mx.inits[req.Seq]
 		mx.mu.Unlock()
 		if data == nil {
 			http.Error(w, "no such init segment", http.StatusNotFound)
-			return
+			return 0
 		}
 		w.Header().Set("Cache-Control", "max-age=3600")
-		serveBytes(w, r, "video/mp4", data)
+		return serveBytes(w, r, "video/mp4", data)
 	case KindSegment:
-		mx.serveSegment(w, r, req.Seq)
+		return mx.serveSegment(w, r, req.Seq)
 	}
+	return 0
+}
+
+// uriQuery returns the query the playlist adds to its URIs: the viewer's
+// hls_ctx and the vhost a request names by parameter.
+func uriQuery(r *http.Request, ctx string) string {
+	q := ""
+	if ctx != "" {
+		q = "?" + CtxParam + "=" + ctx
+	}
+	if r.URL.RawQuery == "" {
+		return q
+	}
+	if v := r.URL.Query().Get("vhost"); v != "" {
+		if q == "" {
+			q = "?"
+		} else {
+			q += "&"
+		}
+		// Escaped: the value goes into the playlist's lines.
+		q += "vhost=" + url.QueryEscape(v)
+	}
+	return q
 }
 
 // servePlaylist answers the playlist; while a publish has produced no
 // segment yet it waits for the first one, so that a player (or ffprobe)
 // started with the publisher plays as soon as there is something to play.
-func (mx *Muxer) servePlaylist(w http.ResponseWriter, r *http.Request) {
+func (mx *Muxer) servePlaylist(w http.ResponseWriter, r *http.Request, ctx string) int64 {
 	mx.mu.Lock()
 	wait := mx.cfg.Fragment*maxSegmentFragments/2 + 2*time.Second
 	mx.mu.Unlock()
@@ -663,36 +694,33 @@ func (mx *Muxer) servePlaylist(w http.ResponseWriter, r *http.Request) {
 	for {
 		mx.mu.Lock()
 		if len(mx.segs) > 0 {
-			var pl []byte
-			if q := r.URL.Query().Get("vhost"); q != "" {
-				pl = mx.render(nil, "?vhost="+q)
-			} else {
-				pl = mx.playlist
+			pl := mx.playlist
+			if q := uriQuery(r, ctx); q != "" {
+				pl = mx.render(make([]byte, 0, len(pl)+len(mx.segs)*len(q)+64), q)
 			}
 			mx.mu.Unlock()
 			w.Header().Set("Cache-Control", "no-cache")
-			serveBytes(w, r, "application/vnd.apple.mpegurl", pl)
-			return
+			return serveBytes(w, r, "application/vnd.apple.mpegurl", pl)
 		}
 		waiting := mx.sessions > 0 && !mx.disposed
 		ch := mx.changed
 		mx.mu.Unlock()
 		if !waiting {
 			http.Error(w, "stream not published", http.StatusNotFound)
-			return
+			return 0
 		}
 		select {
 		case <-ch:
 		case <-deadline.C:
 			http.Error(w, "no segment yet", http.StatusNotFound)
-			return
+			return 0
 		case <-r.Context().Done():
-			return
+			return 0
 		}
 	}
 }
 
-func (mx *Muxer) serveSegment(w http.ResponseWriter, r *http.Request, seq uint64) {
+func (mx *Muxer) serveSegment(w http.ResponseWriter, r *http.Request, seq uint64) int64 {
 	mx.mu.Lock()
 	var s *segment
 	for _, x := range mx.segs {
@@ -704,7 +732,7 @@ func (mx *Muxer) serveSegment(w http.ResponseWriter, r *http.Request, seq uint64
 	if s == nil {
 		mx.mu.Unlock()
 		http.Error(w, "no such segment (it left the window)", http.StatusNotFound)
-		return
+		return 0
 	}
 	ctype := "video/mp2t"
 	if mx.cfg.Container == ContainerFMP4 {
@@ -717,34 +745,47 @@ func (mx *Muxer) serveSegment(w http.ResponseWriter, r *http.Request, seq uint64
 		mx.mu.Unlock()
 		if err != nil {
 			http.Error(w, "segment file gone", http.StatusNotFound)
-			return
+			return 0
 		}
 		defer f.Close()
 		w.Header().Set("Content-Type", ctype)
 		w.Header().Set("Cache-Control", "max-age=3600")
-		http.ServeContent(w, r, "", time.Time{}, f)
-		return
+		return serveContent(w, r, f)
 	}
 	s.refs.Add(1)
 	mx.mu.Unlock()
 	defer s.release()
 	w.Header().Set("Cache-Control", "max-age=3600")
-	serveBytes(w, r, ctype, s.data)
+	return serveBytes(w, r, ctype, s.data)
 }
 
-// serveBytes writes data as the body, straight from its buffer; a Range
-// request goes through http.ServeContent.
-func serveBytes(w http.ResponseWriter, r *http.Request, ctype string, data []byte) {
+// serveContent serves a Range request or a file through http.ServeContent
+// and returns the body bytes, read back from the Content-Length it set:
+// wrapping w to count would hide its io.ReaderFrom (sendfile).
+func serveContent(w http.ResponseWriter, r *http.Request, content io.ReadSeeker) int64 {
+	http.ServeContent(w, r, "", time.Time{}, content)
+	if r.Method == http.MethodHead {
+		return 0
+	}
+	n, _ := strconv.ParseInt(w.Header().Get("Content-Length"), 10, 64)
+	return max(n, 0)
+}
+
+// serveBytes writes data as the body, straight from its buffer, and
+// returns the body bytes written; a Range request goes through
+// http.ServeContent.
+func serveBytes(w http.ResponseWriter, r *http.Request, ctype string, data []byte) int64 {
 	h := w.Header()
 	h.Set("Content-Type", ctype)
 	if r.Header.Get("Range") != "" {
-		http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(data))
-		return
+		return serveContent(w, r, bytes.NewReader(data))
 	}
 	h.Set("Content-Length", strconv.Itoa(len(data)))
 	h.Set("Accept-Ranges", "bytes")
 	w.WriteHeader(http.StatusOK)
-	if r.Method != http.MethodHead {
-		_, _ = w.Write(data)
+	if r.Method == http.MethodHead {
+		return 0
 	}
+	n, _ := w.Write(data)
+	return int64(n)
 }
