@@ -71,6 +71,10 @@ type Deps struct {
 	// none). Streams and clients name their vhost by name, so an item's "id"
 	// should be its name.
 	Vhosts func() any
+	// HLS returns a stream's HLS state as a JSON-able value (nil when it
+	// has none) and its HLS viewers, which count among its clients (nil:
+	// no HLS).
+	HLS func(s *media.Stream) (view any, viewers int)
 	// Ingests returns the [[ingest]] entries and their state (nil: none).
 	Ingests func() any
 	// Reload reloads the config, as SIGHUP does (nil: the RAW API reload is

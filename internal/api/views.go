@@ -59,6 +59,7 @@ type streamView struct {
 	Publish     publishView `json:"publish"`
 	Video       *videoView  `json:"video"`
 	Audio       *audioView  `json:"audio"`
+	HLS         any         `json:"hls,omitempty"` // the stream's HLS state, when it has HLS
 }
 
 // clientView is a connection as SRS's SrsStatisticClient::dumps shows it.
@@ -128,6 +129,12 @@ func (a *API) streamViewLocked(s *media.Stream, st media.Stats, g *streamAgg, no
 	}
 	if st.Publishing {
 		v.Clients++
+	}
+	if a.deps.HLS != nil {
+		// HLS viewers are sessions that read no ring: count them here.
+		var viewers int
+		v.HLS, viewers = a.deps.HLS(s)
+		v.Clients += viewers
 	}
 	if g != nil && g.publisher != nil {
 		v.TcURL = g.publisher.URL

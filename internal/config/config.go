@@ -149,6 +149,10 @@ type Hooks struct {
 	OnStop      []string `toml:"on_stop" json:"on_stop"`
 	OnDVR       []string `toml:"on_dvr" json:"on_dvr"`
 	OnHLS       []string `toml:"on_hls" json:"on_hls"`
+	// OnHLSNotify are URL templates GET per new segment (SRS's
+	// on_hls_notify): [vhost] [app] [stream] [seq] [url] [ts_url]
+	// [server_id].
+	OnHLSNotify []string `toml:"on_hls_notify" json:"on_hls_notify"`
 }
 
 // Ingest is a pull source started when the first reader arrives.
@@ -222,7 +226,7 @@ func DefaultVhostConfig(name string) Vhost {
 		Hooks: Hooks{
 			OnConnect: []string{}, OnClose: []string{}, OnPublish: []string{},
 			OnUnpublish: []string{}, OnPlay: []string{}, OnStop: []string{},
-			OnDVR: []string{}, OnHLS: []string{},
+			OnDVR: []string{}, OnHLS: []string{}, OnHLSNotify: []string{},
 		},
 	}
 }
@@ -284,7 +288,7 @@ func (c *Config) Clone() *Config {
 			OnConnect: cloneStrings(v.Hooks.OnConnect), OnClose: cloneStrings(v.Hooks.OnClose),
 			OnPublish: cloneStrings(v.Hooks.OnPublish), OnUnpublish: cloneStrings(v.Hooks.OnUnpublish),
 			OnPlay: cloneStrings(v.Hooks.OnPlay), OnStop: cloneStrings(v.Hooks.OnStop),
-			OnDVR: cloneStrings(v.Hooks.OnDVR), OnHLS: cloneStrings(v.Hooks.OnHLS),
+			OnDVR: cloneStrings(v.Hooks.OnDVR), OnHLS: cloneStrings(v.Hooks.OnHLS), OnHLSNotify: cloneStrings(v.Hooks.OnHLSNotify),
 		}
 		n.Vhosts[i] = v
 	}

@@ -103,9 +103,9 @@ func (v *Vhost) equal(w *Vhost) bool {
 	a, b := *v, *w
 	for _, l := range []*[]string{
 		&a.Hooks.OnConnect, &a.Hooks.OnClose, &a.Hooks.OnPublish, &a.Hooks.OnUnpublish,
-		&a.Hooks.OnPlay, &a.Hooks.OnStop, &a.Hooks.OnDVR, &a.Hooks.OnHLS,
+		&a.Hooks.OnPlay, &a.Hooks.OnStop, &a.Hooks.OnDVR, &a.Hooks.OnHLS, &a.Hooks.OnHLSNotify,
 		&b.Hooks.OnConnect, &b.Hooks.OnClose, &b.Hooks.OnPublish, &b.Hooks.OnUnpublish,
-		&b.Hooks.OnPlay, &b.Hooks.OnStop, &b.Hooks.OnDVR, &b.Hooks.OnHLS,
+		&b.Hooks.OnPlay, &b.Hooks.OnStop, &b.Hooks.OnDVR, &b.Hooks.OnHLS, &b.Hooks.OnHLSNotify,
 	} {
 		if len(*l) == 0 {
 			*l = nil

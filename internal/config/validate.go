@@ -160,7 +160,7 @@ func (v *Vhost) validate(ps *problems, p string) {
 		{"on_connect", v.Hooks.OnConnect}, {"on_close", v.Hooks.OnClose},
 		{"on_publish", v.Hooks.OnPublish}, {"on_unpublish", v.Hooks.OnUnpublish},
 		{"on_play", v.Hooks.OnPlay}, {"on_stop", v.Hooks.OnStop},
-		{"on_dvr", v.Hooks.OnDVR}, {"on_hls", v.Hooks.OnHLS},
+		{"on_dvr", v.Hooks.OnDVR}, {"on_hls", v.Hooks.OnHLS}, {"on_hls_notify", v.Hooks.OnHLSNotify},
 	} {
 		for _, u := range hk.urls {
 			if err := checkHookURL(u); err != nil {

@@ -10,6 +10,7 @@ import (
 	"github.com/srs-lite/srs-lite/internal/config"
 	"github.com/srs-lite/srs-lite/internal/device/ptz"
 	"github.com/srs-lite/srs-lite/internal/device/v4l2"
+	"github.com/srs-lite/srs-lite/internal/media"
 	"github.com/srs-lite/srs-lite/internal/service/ingest"
 	"github.com/srs-lite/srs-lite/internal/service/snapshot"
 	"github.com/srs-lite/srs-lite/internal/service/transcode"
@@ -34,7 +35,7 @@ func newAPI(s *Server) (component, error) {
 	c := &apiComponent{s: s}
 	a, err := api.New(api.Deps{
 		Registry: s.reg, Clients: s.sessions, Log: s.log, Version: Version,
-		Vhosts: s.vhostsJSON, Ingests: c.ingests, Transcodes: c.transcodes,
+		Vhosts: s.vhostsJSON, Ingests: c.ingests, HLS: c.hls, Transcodes: c.transcodes,
 		Devices: func() any { return v4l2.List("", nil) }, Snapshot: c.snapshot,
 		Reload: s.Reload, ServerID: s.serverID, Start: s.start,
 		Access: s.apiAccess, Board: s.boardView, Config: s.Config, PutConfig: s.putConfig, PTZ: c.ptz,
@@ -74,6 +75,21 @@ func (c *apiComponent) ingests() any {
 		return ic.status()
 	}
 	return []ingest.Status{}
+}
+
+// hls is a stream's HLS state in /api/v1/streams.
+func (c *apiComponent) hls(st *media.Stream) (any, int) {
+	hc := find[*hlsComponent](c.s)
+	if hc == nil {
+		return nil, 0
+	}
+	h, ok := hc.m.Stats(media.Key{Vhost: st.Vhost, App: st.App, Stream: st.Name})
+	if !ok {
+		return nil, 0
+	}
+	return map[string]any{"container": h.Container, "segments": h.Segments, "sequence": h.Seq,
+		"media_sequence": h.MediaSeq, "last_duration": h.LastDuration.Seconds(), "target_duration": h.Target,
+		"bytes": h.Bytes, "viewers": h.Viewers}, h.Viewers
 }
 
 func (c *apiComponent) transcodes() any {

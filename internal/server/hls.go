@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/srs-lite/srs-lite/internal/config"
 	"github.com/srs-lite/srs-lite/internal/media"
@@ -25,6 +26,7 @@ type hlsComponent struct {
 func newHLS(s *Server) (component, error) {
 	c := &hlsComponent{s: s, m: hls.NewManager(config.DefaultVhost, s.log)}
 	c.m.OnSegment(s.onHLS)
+	c.m.SetEvents(s) // viewers are sessions (hls_ctx)
 	return c, nil
 }
 
@@ -83,4 +85,9 @@ func (s *Server) onHLS(seg hls.SegmentInfo) {
 		ev.M3U8 = filepath.Join(filepath.Dir(seg.File), seg.Stream+".m3u8")
 	}
 	s.hooks.Tell(s.hookURLs(seg.Vhost, func(h *config.Hooks) []string { return h.OnHLS }), ev)
+	// on_hls_notify: SRS's GET per segment, e.g. to pre-warm a CDN.
+	for _, tmpl := range s.hookURLs(seg.Vhost, func(h *config.Hooks) []string { return h.OnHLSNotify }) {
+		u := strings.ReplaceAll(hls.NotifyURL(tmpl, seg), "[server_id]", s.serverID)
+		s.hooks.Get(u, "on_hls_notify")
+	}
 }

@@ -166,6 +166,38 @@ func (c *Caller) Tell(urls []string, ev Event) {
 	}()
 }
 
+// Get makes a GET of u in the background, bounded like Tell (on_hls_notify);
+// the answer is read and dropped, a failure logged.
+func (c *Caller) Get(u, action string) {
+	select {
+	case c.sem <- struct{}{}:
+	default:
+		c.log.Warn("hooks: too many notifications pending, dropped", "action", action)
+		return
+	}
+	c.wg.Add(1)
+	go func() {
+		defer func() { <-c.sem; c.wg.Done() }()
+		ctx, cancel := context.WithTimeout(context.Background(), c.timeout)
+		defer cancel()
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+		if err == nil {
+			req.Header.Set("User-Agent", "srs-lite")
+			var resp *http.Response
+			if resp, err = c.client.Do(req); err == nil {
+				_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxBody))
+				resp.Body.Close()
+				if resp.StatusCode/100 != 2 {
+					err = fmt.Errorf("status %s", resp.Status)
+				}
+			}
+		}
+		if err != nil {
+			c.log.Warn("hooks: "+action+" failed", "url", u, "err", err)
+		}
+	}()
+}
+
 // Wait waits for the notifications in flight, for at most d.
 func (c *Caller) Wait(d time.Duration) {
 	done := make(chan struct{})
