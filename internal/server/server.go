@@ -111,6 +111,9 @@ func New(path string, cfg *config.Config, logger *log.Logger) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("server: http-flv: %w", err)
 	}
+	if err := s.flv.SetMounts(flvMounts(cfg)); err != nil {
+		return nil, fmt.Errorf("server: http-flv: %w", err)
+	}
 	s.api, err = api.New(api.Deps{
 		Registry: s.reg, Clients: s.clients, Log: s.log, Version: Version,
 		Vhosts: s.vhostsJSON, Ingests: s.ingestsJSON,
@@ -195,6 +198,15 @@ func (s *Server) flvVhost(r *http.Request) (string, bool) {
 	}
 	v := s.cfg.Load().Vhost(name)
 	return name, v != nil && v.HTTPRemux.Enabled
+}
+
+// flvMounts returns each vhost's http_remux mount template.
+func flvMounts(c *config.Config) map[string]string {
+	m := make(map[string]string, len(c.Vhosts))
+	for _, v := range c.Vhosts {
+		m[v.Name] = v.HTTPRemux.Mount
+	}
+	return m
 }
 
 func (s *Server) vhostsJSON() any {
@@ -300,11 +312,10 @@ func unwrapAddrInUse(err error) error {
 	return err
 }
 
-// serveHTTP is the HTTP server's handler: HTTP-FLV streams, HLS playlists
-// and segments, then static files.
+// serveHTTP is the HTTP server's handler: the http_remux mounts (HTTP-FLV,
+// HTTP-TS, AAC, MP3), HLS playlists and segments, then static files.
 func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
-	if strings.HasSuffix(r.URL.Path, ".flv") {
-		s.flv.ServeHTTP(w, r)
+	if s.flv.ServeStream(w, r) {
 		return
 	}
 	if s.serveHLS(w, r) {
@@ -482,6 +493,9 @@ func (s *Server) applyFile() error {
 	s.limit.max.Store(int64(next.Server.MaxConnections))
 	if sec.Has(config.SectionVhosts) {
 		s.reg.Reconfigure(s.streamOptions)
+		if err := s.flv.SetMounts(flvMounts(next)); err != nil {
+			s.log.Error("http_remux mounts not applied", "err", err) // Validate refuses them first
+		}
 	}
 	if sec.Has(config.SectionRTMP) {
 		s.rtmp.SetConfig(rtmpConfig(next))
