@@ -210,7 +210,7 @@ func DefaultVhostConfig(name string) Vhost {
 		MWLatency:         Duration(350 * time.Millisecond),
 		MWMsgs:            8,
 		RingFrames:        1024,
-		HTTPRemux:         HTTPRemux{Enabled: true, Mount: "[app]/[stream].flv"},
+		HTTPRemux:         HTTPRemux{Enabled: true, Mount: "[vhost]/[app]/[stream].flv"},
 		HLS: HLS{
 			Enabled:   true,
 			Fragment:  Duration(2 * time.Second),

@@ -134,6 +134,8 @@ func (v *Vhost) validate(ps *problems, p string) {
 
 	if err := checkTemplate(v.HTTPRemux.Mount, []string{".flv", ".ts", ".aac", ".mp3"}, "vhost", "app", "stream"); err != nil {
 		ps.check(p+".http_remux.mount", "%v", err)
+	} else if err := checkMount(v.Name, v.HTTPRemux.Mount); err != nil {
+		ps.check(p+".http_remux.mount", "%v", err)
 	}
 
 	h := v.HLS
@@ -326,6 +328,35 @@ func checkTemplate(p string, exts []string, placeholders ...string) error {
 		}
 	}
 	return fmt.Errorf("%q: extension must be one of %s", p, strings.Join(exts, " "))
+}
+
+// checkMount checks what an http_remux mount needs beyond its placeholders
+// and extension, as the HTTP-FLV handler parses it (SRS's http mux: a
+// pattern that does not start with "/" starts with a host, which must be
+// the vhost's).
+func checkMount(vhost, m string) error {
+	if !strings.HasPrefix(m, "/") {
+		host, _, ok := strings.Cut(m, "/")
+		if !ok || (host != "[vhost]" && !strings.EqualFold(host, vhost)) {
+			return fmt.Errorf("%q: must start with \"/\" or \"[vhost]/\"", m)
+		}
+	}
+	if strings.ContainsAny(m, "?#%\\") || strings.Contains(m, "//") {
+		return fmt.Errorf("%q: not a clean URL path", m)
+	}
+	stem := strings.TrimSuffix(m, path.Ext(m))
+	if strings.HasSuffix(stem, "/") {
+		return fmt.Errorf("%q: no stream name", m)
+	}
+	for _, ph := range []string{"[app]", "[stream]"} {
+		if strings.Count(m, ph) > 1 {
+			return fmt.Errorf("%q: %s more than once", m, ph)
+		}
+	}
+	if strings.Contains(m, "][") {
+		return fmt.Errorf("%q: placeholders must be separated", m)
+	}
+	return nil
 }
 
 func checkHookURL(s string) error {

@@ -3,15 +3,16 @@ package server
 import (
 	"context"
 	"net/http"
-	"strings"
 	"time"
 
+	"github.com/srs-lite/srs-lite/internal/config"
 	"github.com/srs-lite/srs-lite/internal/protocol/httpflv"
 )
 
 func init() { register(orderFLV, newFLV) }
 
-// flvComponent serves HTTP-FLV players ([vhost.http_remux]).
+// flvComponent serves SRS's HTTP remuxes of every stream on each vhost's
+// [vhost.http_remux] mount: HTTP-FLV, HTTP-TS, AAC and MP3.
 type flvComponent struct {
 	passive
 	s *Server
@@ -41,16 +42,31 @@ func (s *Server) flvVhost(r *http.Request) (string, bool) {
 	return name, v != nil && v.HTTPRemux.Enabled
 }
 
-func (c *flvComponent) name() string { return "http-flv" }
+// flvMounts returns each vhost's http_remux mount template.
+func flvMounts(c *config.Config) map[string]string {
+	m := make(map[string]string, len(c.Vhosts))
+	for _, v := range c.Vhosts {
+		m[v.Name] = v.HTTPRemux.Mount
+	}
+	return m
+}
 
-func (c *flvComponent) routes(r *routes) {
-	r.stream("flv", func(w http.ResponseWriter, req *http.Request) bool {
-		if !strings.HasSuffix(req.URL.Path, ".flv") {
-			return false
-		}
-		c.h.ServeHTTP(w, req)
-		return true
-	})
+func (c *flvComponent) name() string { return "http-remux" }
+
+// routes: mount templates are no ServeMux patterns ([stream].flv is part of
+// a path segment), so the handler matches them itself, first among the
+// stream handlers.
+func (c *flvComponent) routes(r *routes) { r.stream("http-remux", c.h.ServeStream) }
+
+func (c *flvComponent) start(_ context.Context, cfg *config.Config) error {
+	return c.h.SetMounts(flvMounts(cfg))
+}
+
+func (c *flvComponent) reload(_, next *config.Config, ch config.Sections) error {
+	if !ch.Has(config.SectionVhosts) {
+		return nil
+	}
+	return c.h.SetMounts(flvMounts(next))
 }
 
 // close ends the plays still running (their streams have ended by now).

@@ -1,10 +1,13 @@
-// Package httpflv serves live streams to HTTP-FLV players (ffplay, VLC,
-// mpegts.js, flv.js) at http://HOST:8080/APP/STREAM.flv, as SRS's
-// http_remux does.
+// Package httpflv serves live streams over HTTP as SRS's http_remux does:
+// HTTP-FLV (ffplay, VLC, mpegts.js, flv.js) at each vhost's mount,
+// http://HOST:8080/APP/STREAM.flv by default, and on the same stem HTTP-TS
+// (.ts), AAC as ADTS (.aac) and MP3 (.mp3).
 //
 // A play is a Reader on the stream's ring: each batch of frames Read returns
 // is written as FLV tags (encoded once per frame and shared by all players)
-// in one chunk of the chunked response body, with one writev per batch.
+// in one chunk of the chunked response body, with one writev per batch. The
+// other formats are muxed per player (see ts.go), in chunks of at most about
+// flushBytes.
 package httpflv
 
 import (
@@ -13,8 +16,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/srs-lite/srs-lite/internal/media"
@@ -75,8 +78,9 @@ type Deps struct {
 	BaseContext context.Context
 }
 
-// Handler serves HTTP-FLV plays. It is an http.Handler for GET, HEAD and
-// OPTIONS on /APP/STREAM.flv; the server mounts it where those paths go.
+// Handler serves HTTP stream plays. Its entry point is ServeStream, which a
+// catch-all route calls before HLS and static files; it is also an
+// http.Handler for GET, HEAD and OPTIONS on the mounts.
 type Handler struct {
 	cfg  Config
 	deps Deps
@@ -84,6 +88,9 @@ type Handler struct {
 
 	ctx    context.Context // canceled by Close and with Deps.BaseContext
 	cancel context.CancelFunc
+
+	mounts   atomic.Pointer[map[string]*Mount] // by lower-case vhost name
+	defMount Mount                             // DefaultMount, for vhosts without one
 
 	mu     sync.Mutex
 	closed bool
@@ -124,7 +131,9 @@ func New(cfg Config, deps Deps) (*Handler, error) {
 		base = context.Background()
 	}
 	ctx, cancel := context.WithCancel(base)
-	return &Handler{cfg: cfg, deps: deps, log: l, ctx: ctx, cancel: cancel}, nil
+	h := &Handler{cfg: cfg, deps: deps, log: l, ctx: ctx, cancel: cancel}
+	h.defMount, _ = ParseMount(defaultVhost, DefaultMount)
+	return h, nil
 }
 
 // Close ends every play and waits until their goroutines have returned.
@@ -162,11 +171,22 @@ var corsHeaders = [...][2]string{
 	{"Access-Control-Allow-Headers", "origin,range,accept-encoding,referer,Cache-Control,X-Proxy-Authorization,X-Requested-With,Content-Type"},
 }
 
-// ServeHTTP answers OPTIONS (CORS preflight), HEAD and GET of
-// /APP/STREAM.flv. Errors: 404 for another path, a vhost without HTTP-FLV
-// or a stream nobody publishes, 403 when OnPlay refuses, 405 for other
-// methods, 503 after Close.
+// ServeHTTP serves the streams of the vhosts' mounts, as ServeStream
+// does, and answers 404 for any other path.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if !h.ServeStream(w, r) {
+		for _, kv := range corsHeaders {
+			w.Header().Set(kv[0], kv[1])
+		}
+		http.NotFound(w, r)
+	}
+}
+
+// serve answers OPTIONS (CORS preflight), HEAD and GET of a stream's path.
+// Errors: 404 for a vhost without HTTP streams or a stream nobody
+// publishes, 403 when OnPlay refuses, 405 for other methods, 503 after
+// Close.
+func (h *Handler) serve(w http.ResponseWriter, r *http.Request, k kind, vhost, app, name string, enabled bool) {
 	hd := w.Header()
 	for _, kv := range corsHeaders {
 		hd.Set(kv[0], kv[1])
@@ -182,16 +202,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
 		return
 	}
-	app, name, ok := ParsePath(r.URL.Path)
-	if !ok {
-		http.NotFound(w, r)
-		return
-	}
-	vhost, ok := media.DefaultVhost, true
-	if h.deps.Vhost != nil {
-		vhost, ok = h.deps.Vhost(r)
-	}
-	if !ok {
+	if !enabled {
 		http.Error(w, "http-flv disabled", http.StatusNotFound)
 		return
 	}
@@ -202,7 +213,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if r.Method == http.MethodHead {
-		setPlayHeaders(hd)
+		setPlayHeaders(hd, k)
 		w.WriteHeader(http.StatusOK)
 		return
 	}
@@ -211,30 +222,13 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer h.wg.Done()
-	h.play(w, r, vhost, app, name)
+	h.play(w, r, k, vhost, app, name)
 }
 
-// setPlayHeaders sets the headers of an HTTP-FLV answer.
-func setPlayHeaders(hd http.Header) {
-	hd.Set("Content-Type", "video/x-flv")
+// setPlayHeaders sets the headers of a play's answer.
+func setPlayHeaders(hd http.Header, k kind) {
+	hd.Set("Content-Type", kinds[k].contentType)
 	hd.Set("Cache-Control", "no-cache")
 	hd.Set("Expires", "-1")
 	hd.Set("Pragma", "no-cache")
-}
-
-// ParsePath splits an HTTP-FLV path /APP/STREAM.flv as SRS does: APP is
-// everything between the first and the last slash (it may contain
-// slashes), STREAM the last segment without ".flv". It reports false when
-// the path does not end in .flv or APP or STREAM is empty.
-func ParsePath(p string) (app, stream string, ok bool) {
-	p, ok = strings.CutSuffix(p, ".flv")
-	if !ok || !strings.HasPrefix(p, "/") {
-		return "", "", false
-	}
-	i := strings.LastIndexByte(p, '/')
-	app, stream = p[1:max(i, 1)], p[i+1:]
-	if app == "" || stream == "" || strings.HasPrefix(app, "/") || strings.HasSuffix(app, "/") {
-		return "", "", false
-	}
-	return app, stream, true
 }

@@ -552,34 +552,6 @@ func TestErrors(t *testing.T) {
 	}
 }
 
-func TestParsePath(t *testing.T) {
-	tests := []struct {
-		path, app, stream string
-		ok                bool
-	}{
-		{"/live/livestream.flv", "live", "livestream", true},
-		{"/a/b/c.flv", "a/b", "c", true},
-		{"/live/s.t.flv", "live", "s.t", true},
-		{"/live/s.ts", "", "", false},
-		{"/s.flv", "", "", false},
-		{"/live/.flv", "", "", false},
-		{"//s.flv", "", "", false},
-		{"/a//s.flv", "", "", false},
-		{"live/s.flv", "", "", false},
-		{".flv", "", "", false},
-		{"/.flv", "", "", false},
-		{"", "", "", false},
-	}
-	for _, tt := range tests {
-		t.Run(tt.path, func(t *testing.T) {
-			app, stream, ok := ParsePath(tt.path)
-			if app != tt.app || stream != tt.stream || ok != tt.ok {
-				t.Errorf("ParsePath(%q) = %q, %q, %v; want %q, %q, %v", tt.path, app, stream, ok, tt.app, tt.stream, tt.ok)
-			}
-		})
-	}
-}
-
 func TestCloseEndsPlays(t *testing.T) {
 	e := newEnv(t, Config{}, Deps{})
 	p := publish(t, e.reg, "__defaultVhost__", "live", "c")

@@ -20,12 +20,19 @@ import (
 // session is one play: the reader, the reusable batch, and where it writes.
 type session struct {
 	h     *Handler
+	kind  kind
 	sess  *sess.Session
 	rd    *media.Reader
 	batch []media.Frame
-	tags  [][]byte // the encoded tags of the current batch
+	tags  [][]byte // the encoded tags of the current batch (FLV)
 	out   sink
 	bytes uint64
+
+	// The formats muxed per player (TS, AAC, MP3): the muxer, and the
+	// buffer it appends to, reused across batches.
+	mux remuxer
+	buf []byte
+	one [1][]byte // the vector of one flush
 }
 
 // sink writes the response body of a play.
@@ -41,12 +48,13 @@ type sink interface {
 	finish(clean bool) int
 }
 
-// play runs one HTTP-FLV play until the publisher leaves, the client goes,
-// it is kicked or the handler closes.
-func (h *Handler) play(w http.ResponseWriter, r *http.Request, vhost, app, name string) {
+// play runs one play until the publisher leaves, the client goes, it is
+// kicked or the handler closes.
+func (h *Handler) play(w http.ResponseWriter, r *http.Request, k kind, vhost, app, name string) {
 	cid := log.NewTraceID()
 	key := vhost + "/" + app + "/" + name
-	l := h.log.With("cid", cid, "proto", "flv", "remote", r.RemoteAddr, "stream", key)
+	proto := kinds[k].proto
+	l := h.log.With("cid", cid, "proto", proto, "remote", r.RemoteAddr, "stream", key)
 	var s *session
 	defer func() {
 		if v := recover(); v != nil {
@@ -56,7 +64,7 @@ func (h *Handler) play(w http.ResponseWriter, r *http.Request, vhost, app, name 
 			if v == http.ErrAbortHandler {
 				panic(v)
 			}
-			l.Error("flv play panic", "panic", v, "stack", string(debug.Stack()))
+			l.Error(proto+" play panic", "panic", v, "stack", string(debug.Stack()))
 		}
 	}()
 
@@ -65,12 +73,22 @@ func (h *Handler) play(w http.ResponseWriter, r *http.Request, vhost, app, name 
 	stop := context.AfterFunc(h.ctx, func() { cancel(errShutdown) })
 	defer stop()
 
+	// SRS remuxes audio to .aac and .mp3 by passthrough only: refuse the
+	// other codec before the hook when the stream tells it already, else
+	// on the first frames.
+	if st := h.deps.Registry.Lookup(vhost, app, name); st != nil {
+		if err := checkAudio(k, st, nil); err != nil {
+			http.Error(w, err.Error(), http.StatusUnsupportedMediaType)
+			l.Info(proto+" play refused", "reason", err.Error())
+			return
+		}
+	}
 	url := requestURL(r)
 	ip := r.RemoteAddr
 	if host, _, err := net.SplitHostPort(ip); err == nil {
 		ip = host
 	}
-	ss := sess.New(cid, "flv", ip)
+	ss := sess.New(cid, proto, ip)
 	param := ""
 	if r.URL.RawQuery != "" {
 		param = "?" + r.URL.RawQuery
@@ -81,12 +99,12 @@ func (h *Handler) play(w http.ResponseWriter, r *http.Request, vhost, app, name 
 	ev := h.events()
 	defer ev.Close(ss)
 	if err := ev.Connect(ctx, ss); err != nil {
-		l.Warn("flv play refused", "url", url, "err", err)
+		l.Warn(proto+" play refused", "url", url, "err", err)
 		http.Error(w, "forbidden", http.StatusForbidden)
 		return
 	}
 	if _, err := ev.Play(ctx, ss); err != nil {
-		l.Warn("flv play denied by on_play", "url", url, "err", err)
+		l.Warn(proto+" play denied by on_play", "url", url, "err", err)
 		http.Error(w, "forbidden", http.StatusForbidden)
 		return
 	}
@@ -96,11 +114,19 @@ func (h *Handler) play(w http.ResponseWriter, r *http.Request, vhost, app, name 
 	var err error
 	rd := h.deps.Registry.Subscribe(vhost, app, name, l)
 	defer rd.Close()
-	s = &session{h: h, rd: rd, sess: ss,
-		batch: make([]media.Frame, h.cfg.BatchFrames),
-		tags:  make([][]byte, 0, h.cfg.BatchFrames)}
+	s = &session{h: h, kind: k, rd: rd, sess: ss, batch: make([]media.Frame, h.cfg.BatchFrames)}
+	switch k {
+	case kindFLV:
+		s.tags = make([][]byte, 0, h.cfg.BatchFrames)
+	case kindTS:
+		s.mux = newTSRemux(l)
+	case kindAAC:
+		s.mux = &adtsRemux{}
+	case kindMP3:
+		s.mux = mp3Remux{}
+	}
 	ss.SetStreamID(rd.Stream().ID)
-	l.Info("flv play start", "url", url)
+	l.Info(proto+" play start", "url", url)
 
 	// Answer only once there is something to play: a request for a stream
 	// that nobody publishes (or that ends at once) gets a clean 404.
@@ -124,7 +150,13 @@ func (h *Handler) play(w http.ResponseWriter, r *http.Request, vhost, app, name 
 		} else {
 			http.Error(w, reason, http.StatusServiceUnavailable)
 		}
-		l.Info("flv play end", "reason", reason, "bytes", 0, "duration", time.Since(start).Round(time.Millisecond))
+		l.Info(proto+" play end", "reason", reason, "bytes", 0, "duration", time.Since(start).Round(time.Millisecond))
+		return
+	}
+	if err := checkAudio(k, rd.Stream(), s.batch[:n]); err != nil {
+		releaseFrames(s.batch[:n])
+		http.Error(w, err.Error(), http.StatusUnsupportedMediaType)
+		l.Info(proto+" play end", "reason", err.Error(), "bytes", 0, "duration", time.Since(start).Round(time.Millisecond))
 		return
 	}
 
@@ -152,9 +184,9 @@ func (h *Handler) play(w http.ResponseWriter, r *http.Request, vhost, app, name 
 	args := []any{"reason", reason, "bytes", s.bytes, "duration", time.Since(start).Round(time.Millisecond),
 		"frames", rd.Delivered(), "dropped", rd.Dropped()}
 	if errors.Is(err, media.ErrSlowReader) || errors.Is(err, os.ErrDeadlineExceeded) && ctx.Err() == nil {
-		l.Warn("flv play end", args...)
+		l.Warn(proto+" play end", args...)
 	} else {
-		l.Info("flv play end", args...)
+		l.Info(proto+" play end", args...)
 	}
 }
 
@@ -177,6 +209,9 @@ func (s *session) loop(ctx context.Context, n int) error {
 // write encodes frames as FLV tags, writes them as one unit and releases
 // them. Frames FLV cannot carry are skipped.
 func (s *session) write(ctx context.Context, frames []media.Frame) error {
+	if s.mux != nil {
+		return s.writeMuxed(ctx, frames)
+	}
 	tags, total := s.tags[:0], 0
 	for i := range frames {
 		if t := flv.EncodeTag(&frames[i]); t != nil {
@@ -193,6 +228,43 @@ func (s *session) write(ctx context.Context, frames []media.Frame) error {
 	clear(tags)
 	s.tags = tags[:0]
 	releaseFrames(frames)
+	return err
+}
+
+// flushBytes is how much muxed media a play writes per chunk at most (plus
+// one frame): it bounds a player's buffer when a batch holds a whole GOP.
+const flushBytes = 32 << 10
+
+// writeMuxed muxes frames with the player's own muxer, writes them in
+// chunks of about flushBytes and releases them.
+func (s *session) writeMuxed(ctx context.Context, frames []media.Frame) error {
+	defer releaseFrames(frames)
+	s.mux.batch(frames)
+	out := s.buf[:0]
+	var err error
+	for i := range frames {
+		if out, err = s.mux.append(out, &frames[i]); err != nil {
+			break
+		}
+		if len(out) >= flushBytes {
+			if err = s.flush(ctx, out); err != nil {
+				break
+			}
+			out = out[:0]
+		}
+	}
+	if err == nil && len(out) > 0 {
+		err = s.flush(ctx, out)
+	}
+	s.buf = out[:0]
+	return err
+}
+
+func (s *session) flush(ctx context.Context, b []byte) error {
+	s.one[0] = b
+	n, err := s.out.writeBatch(ctx, s.one[:], len(b))
+	s.one[0] = nil
+	s.count(n)
 	return err
 }
 
@@ -237,16 +309,20 @@ func requestURL(r *http.Request) string {
 }
 
 // open starts the response: it hijacks the connection when it can, writes
-// the status line, the headers and the FLV header, and returns the sink.
+// the status line, the headers and the FLV header (FLV only), and returns
+// the sink.
 // For a hijacked connection it also starts the goroutine that watches for
 // the client going away (it cancels the play) and returns a channel closed
 // when that goroutine has returned.
 func (s *session) open(ctx context.Context, w http.ResponseWriter, r *http.Request, cancel context.CancelCauseFunc) (sink, chan struct{}, error) {
 	hd := w.Header()
-	setPlayHeaders(hd)
-	// FLV spec E.2: both flags set, as SRS does by default; players wait
-	// for whatever the stream turns out to carry.
-	hdr := flv.Header(true, true)
+	setPlayHeaders(hd, s.kind)
+	var hdr []byte
+	if s.kind == kindFLV {
+		// FLV spec E.2: both flags set, as SRS does by default; players
+		// wait for whatever the stream turns out to carry.
+		hdr = flv.Header(true, true)
+	}
 	timeout := s.h.cfg.WriteTimeout
 
 	var conn net.Conn
@@ -258,8 +334,14 @@ func (s *session) open(ctx context.Context, w http.ResponseWriter, r *http.Reque
 	if conn == nil {
 		rs := &rwSink{w: w, rc: http.NewResponseController(w), timeout: timeout}
 		w.WriteHeader(http.StatusOK)
-		n, err := rs.writeBatch(ctx, [][]byte{hdr}, len(hdr))
-		s.count(n)
+		var err error
+		if hdr != nil {
+			var n int
+			n, err = rs.writeBatch(ctx, [][]byte{hdr}, len(hdr))
+			s.count(n)
+		} else {
+			err = rs.rc.Flush()
+		}
 		return rs, nil, err
 	}
 	done := make(chan struct{})
@@ -287,7 +369,7 @@ func (s *session) open(ctx context.Context, w http.ResponseWriter, r *http.Reque
 	b.WriteString("\r\n")
 	n, err := cs.writeBatch(ctx, [][]byte{[]byte(b.String())}, -1)
 	s.count(n)
-	if err == nil {
+	if err == nil && hdr != nil {
 		n, err = cs.writeBatch(ctx, [][]byte{hdr}, len(hdr))
 		s.count(n)
 	}
