@@ -3,6 +3,7 @@ package test
 import (
 	"fmt"
 	"testing"
+	"time"
 )
 
 // hlsjsVersion is the hls.js release the browser HLS test plays with.
@@ -75,3 +76,29 @@ const tick = setInterval(() => {
   }
 }, 100);
 </script></body></html>`
+
+// TestGStreamerHLS plays the live HLS of an RTMP publisher with GStreamer
+// (hlsdemux, sync=true: frames reach the sink at their presentation time),
+// in both containers, and counts the video frames it renders.
+func TestGStreamerHLS(t *testing.T) {
+	needTools(t, "ffmpeg")
+	needGStreamer(t)
+	for _, container := range []string{"ts", "fmp4"} {
+		t.Run(container, func(t *testing.T) {
+			t.Parallel()
+			s := startServer(t, hlsVhost(`fragment = "1s"
+window = "6s"
+container = "`+container+`"
+`))
+			name := streamName()
+			livePublish(t, s.rtmpURL(name), 25, false)
+			s.waitPublishing(t, name)
+			const play = 10 * time.Second
+			n := gstFrames(t, "http://"+s.http+"/live/"+name+".m3u8", play)
+			t.Logf("GStreamer live HLS (%s, sync=true): %d video frames rendered in %s", container, n, play)
+			if n < 25*4 { // 25 fps, less the start (playlist, first segment, preroll)
+				t.Errorf("GStreamer rendered %d frames in %s, want at least 100", n, play)
+			}
+		})
+	}
+}

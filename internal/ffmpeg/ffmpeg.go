@@ -24,6 +24,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/srs-lite/srs-lite/internal/format/codec"
 	"github.com/srs-lite/srs-lite/internal/format/flv"
 	"github.com/srs-lite/srs-lite/internal/media"
 )
@@ -282,8 +283,10 @@ func (s *stderrLog) lines() []string {
 // with each frame: onMetaData as a CodecData frame, sequence headers as
 // FlagConfig frames, then the audio and video frames. The payload is the
 // reader's scratch memory, valid during the call only (Frame.Own keeps
-// it). Tags without a frame and codecs srs-lite does not know are skipped.
-// It returns nil at the end of the stream, a read error, or fn's error.
+// it), or a pooled buffer when an Annex B frame had to grow into AVCC
+// (codec.InBand: video with in-band parameter sets also gets its sequence
+// header derived from them). Tags without a frame and codecs srs-lite does
+// not know are skipped. It returns nil at the end of the stream, a read error, or fn's error.
 func ReadFrames(r io.Reader, fn func(f *media.Frame) error) error {
 	fr := flv.NewReader(bufio.NewReaderSize(r, 64<<10))
 	if _, _, err := fr.ReadHeader(); err != nil {
@@ -293,6 +296,7 @@ func ReadFrames(r io.Reader, fn func(f *media.Frame) error) error {
 		return err
 	}
 	var f media.Frame
+	var inband codec.InBand
 	for {
 		t, err := fr.ReadTag()
 		if err == io.EOF {
@@ -307,6 +311,11 @@ func ReadFrames(r io.Reader, fn func(f *media.Frame) error) error {
 				continue
 			}
 			return err
+		}
+		if cfg := inband.Fix(&f); cfg.Payload != nil {
+			if err := fn(&cfg); err != nil {
+				return err
+			}
 		}
 		if err := fn(&f); err != nil {
 			return err

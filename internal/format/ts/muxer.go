@@ -184,6 +184,11 @@ func (m *Muxer) AppendFrame(dst []byte, f *media.Frame) ([]byte, error) {
 // setVideoConfig stores the parameter sets of a decoder configuration
 // record as Annex B.
 func (m *Muxer) setVideoConfig(f *media.Frame) error {
+	if len(f.Payload) == 0 {
+		// An empty sequence header (ffmpeg's tee muxer, some cameras): the
+		// parameter sets come in-band, and are written as they come.
+		return nil
+	}
 	var sets [3][][]byte
 	switch f.Codec {
 	case media.CodecH264:

@@ -517,3 +517,33 @@ func TestMuxAllocs(t *testing.T) {
 		t.Fatalf("%v allocations per run, want 0", allocs)
 	}
 }
+
+// TestInBandSets: an empty sequence header (ffmpeg's tee muxer) is no
+// error, and keyframes carrying their own SPS/PPS keep them, H.264 and
+// H.265.
+func TestInBandSets(t *testing.T) {
+	idr := slice(300, 0x65, 0x88)
+	irap := slice(300, 0x26, 0x01)
+	vps, sps, pps := []byte{0x40, 0x01, 0x0c}, []byte{0x42, 0x01, 0x01}, []byte{0x44, 0x01, 0xc1}
+	for _, tc := range []struct {
+		codec media.Codec
+		au    []byte
+		want  []byte
+	}{
+		{media.CodecH264, avcc(testSPS264, testPPS264, idr), annexB([]byte{0x09, 0xf0}, testSPS264, testPPS264, idr)},
+		{media.CodecH265, avcc(vps, sps, pps, irap), annexB([]byte{0x46, 0x01, 0x50}, vps, sps, pps, irap)},
+	} {
+		m := NewMuxer()
+		m.SetTracks(tc.codec, 0)
+		if b, err := m.AppendFrame(nil, &media.Frame{Codec: tc.codec, Flags: media.FlagConfig}); err != nil || len(b) != 0 {
+			t.Fatalf("%v: empty sequence header: %d bytes, %v", tc.codec, len(b), err)
+		}
+		b, err := m.AppendFrame(nil, &media.Frame{Codec: tc.codec, Flags: media.FlagKey, Payload: tc.au})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if es := esOf(t, b); !bytes.Equal(es, tc.want) {
+			t.Errorf("%v: ES % x, want % x", tc.codec, es[:min(40, len(es))], tc.want[:40])
+		}
+	}
+}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/srs-lite/srs-lite/internal/format/amf0"
+	"github.com/srs-lite/srs-lite/internal/format/codec"
 	"github.com/srs-lite/srs-lite/internal/format/flv"
 	"github.com/srs-lite/srs-lite/internal/media"
 )
@@ -61,6 +62,7 @@ type Client struct {
 	pending   []Message
 	queue     []media.Frame
 	ts        tsUnwrap
+	inband    codec.InBand // a source that relays video with in-band parameter sets
 
 	publishing atomic.Bool
 	closed     atomic.Bool
@@ -535,6 +537,10 @@ func (c *Client) frame(m *Message, f *media.Frame) bool {
 	g.PTS += d
 	g.SetBuf(m.Buf, m.Offset+len(m.Payload)-len(g.Payload), len(g.Payload))
 	m.Buf, m.Payload = nil, nil
+	if cfg := c.inband.Fix(&g); cfg.Payload != nil { // the config goes first: both wait in the queue
+		c.queue = append(c.queue, cfg, g)
+		return false
+	}
 	*f = g
 	return true
 }

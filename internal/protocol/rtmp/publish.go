@@ -35,6 +35,7 @@ func (u *tsUnwrap) unwrap(ts uint32) int64 {
 type publisher struct {
 	ts        tsUnwrap
 	audioInfo bool // AudioInfo set from a non-config frame
+	inband    codec.InBand
 	skipped   uint64
 	lastErr   error
 }
@@ -155,6 +156,10 @@ func (c *conn) onMedia(m *Message) {
 	d := time.Duration(c.pubs.ts.unwrap(m.Timestamp)-int64(m.Timestamp)) * time.Millisecond
 	f.DTS += d
 	f.PTS += d
+	if cfg := c.pubs.inband.Fix(&f); cfg.Payload != nil {
+		c.onConfig(&cfg)
+		c.pub.Write(&cfg)
+	}
 	if f.IsConfig() {
 		c.onConfig(&f)
 	} else if f.Codec.IsAudio() && !c.pubs.audioInfo && f.Codec != media.CodecAAC && f.Codec != media.CodecOpus {

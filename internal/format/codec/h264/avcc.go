@@ -90,3 +90,63 @@ func IsKeyAVCC(avcc []byte) bool {
 	})
 	return key
 }
+
+// IsAVCC reports whether b is a well-formed 4-byte length-prefixed access
+// unit: non-empty NAL units whose lengths end exactly at the end of b.
+func IsAVCC(b []byte) bool {
+	if len(b) == 0 {
+		return false
+	}
+	for len(b) > 0 {
+		if len(b) < 4 {
+			return false
+		}
+		n := binary.BigEndian.Uint32(b)
+		if n == 0 || uint64(n) > uint64(len(b)-4) {
+			return false
+		}
+		b = b[4+n:]
+	}
+	return true
+}
+
+// IsAnnexB reports whether b starts with an Annex B start code, 00 00 01 or
+// 00 00 00 01. An AVCC access unit may too (a NAL unit of 256 to 511 bytes),
+// so callers check IsAVCC first.
+func IsAnnexB(b []byte) bool {
+	return len(b) >= 3 && b[0] == 0 && b[1] == 0 && (b[2] == 1 || len(b) >= 4 && b[2] == 0 && b[3] == 1)
+}
+
+// AnnexBToAVCCInPlace rewrites an Annex B access unit as AVCC in b itself
+// when every NAL unit follows a 4-byte start code with nothing between them
+// (what x264 and ffmpeg write), as the lengths then take the start codes'
+// places. It reports false, leaving b unchanged, for other layouts; the
+// caller then converts with AnnexBToAVCC into a buffer of AVCCLen bytes.
+func AnnexBToAVCCInPlace(b []byte) bool {
+	next, ok := 4, len(b) > 4
+	SplitAnnexB(b, func(n []byte) bool {
+		o := cap(b) - cap(n) // n aliases b
+		ok = o == next
+		next = o + len(n) + 4
+		return ok
+	})
+	if !ok || next-4 != len(b) {
+		return false
+	}
+	SplitAnnexB(b, func(n []byte) bool {
+		o := cap(b) - cap(n)
+		binary.BigEndian.PutUint32(b[o-4:], uint32(len(n)))
+		return true
+	})
+	return true
+}
+
+// AVCCLen returns the size of an Annex B access unit converted to AVCC.
+func AVCCLen(annexb []byte) int {
+	size := 0
+	SplitAnnexB(annexb, func(n []byte) bool {
+		size += 4 + len(n)
+		return true
+	})
+	return size
+}

@@ -230,6 +230,12 @@ func TestNoAllocs(t *testing.T) {
 		"SplitAVCC":    func() { _ = SplitAVCC(avcc, func([]byte) bool { return true }) },
 		"IsKeyAVCC":    func() { IsKeyAVCC(avcc) },
 		"ParseSPS":     func() { ParseSPS(sps) },
+		"IsAVCC":       func() { IsAVCC(avcc) },
+		"AVCCLen":      func() { AVCCLen(stream) },
+		"AnnexBToAVCCInPlace": func() {
+			dst = append(dst[:0], stream...)
+			AnnexBToAVCCInPlace(dst)
+		},
 	} {
 		if n := testing.AllocsPerRun(100, fn); n != 0 {
 			t.Errorf("%s: %v allocs, want 0", name, n)
@@ -297,5 +303,91 @@ func FuzzH264Config(f *testing.F) {
 		// The splitters must not panic on anything.
 		_ = SplitAVCC(b, func([]byte) bool { return true })
 		AnnexBToAVCC(nil, b)
+	})
+}
+
+func TestAnnexBToAVCCInPlace(t *testing.T) {
+	tests := []struct {
+		name, in, want string
+		inPlace        bool
+	}{
+		{"4 byte start codes", "00000001 6742 00000001 68ce 00000001 6588aa", "00000002 6742 00000002 68ce 00000003 6588aa", true},
+		{"a 3 byte start code", "00000001 6742 000001 68ce", "00000002 6742 00000002 68ce", false},
+		{"trailing zeros", "00000001 6742 00 00000001 68ce", "00000002 6742 00000002 68ce", false},
+		{"leading garbage", "ff 00000001 6588", "00000002 6588", false},
+		{"start code only", "00000001", "", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b := unhex(t, tt.in)
+			if !IsAnnexB(b) && tt.name != "leading garbage" {
+				t.Errorf("IsAnnexB = false")
+			}
+			want := unhex(t, tt.want)
+			if n := AVCCLen(b); n != len(want) {
+				t.Errorf("AVCCLen = %d, want %d", n, len(want))
+			}
+			orig := bytes.Clone(b)
+			ok := AnnexBToAVCCInPlace(b)
+			if ok != tt.inPlace {
+				t.Fatalf("in place = %v", ok)
+			}
+			if ok && !bytes.Equal(b, want) {
+				t.Errorf("got %x, want %x", b, want)
+			}
+			if !ok && !bytes.Equal(b, orig) {
+				t.Errorf("refused but changed: %x", b)
+			}
+			if ok && !IsAVCC(b) {
+				t.Errorf("result is not AVCC")
+			}
+		})
+	}
+}
+
+func TestIsAVCC(t *testing.T) {
+	tests := []struct {
+		in   string
+		want bool
+	}{
+		{"00000002 6588", true},
+		{"00000002 6742 00000001 68", true},
+		{"", false},
+		{"00000000", false},                  // an empty NAL unit
+		{"00000001 67 42c01eda 0280", false}, // Annex B read as AVCC: the tee muxer's keyframes
+		{"000001 6588", false},
+		{"00000003 6588", false},
+	}
+	for _, tt := range tests {
+		if got := IsAVCC(unhex(t, tt.in)); got != tt.want {
+			t.Errorf("IsAVCC(%s) = %v", tt.in, got)
+		}
+	}
+	if !IsAnnexB(unhex(t, "000001 65")) || IsAnnexB(unhex(t, "000002 65")) || IsAnnexB(unhex(t, "0000")) {
+		t.Error("IsAnnexB")
+	}
+}
+
+// FuzzAnnexBInPlace: converting in place, when it accepts, gives what the
+// copying conversion gives, and never panics.
+func FuzzAnnexBInPlace(f *testing.F) {
+	f.Fuzz(func(t *testing.T, b []byte) {
+		want := AnnexBToAVCC(nil, b)
+		if n := AVCCLen(b); n != len(want) {
+			t.Fatalf("AVCCLen %d, converted %d", n, len(want))
+		}
+		c := bytes.Clone(b)
+		if AnnexBToAVCCInPlace(c) {
+			if !bytes.Equal(c, want) {
+				t.Fatalf("in place %x, want %x", c, want)
+			}
+			if !IsAVCC(c) {
+				t.Fatalf("in place result %x is not AVCC", c)
+			}
+		} else if !bytes.Equal(c, b) {
+			t.Fatalf("refused but changed")
+		}
+		IsAVCC(b)
+		IsAnnexB(b)
 	})
 }
