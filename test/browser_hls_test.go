@@ -93,8 +93,14 @@ container = "`+container+`"
 			name := streamName()
 			livePublish(t, s.rtmpURL(name), 25, false)
 			s.waitPublishing(t, name)
+			// A viewer of a live stream: the playlist has a few segments.
+			// Joined at the first segment of a new stream, GStreamer's
+			// uridecodebin pauses to buffer at each segment: ffmpeg's own
+			// HLS muxer gets ~80 frames in 10 s that way, srs-lite ~45.
+			url := "http://" + s.http + "/live/" + name + ".m3u8"
+			waitPlaylist(t, url, 20*time.Second, "3 segments", func(p playlist) bool { return len(p.segments) >= 3 })
 			const play = 10 * time.Second
-			n := gstFrames(t, "http://"+s.http+"/live/"+name+".m3u8", play)
+			n := gstFrames(t, url, play)
 			t.Logf("GStreamer live HLS (%s, sync=true): %d video frames rendered in %s", container, n, play)
 			if n < 25*4 { // 25 fps, less the start (playlist, first segment, preroll)
 				t.Errorf("GStreamer rendered %d frames in %s, want at least 100", n, play)
