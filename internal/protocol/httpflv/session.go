@@ -23,7 +23,9 @@ type session struct {
 	client *stats.Client
 	rd     *media.Reader
 	batch  []media.Frame
-	tags   [][]byte // the encoded tags of the current batch
+	tags   [][]byte                  // the pieces of the current batch's tags
+	hdrs   [][flv.TagHeaderSize]byte // per frame: tag header retimed for this player
+	jit    flv.Jitter
 	out    sink
 	bytes  uint64
 }
@@ -88,7 +90,9 @@ func (h *Handler) play(w http.ResponseWriter, r *http.Request, vhost, app, name 
 	defer rd.Close()
 	s = &session{h: h, rd: rd,
 		batch: make([]media.Frame, h.cfg.BatchFrames),
-		tags:  make([][]byte, 0, h.cfg.BatchFrames)}
+		tags:  make([][]byte, 0, 2*h.cfg.BatchFrames),
+		hdrs:  make([][flv.TagHeaderSize]byte, h.cfg.BatchFrames),
+		jit:   flv.NewJitter(rd.Stream().Options().TimeJitter)}
 	s.client = &stats.Client{ID: cid, IP: ip, Proto: "flv", URL: url, Start: start}
 	s.client.SetStream(vhost, app, name, rd.Stream().ID, false)
 	if h.deps.Clients != nil {
@@ -170,14 +174,27 @@ func (s *session) loop(ctx context.Context, n int) error {
 }
 
 // write encodes frames as FLV tags, writes them as one unit and releases
-// them. Frames FLV cannot carry are skipped.
+// them. Frames FLV cannot carry are skipped. The tags are the ones cached on
+// the frames, with the publisher's timestamps; when the player's time jitter
+// gives another timestamp, its own copy of the tag header goes out before
+// the shared rest of the tag.
 func (s *session) write(ctx context.Context, frames []media.Frame) error {
 	tags, total := s.tags[:0], 0
 	for i := range frames {
-		if t := flv.EncodeTag(&frames[i]); t != nil {
-			tags = append(tags, t)
-			total += len(t)
+		f := &frames[i]
+		t := flv.EncodeTag(f)
+		if t == nil {
+			continue
 		}
+		if ts := s.jit.Timestamp(f, frames[i+1:]); ts != flv.Timestamp(f) {
+			h := s.hdrs[i][:]
+			copy(h, t)
+			flv.SetTagTimestamp(h, ts)
+			tags = append(tags, h, t[flv.TagHeaderSize:])
+		} else {
+			tags = append(tags, t)
+		}
+		total += len(t)
 	}
 	var err error
 	if total > 0 {
