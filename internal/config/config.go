@@ -92,6 +92,7 @@ type Vhost struct {
 	MWLatency         Duration  `toml:"mw_latency" json:"mw_latency"`                     // merged-write delay
 	MWMsgs            int       `toml:"mw_msgs" json:"mw_msgs"`                           // frames per merged write at least, 0..128
 	RingFrames        int       `toml:"ring_frames" json:"ring_frames"`                   // ring capacity, a power of two 64..65536
+	TimeJitter        string    `toml:"time_jitter" json:"time_jitter"`                   // RTMP and HTTP-FLV player timestamps: full | zero | off
 	HTTPRemux         HTTPRemux `toml:"http_remux" json:"http_remux"`
 	HLS               HLS       `toml:"hls" json:"hls"`
 	DVR               DVR       `toml:"dvr" json:"dvr"`
@@ -118,6 +119,14 @@ type HLS struct {
 	// playlist after an EXT-X-DISCONTINUITY.
 	Dispose Duration `toml:"dispose" json:"dispose"`
 }
+
+// Time jitter algorithms (SRS's time_jitter): what RTMP and HTTP-FLV players
+// get as timestamps.
+const (
+	JitterFull = "full" // each player's timeline starts at 0 and never jumps
+	JitterZero = "zero" // each player's timeline starts at 0
+	JitterOff  = "off"  // the publisher's timestamps
+)
 
 // HLS containers.
 const (
@@ -210,6 +219,7 @@ func DefaultVhostConfig(name string) Vhost {
 		MWLatency:         Duration(350 * time.Millisecond),
 		MWMsgs:            8,
 		RingFrames:        1024,
+		TimeJitter:        JitterFull,
 		HTTPRemux:         HTTPRemux{Enabled: true, Mount: "[vhost]/[app]/[stream].flv"},
 		HLS: HLS{
 			Enabled:   true,

@@ -131,6 +131,7 @@ func (v *Vhost) validate(ps *problems, p string) {
 	if n := v.RingFrames; n < minRingFrames || n > maxRingFrames || n&(n-1) != 0 {
 		ps.check(p+".ring_frames", "%d: must be a power of two from %d to %d", n, minRingFrames, maxRingFrames)
 	}
+	oneOf(ps, p+".time_jitter", v.TimeJitter, JitterFull, JitterZero, JitterOff)
 
 	if err := checkTemplate(v.HTTPRemux.Mount, []string{".flv", ".ts", ".aac", ".mp3"}, "vhost", "app", "stream"); err != nil {
 		ps.check(p+".http_remux.mount", "%v", err)

@@ -27,6 +27,34 @@ type Options struct {
 	QueueLength       time.Duration // a reader further behind the live edge skips ahead (0: only when lapped)
 	MinFrames         int           // merged write: frames per Read at least (mw_msgs)
 	MaxDelay          time.Duration // merged write: longest wait for MinFrames (mw_latency)
+	TimeJitter        TimeJitter    // how RTMP and HTTP-FLV players' timestamps are corrected
+}
+
+// TimeJitter names SRS's time_jitter algorithms, which correct what each
+// player gets as timestamps. The zero value is JitterFull.
+type TimeJitter uint8
+
+// Time jitter algorithms.
+const (
+	// JitterFull: each player's timeline starts at 0 and has no jumps.
+	JitterFull TimeJitter = iota
+	// JitterZero: each player's timeline starts at 0, with no other change.
+	JitterZero
+	// JitterOff: the publisher's timestamps.
+	JitterOff
+)
+
+// String returns the config name of the algorithm.
+func (j TimeJitter) String() string {
+	switch j {
+	case JitterFull:
+		return "full"
+	case JitterZero:
+		return "zero"
+	case JitterOff:
+		return "off"
+	}
+	return "unknown"
 }
 
 // DefaultOptions returns the options of a stream with no config.

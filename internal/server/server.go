@@ -147,6 +147,12 @@ func (s *Server) streamOptions(vhost string) media.Options {
 	o.QueueLength = v.QueueLength.D()
 	o.MinFrames = v.MWMsgs
 	o.MaxDelay = v.MWLatency.D()
+	switch v.TimeJitter {
+	case config.JitterZero:
+		o.TimeJitter = media.JitterZero
+	case config.JitterOff:
+		o.TimeJitter = media.JitterOff
+	}
 	return o
 }
 

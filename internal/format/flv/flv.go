@@ -76,6 +76,12 @@ func AppendTagHeader(dst []byte, typ uint8, dataSize int, ts uint32) []byte {
 		0, 0, 0)
 }
 
+// SetTagTimestamp writes ts into the tag header hdr (at least
+// TagHeaderSize bytes), as AppendTagHeader lays it out.
+func SetTagTimestamp(hdr []byte, ts uint32) {
+	hdr[4], hdr[5], hdr[6], hdr[7] = byte(ts>>16), byte(ts>>8), byte(ts), byte(ts>>24)
+}
+
 // TagType returns the FLV tag type carrying f: TagAudio, TagVideo,
 // TagScript, or 0 when FLV cannot carry f's codec.
 func TagType(f *media.Frame) uint8 {

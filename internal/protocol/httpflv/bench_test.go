@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/srs-lite/srs-lite/internal/format/flv"
 	"github.com/srs-lite/srs-lite/internal/media"
 	sess "github.com/srs-lite/srs-lite/internal/session"
 )
@@ -31,8 +32,9 @@ type batchBench struct {
 
 func newBatchBench(conn net.Conn, frames int) *batchBench {
 	bb := &batchBench{
-		s: &session{sess: &sess.Session{}, tags: make([][]byte, 0, DefaultBatchFrames),
-			out: &connSink{conn: conn, chunked: true, timeout: 10 * time.Second}},
+		s: &session{sess: &sess.Session{}, tags: make([][]byte, 0, 2*DefaultBatchFrames),
+			hdrs: make([][flv.TagHeaderSize]byte, DefaultBatchFrames),
+			out:  &connSink{conn: conn, chunked: true, timeout: 10 * time.Second}},
 		master: make([]media.Frame, frames),
 		batch:  make([]media.Frame, DefaultBatchFrames),
 	}

@@ -299,12 +299,32 @@ func readers(g *media.Registry, vhost, app, name string) int {
 	return s.Stats().Readers
 }
 
+// TestPlayGOPAndLive: a player joining at the GOP cache gets metadata,
+// sequence headers, the GOP and then the live frames, on its own timeline
+// (time_jitter): from 0 with full and zero correction; at the GOP's
+// timestamp, the publisher's, with none.
 func TestPlayGOPAndLive(t *testing.T) {
-	e := newEnv(t, Config{}, Deps{})
+	for _, mode := range []media.TimeJitter{media.JitterFull, media.JitterZero, media.JitterOff} {
+		t.Run(mode.String(), func(t *testing.T) {
+			testPlayGOPAndLive(t, mode)
+		})
+	}
+}
+
+func testPlayGOPAndLive(t *testing.T, mode media.TimeJitter) {
+	e := newEnv(t, Config{}, Deps{Registry: media.NewRegistry(func(v string) media.Options {
+		o := noMerge(v)
+		o.TimeJitter = mode
+		return o
+	})})
 	p := publish(t, e.reg, "__defaultVhost__", "live", "cam")
 	p.headers()
 	for range 7 { // GOPs of 4: keyframes at 0 and 160 ms
 		p.next(4)
+	}
+	var shift uint32 = 160 // the player's timeline starts at the GOP
+	if mode == media.JitterOff {
+		shift = 0
 	}
 
 	resp := e.get(t, "/live/cam.flv?token=abc")
@@ -329,9 +349,9 @@ func TestPlayGOPAndLive(t *testing.T) {
 		flags media.Flags
 		ts    uint32
 	}{
-		{flv.TagScript, media.CodecData, 0, 0},
-		{flv.TagVideo, media.CodecH264, media.FlagConfig, 0},
-		{flv.TagAudio, media.CodecAAC, media.FlagConfig, 0},
+		{flv.TagScript, media.CodecData, 0, 160}, // at the first frame's time
+		{flv.TagVideo, media.CodecH264, media.FlagConfig, 160},
+		{flv.TagAudio, media.CodecAAC, media.FlagConfig, 160},
 		{flv.TagVideo, media.CodecH264, media.FlagKey, 160},
 		{flv.TagAudio, media.CodecAAC, 0, 165},
 		{flv.TagVideo, media.CodecH264, 0, 200},
@@ -341,8 +361,8 @@ func TestPlayGOPAndLive(t *testing.T) {
 	}
 	for i, w := range want {
 		g := got[i]
-		if g.typ != w.typ || g.codec != w.codec || g.flags != w.flags || g.ts != w.ts {
-			t.Errorf("tag %d: %v type %d, want %v/%d@%d type %d", i, g, g.typ, w.codec, w.flags, w.ts, w.typ)
+		if g.typ != w.typ || g.codec != w.codec || g.flags != w.flags || g.ts != w.ts-shift {
+			t.Errorf("tag %d: %v type %d, want %v/%d@%d type %d", i, g, g.typ, w.codec, w.flags, w.ts-shift, w.typ)
 		}
 	}
 	if got[0].body != string(metaBody) {
@@ -354,7 +374,7 @@ func TestPlayGOPAndLive(t *testing.T) {
 		p.next(4)
 	}
 	live := pl.tags(t, 40)
-	var lastV, lastA uint32 = 240, 245
+	var lastV, lastA uint32 = 240 - shift, 245 - shift
 	for _, ti := range live {
 		last := &lastA
 		if ti.codec.IsVideo() {
@@ -365,8 +385,8 @@ func TestPlayGOPAndLive(t *testing.T) {
 		}
 		*last = ti.ts
 	}
-	if lastV != 240+20*40 {
-		t.Errorf("last video at %d, want %d", lastV, 240+20*40)
+	if lastV != 240+20*40-shift {
+		t.Errorf("last video at %d, want %d", lastV, 240+20*40-shift)
 	}
 
 	// Unpublish ends the body with the last chunk: a clean io.EOF.
@@ -745,7 +765,8 @@ func TestRecorderFallback(t *testing.T) {
 	}
 	pl := newPlayer(t, rec.Result())
 	got := pl.tags(t, 3+2)
-	if got[3].flags != media.FlagKey || got[3].ts != 80 || got[4].ts != 85 {
+	// The GOP at 80 ms is the player's 0 (time_jitter full).
+	if got[3].flags != media.FlagKey || got[3].ts != 0 || got[4].ts != 5 {
 		t.Errorf("tags %v", got)
 	}
 	if _, err := pl.tag(); err != io.EOF {

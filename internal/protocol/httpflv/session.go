@@ -24,7 +24,9 @@ type session struct {
 	sess  *sess.Session
 	rd    *media.Reader
 	batch []media.Frame
-	tags  [][]byte // the encoded tags of the current batch (FLV)
+	tags  [][]byte                  // the pieces of the current batch's tags (FLV)
+	hdrs  [][flv.TagHeaderSize]byte // per frame: tag header retimed for this player (FLV)
+	jit   flv.Jitter
 	out   sink
 	bytes uint64
 
@@ -117,7 +119,9 @@ func (h *Handler) play(w http.ResponseWriter, r *http.Request, k kind, vhost, ap
 	s = &session{h: h, kind: k, rd: rd, sess: ss, batch: make([]media.Frame, h.cfg.BatchFrames)}
 	switch k {
 	case kindFLV:
-		s.tags = make([][]byte, 0, h.cfg.BatchFrames)
+		s.tags = make([][]byte, 0, 2*h.cfg.BatchFrames)
+		s.hdrs = make([][flv.TagHeaderSize]byte, h.cfg.BatchFrames)
+		s.jit = flv.NewJitter(rd.Stream().Options().TimeJitter)
 	case kindTS:
 		s.mux = newTSRemux(l)
 	case kindAAC:
@@ -207,17 +211,30 @@ func (s *session) loop(ctx context.Context, n int) error {
 }
 
 // write encodes frames as FLV tags, writes them as one unit and releases
-// them. Frames FLV cannot carry are skipped.
+// them. Frames FLV cannot carry are skipped. The tags are the ones cached on
+// the frames, with the publisher's timestamps; when the player's time jitter
+// gives another timestamp, its own copy of the tag header goes out before
+// the shared rest of the tag.
 func (s *session) write(ctx context.Context, frames []media.Frame) error {
 	if s.mux != nil {
 		return s.writeMuxed(ctx, frames)
 	}
 	tags, total := s.tags[:0], 0
 	for i := range frames {
-		if t := flv.EncodeTag(&frames[i]); t != nil {
-			tags = append(tags, t)
-			total += len(t)
+		f := &frames[i]
+		t := flv.EncodeTag(f)
+		if t == nil {
+			continue
 		}
+		if ts := s.jit.Timestamp(f, frames[i+1:]); ts != flv.Timestamp(f) {
+			h := s.hdrs[i][:]
+			copy(h, t)
+			flv.SetTagTimestamp(h, ts)
+			tags = append(tags, h, t[flv.TagHeaderSize:])
+		} else {
+			tags = append(tags, t)
+		}
+		total += len(t)
 	}
 	var err error
 	if total > 0 {

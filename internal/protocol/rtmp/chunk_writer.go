@@ -185,3 +185,69 @@ func (cw *ChunkWriter) WriteAck(bytesRead uint64) error {
 func (cw *ChunkWriter) WriteUserControl(event uint16, fields ...uint32) error {
 	return cw.WriteControl(TypeUserControl, AppendUserControl(cw.small[:0], event, fields...))
 }
+
+// retimeScratch is the scratch retimeChunks needs: a type 0 header with an
+// extended timestamp (3+11+4 bytes) and a type 3 header with one (3+4).
+const retimeScratch = 32
+
+// retimeChunks appends to vec the chunks of one message, wire as
+// AppendChunks built it, as they go out with timestamp ts (RTMP 5.3.1.2):
+// the new headers are written into scratch (retimeScratch bytes, which must
+// stay untouched until vec is written) and the payload pieces are slices of
+// wire, so that a player with its own timeline shares the payload of the
+// cached chunks. Only the type 0 header carries the timestamp unless either
+// timestamp needs the extended field, which every type 3 header repeats:
+// then each chunk's payload is a piece of its own. wire goes whole when its
+// timestamp is ts already.
+func retimeChunks(vec [][]byte, wire []byte, ts uint32, chunkSize int, scratch []byte) [][]byte {
+	bh := 1 // RTMP 5.3.1.1: csid 0 and 1 in the first byte mean 2 and 3 bytes
+	switch wire[0] & 0x3f {
+	case 0:
+		bh = 2
+	case 1:
+		bh = 3
+	}
+	h0 := bh + 11
+	old := uint32(wire[bh])<<16 | uint32(wire[bh+1])<<8 | uint32(wire[bh+2])
+	ext := old == 0xFFFFFF
+	if ext {
+		old = binary.BigEndian.Uint32(wire[h0:])
+		h0 += 4
+	}
+	if old == ts {
+		return append(vec, wire)
+	}
+	next := ts >= 0xFFFFFF
+	t := min(ts, 0xFFFFFF)
+	hdr := append(scratch[:0], wire[:bh]...)
+	hdr = append(hdr, byte(t>>16), byte(t>>8), byte(t))
+	hdr = append(hdr, wire[bh+3:bh+11]...) // length, type, message stream id
+	if next {
+		hdr = binary.BigEndian.AppendUint32(hdr, ts)
+	}
+	if !ext && !next {
+		return append(vec, hdr, wire[h0:])
+	}
+	cont := append(scratch[len(hdr):len(hdr)], wire[0]|3<<6) // format 3
+	cont = append(cont, wire[1:bh]...)
+	if next {
+		cont = binary.BigEndian.AppendUint32(cont, ts)
+	}
+	skip := bh // the cached type 3 header
+	if ext {
+		skip += 4
+	}
+	length := int(wire[bh+3])<<16 | int(wire[bh+4])<<8 | int(wire[bh+5])
+	vec = append(vec, hdr)
+	for p := h0; length > 0; {
+		n := min(chunkSize, length)
+		vec = append(vec, wire[p:p+n])
+		p += n
+		length -= n
+		if length > 0 {
+			vec = append(vec, cont)
+			p += skip
+		}
+	}
+	return vec
+}

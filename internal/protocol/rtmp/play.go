@@ -23,15 +23,18 @@ const playBatch = 64
 func wireKey(chunkSize int, sid uint32) uint32 { return uint32(chunkSize) | sid<<24 }
 
 // batchWriter chunks frames into RTMP messages and writes a batch with one
-// writev. The chunks of a frame are built once and cached on its Buf for
-// every player with the same chunk size ("encode once"). It is
-// allocation-free once warm.
+// writev. The chunks of a frame are built once, with the publisher's
+// timestamp, and cached on its Buf for every player with the same chunk size
+// ("encode once"). A player whose time jitter gives another timestamp sends
+// its own copy of the chunk headers, from per-frame scratch, with the
+// payload still shared (retimeChunks). It is allocation-free once warm.
 type batchWriter struct {
 	chunkSize int
 	key       uint32
-	n         int
-	arr       [playBatch][]byte
-	bufs      net.Buffers
+	n         int         // frames queued
+	vec       [][]byte    // the pieces of the queued frames, reused
+	bufs      net.Buffers // vec while it is written
+	hdrs      [playBatch][retimeScratch]byte
 	priv      [playBatch]*media.Buf // chunks not cached: released after the write
 	npriv     int
 	pieces    [2][]byte
@@ -39,19 +42,20 @@ type batchWriter struct {
 }
 
 func newBatchWriter(chunkSize int) *batchWriter {
-	return &batchWriter{chunkSize: chunkSize, key: wireKey(chunkSize, streamID)}
+	return &batchWriter{chunkSize: chunkSize, key: wireKey(chunkSize, streamID),
+		vec: make([][]byte, 0, 2*playBatch)}
 }
 
-// add queues f's chunks; it reports false when the batch is full. Frames
-// that RTMP cannot carry are dropped.
-func (w *batchWriter) add(f *media.Frame) bool {
-	if w.n == len(w.arr) {
+// add queues f's chunks with timestamp ts; it reports false when the batch
+// is full. Frames that RTMP cannot carry are dropped.
+func (w *batchWriter) add(f *media.Frame, ts uint32) bool {
+	if w.n == playBatch {
 		return false
 	}
 	b := f.Buf()
 	if b != nil {
 		if wire := b.Wire(media.WireRTMP, w.key); wire != nil {
-			w.arr[w.n] = wire
+			w.vec = retimeChunks(w.vec, wire, ts, w.chunkSize, w.hdrs[w.n][:])
 			w.n++
 			return true
 		}
@@ -80,14 +84,15 @@ func (w *batchWriter) add(f *media.Frame) bool {
 	w.pieces[0], w.pieces[1] = nil, nil
 	if b != nil {
 		if wire, ok := b.SetWire(media.WireRTMP, w.key, wb, len(out)); ok {
-			w.arr[w.n] = wire
-			w.n++
-			return true
+			out = wire
+			wb = nil
 		}
 	}
-	w.priv[w.npriv] = wb
-	w.npriv++
-	w.arr[w.n] = out
+	if wb != nil { // not cached: ours until written
+		w.priv[w.npriv] = wb
+		w.npriv++
+	}
+	w.vec = retimeChunks(w.vec, out, ts, w.chunkSize, w.hdrs[w.n][:])
 	w.n++
 	return true
 }
@@ -97,8 +102,8 @@ func (w *batchWriter) add(f *media.Frame) bool {
 func (w *batchWriter) writeTo(dst io.Writer) (int64, error) {
 	var n int64
 	var err error
-	if w.n > 0 {
-		w.bufs = w.arr[:w.n]
+	if len(w.vec) > 0 {
+		w.bufs = w.vec
 		n, err = w.bufs.WriteTo(dst)
 		w.bufs = nil
 	}
@@ -108,7 +113,8 @@ func (w *batchWriter) writeTo(dst io.Writer) (int64, error) {
 
 // reset drops the queued chunks.
 func (w *batchWriter) reset() {
-	clear(w.arr[:w.n])
+	clear(w.vec)
+	w.vec = w.vec[:0]
 	w.n = 0
 	for i := range w.npriv {
 		w.priv[i].Release()
@@ -241,6 +247,7 @@ func (c *conn) play(ctx context.Context) error {
 func (c *conn) playLoop(ctx context.Context) error {
 	rd := c.rd
 	w := newBatchWriter(c.cw.ChunkSize())
+	jit := flv.NewJitter(rd.Stream().Options().TimeJitter)
 	var batch [playBatch]media.Frame
 	needKey := false
 	for {
@@ -261,7 +268,7 @@ func (c *conn) playLoop(ctx context.Context) error {
 					if f.IsKey() {
 						needKey = false
 					}
-					w.add(f)
+					w.add(f, jit.Timestamp(f, batch[i+1:n]))
 				}
 				c.wmu.Lock()
 				c.setWriteDeadline()

@@ -40,9 +40,17 @@ func testLogger(t testing.TB) *slog.Logger {
 	return slog.New(slog.DiscardHandler)
 }
 
+// publisherTime gives players the publisher's timestamps, by which the tests
+// know the frames; TestPlayTimeJitter covers the corrections.
+func publisherTime(string) media.Options {
+	o := media.DefaultOptions()
+	o.TimeJitter = media.JitterOff
+	return o
+}
+
 func startServer(t testing.TB, cfg ServerConfig, mod func(*ServerDeps)) *testServer {
 	t.Helper()
-	ts := &testServer{reg: media.NewRegistry(nil), clients: session.NewTable(), done: make(chan error, 1)}
+	ts := &testServer{reg: media.NewRegistry(publisherTime), clients: session.NewTable(), done: make(chan error, 1)}
 	deps := ServerDeps{Registry: ts.reg, Events: session.Funcs{}, Log: testLogger(t)}
 	if mod != nil {
 		mod(&deps)
