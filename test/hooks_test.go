@@ -288,3 +288,138 @@ func TestMaxConnectionsEveryProtocol(t *testing.T) {
 		t.Errorf("clients %+v", cs)
 	}
 }
+
+// TestHLSSessions: HLS viewers are sessions as in SRS. ffmpeg plays the
+// playlist (following the 302 to ?hls_ctx=ID); the viewer is an hls-play
+// client in the API and counts among its stream's clients; on_connect,
+// on_play, on_stop and on_close carry one client id; the stream's HLS state
+// is in /api/v1/streams; on_hls_notify GETs its template per segment; a
+// kick ends the viewer; a hook refusing on_play gets the playlist a 403.
+func TestHLSSessions(t *testing.T) {
+	needTools(t, "ffmpeg", "ffprobe")
+	t.Parallel()
+	rec, hook := startHookServer(t, denyBad)
+	// on_hls_notify: a GET of a template per segment.
+	var notMu sync.Mutex
+	var notified []string
+	mux := http.NewServeMux()
+	mux.HandleFunc("/warm/", func(w http.ResponseWriter, r *http.Request) {
+		notMu.Lock()
+		notified = append(notified, r.URL.Path)
+		notMu.Unlock()
+	})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := &http.Server{Handler: mux}
+	go hs.Serve(ln)
+	t.Cleanup(func() { hs.Close() })
+	s := startServer(t, hlsVhost(`fragment = "1s"
+[vhost.hooks]
+on_connect = `+hook+`
+on_play = `+hook+`
+on_stop = `+hook+`
+on_close = `+hook+`
+on_hls_notify = ["http://`+ln.Addr().String()+`/warm/[app]/[stream]/[seq]/[ts_url]"]
+`))
+	name := streamName()
+	stop := livePublish(t, s.rtmpURL(name), 25, false)
+	defer stop()
+	s.waitPublishing(t, name)
+	url := "http://" + s.http + "/live/" + name + ".m3u8"
+
+	// The first playlist request: 302 to ?hls_ctx=ID.
+	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := noRedirect.Get(url + "?token=good")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	loc := resp.Header.Get("Location")
+	if resp.StatusCode != http.StatusFound || !strings.Contains(loc, "hls_ctx=") || !strings.Contains(loc, "token=good") {
+		t.Fatalf("first playlist: %d Location %q", resp.StatusCode, loc)
+	}
+	// Refused by on_play: 403.
+	if resp, err := noRedirect.Get(url + "?token=bad"); err != nil || resp.StatusCode != http.StatusForbidden {
+		t.Errorf("a viewer refused by on_play: %v %v", resp, err)
+	} else {
+		resp.Body.Close()
+	}
+
+	// A real player: ffmpeg reads the live HLS for a while.
+	player := exec.Command("ffmpeg", "-hide_banner", "-loglevel", "error", "-i", url, "-c", "copy", "-f", "null", "-")
+	if err := player.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer player.Process.Kill()
+	var id string
+	deadline := time.Now().Add(15 * time.Second)
+	for id == "" && time.Now().Before(deadline) {
+		for _, c := range s.clients(t) {
+			if c.Type == "hls-play" && c.Send > 0 {
+				id = c.ID
+			}
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if id == "" {
+		t.Fatalf("no hls-play client with bytes in %+v", s.clients(t))
+	}
+	var st struct {
+		Streams []struct {
+			Name    string `json:"name"`
+			Clients int    `json:"clients"`
+			HLS     *struct {
+				Segments int `json:"segments"`
+				Viewers  int `json:"viewers"`
+			} `json:"hls"`
+		} `json:"streams"`
+	}
+	s.getJSON(t, "/api/v1/streams", &st)
+	for _, x := range st.Streams {
+		if x.Name == name && (x.HLS == nil || x.HLS.Viewers < 1 || x.HLS.Segments < 1 || x.Clients < 2) {
+			t.Errorf("stream %s: clients %d, hls %+v", name, x.Clients, x.HLS)
+		}
+	}
+	play := rec.wait(t, "on_play", name)
+	rec.mu.Lock()
+	var conn bool
+	for _, e := range rec.events {
+		conn = conn || e.Action == "on_connect" && e.ClientID == id
+	}
+	rec.mu.Unlock()
+	if !conn {
+		t.Errorf("no on_connect for the HLS viewer %s (on_play %+v)", id, play)
+	}
+
+	// Kick: the session ends with on_stop and on_close (with its bytes).
+	req, _ := http.NewRequest(http.MethodDelete, "http://"+s.api+"/api/v1/clients/"+id, nil)
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("kick: %v %v", resp, err)
+	} else {
+		resp.Body.Close()
+	}
+	deadline = time.Now().Add(10 * time.Second)
+	for {
+		rec.mu.Lock()
+		var stopped, closed bool
+		for _, e := range rec.events {
+			stopped = stopped || e.Action == "on_stop" && e.ClientID == id
+			closed = closed || e.Action == "on_close" && e.ClientID == id && e.SendBytes != nil && *e.SendBytes > 0
+		}
+		rec.mu.Unlock()
+		if stopped && closed {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no on_stop/on_close for the kicked viewer %s", id)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	notMu.Lock()
+	defer notMu.Unlock()
+	if len(notified) == 0 || !strings.HasPrefix(notified[0], "/warm/live/"+name+"/") || !strings.HasSuffix(notified[0], ".ts") {
+		t.Errorf("on_hls_notify GETs: %q", notified)
+	}
+}

@@ -13,7 +13,8 @@ import (
 	"github.com/srs-lite/srs-lite/internal/protocol/rtsp/rtsptest"
 )
 
-// decodeFrames runs ffprobe on a live URL for its first 100 packets,
+// decodeFrames runs ffprobe on a live URL for its first 3 s (read by time:
+// players start their timeline at their first frame, time_jitter),
 // decoding every frame, and returns the codec and decoded frame count of each
 // stream ("video"/"audio").
 func decodeFrames(t *testing.T, url string) map[string]struct {
@@ -23,7 +24,7 @@ func decodeFrames(t *testing.T, url string) map[string]struct {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	out, err := exec.CommandContext(ctx, "ffprobe", "-v", "error", "-count_frames", "-read_intervals", "%+#100",
+	out, err := exec.CommandContext(ctx, "ffprobe", "-v", "error", "-count_frames", "-read_intervals", "%+3",
 		"-show_entries", "stream=codec_type,codec_name,nb_read_frames", "-of", "json", url).Output()
 	if err != nil {
 		msg := ""

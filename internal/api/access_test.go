@@ -12,9 +12,9 @@ import (
 	"testing"
 
 	"github.com/srs-lite/srs-lite/internal/config"
+	"github.com/srs-lite/srs-lite/internal/config/txn"
 	"github.com/srs-lite/srs-lite/internal/device/ptz"
 	"github.com/srs-lite/srs-lite/internal/media"
-	"github.com/srs-lite/srs-lite/internal/service/ota"
 	"github.com/srs-lite/srs-lite/internal/session"
 )
 
@@ -196,9 +196,9 @@ func TestConfigEndpoints(t *testing.T) {
 		{"ok", nil, "[log]\nlevel = \"debug\"\n", 200, 0, ""},
 		{"invalid", perr, "[rtmp]\nchunk_size = 1\n", 400, CodeConfigInvalid, "rtmp.chunk_size"},
 		{"invalid other", fmt.Errorf("%w: server.board: no profile", config.ErrInvalid), "x", 400, CodeConfigInvalid, "no profile"},
-		{"rolled back", &ota.RollbackError{Stage: "health", Err: errors.New("api does not answer")}, "x", 500, CodeRaw, "rolled back"},
-		{"busy", ota.ErrBusy, "x", 409, 409, "in progress"},
-		{"no file", ota.ErrNoFile, "x", 409, CodeRawDisabled, "no -c FILE"},
+		{"rolled back", &txn.RollbackError{Stage: "health", Err: errors.New("api does not answer")}, "x", 500, CodeRaw, "rolled back"},
+		{"busy", txn.ErrBusy, "x", 409, 409, "in progress"},
+		{"no file", txn.ErrNoFile, "x", 409, CodeRawDisabled, "no -c FILE"},
 		{"write", errors.New("disk full"), "x", 500, CodeRaw, "disk full"},
 		{"too large", nil, strings.Repeat("#", config.MaxFileSize+1), 413, 413, "larger"},
 	}

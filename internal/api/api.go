@@ -97,7 +97,7 @@ type Deps struct {
 	Config func() *config.Config
 	// PutConfig validates, writes and applies a new config file (PUT
 	// /api/v1/config), rolling back what fails; origin is the client's
-	// address, for the log (nil: 403). See package ota for its errors.
+	// address, for the log (nil: 403). See package txn for its errors.
 	PutConfig func(ctx context.Context, data []byte, origin string) error
 	// PTZ sends a command to the serial PTZ port called name (POST
 	// /api/v1/ptz/{name}; nil: 404).

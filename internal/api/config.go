@@ -10,7 +10,7 @@ import (
 	"strconv"
 
 	"github.com/srs-lite/srs-lite/internal/config"
-	"github.com/srs-lite/srs-lite/internal/service/ota"
+	"github.com/srs-lite/srs-lite/internal/config/txn"
 )
 
 // CodeConfigInvalid is SRS's ERROR_SYSTEM_CONFIG_INVALID: a PUT config that
@@ -62,7 +62,7 @@ type problemView struct {
 }
 
 // putConfig takes a new config file (TOML body) and applies it as a
-// transaction (see package ota).
+// transaction (see package txn).
 func (a *API) putConfig(w http.ResponseWriter, r *http.Request) {
 	if a.deps.PutConfig == nil {
 		a.fail(w, r, http.StatusForbidden, CodeRawDisabled, "config changes through the API are disabled")
@@ -89,7 +89,7 @@ func (a *API) putConfig(w http.ResponseWriter, r *http.Request) {
 			envelope
 			Data putData `json:"data"`
 		}{a.env(CodeSuccess), putData{hex.EncodeToString(sum[:]), len(body)}})
-	case errors.Is(err, ota.ErrRolledBack):
+	case errors.Is(err, txn.ErrRolledBack):
 		a.fail(w, r, http.StatusInternalServerError, CodeRaw, err.Error())
 	case errors.As(err, &es):
 		ps := make([]problemView, len(es.Problems))
@@ -102,9 +102,9 @@ func (a *API) putConfig(w http.ResponseWriter, r *http.Request) {
 		}{errorAnswer{a.env(CodeConfigInvalid), "invalid config, nothing changed:\n" + err.Error()}, ps})
 	case errors.Is(err, config.ErrInvalid):
 		a.fail(w, r, http.StatusBadRequest, CodeConfigInvalid, "invalid config, nothing changed: "+err.Error())
-	case errors.Is(err, ota.ErrBusy):
+	case errors.Is(err, txn.ErrBusy):
 		a.fail(w, r, http.StatusConflict, http.StatusConflict, err.Error())
-	case errors.Is(err, ota.ErrNoFile):
+	case errors.Is(err, txn.ErrNoFile):
 		a.fail(w, r, http.StatusConflict, CodeRawDisabled, err.Error())
 	default:
 		a.fail(w, r, http.StatusInternalServerError, CodeRaw, err.Error())

@@ -13,10 +13,13 @@ import (
 	"time"
 
 	"github.com/BurntSushi/toml"
+
+	"github.com/srs-lite/srs-lite/internal/media"
 )
 
-// DefaultVhost is the name of the vhost used when a client names none, as in SRS.
-const DefaultVhost = "__defaultVhost__"
+// DefaultVhost is the name of the vhost used when a client names none, as in
+// SRS: the media core's, the one definition.
+const DefaultVhost = media.DefaultVhost
 
 // Config is a whole srs-lite configuration. The zero value is not useful:
 // start from Default, Load or Parse.

@@ -10,6 +10,7 @@ import (
 	"github.com/srs-lite/srs-lite/internal/api"
 	"github.com/srs-lite/srs-lite/internal/config"
 	"github.com/srs-lite/srs-lite/internal/device/board"
+	"github.com/srs-lite/srs-lite/internal/media"
 )
 
 // boardInfo is the board profile in force and what it set.
@@ -160,7 +161,7 @@ func (s *Server) boardView() any {
 		"video": append([]string{}, p.Video...), "applied": append([]string{}, bi.applied...),
 		"kept_from_config": append([]string{}, bi.kept...),
 	}
-	if dv := c.Vhost(config.DefaultVhost); dv != nil {
+	if dv := c.Vhost(media.DefaultVhost); dv != nil {
 		v["ring_frames"], v["gop_cache_max_frames"] = dv.RingFrames, dv.GOPCacheMaxFrames
 	}
 	serial := make([]map[string]any, 0, len(c.Serials))

@@ -17,6 +17,7 @@ import (
 	"github.com/srs-lite/srs-lite/internal/config"
 	"github.com/srs-lite/srs-lite/internal/device/board"
 	"github.com/srs-lite/srs-lite/internal/device/ptz"
+	"github.com/srs-lite/srs-lite/internal/media"
 )
 
 func quiet() *slog.Logger { return slog.New(slog.DiscardHandler) }
@@ -41,7 +42,7 @@ ring_frames = 1024
 			if c.Server.MaxConnections != 24 || c.Server.GCPercent != 50 || c.Server.MemoryLimit != 20<<20 {
 				t.Errorf("server %+v", c.Server)
 			}
-			a, d := c.Vhost("a.example"), c.Vhost(config.DefaultVhost)
+			a, d := c.Vhost("a.example"), c.Vhost(media.DefaultVhost)
 			if a.RingFrames != 1024 || a.GOPCacheMaxFrames != 200 || d.RingFrames != 256 || d.GOPCacheMaxFrames != 200 {
 				t.Errorf("vhosts %d/%d %d/%d", a.RingFrames, a.GOPCacheMaxFrames, d.RingFrames, d.GOPCacheMaxFrames)
 			}

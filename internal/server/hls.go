@@ -24,7 +24,7 @@ type hlsComponent struct {
 }
 
 func newHLS(s *Server) (component, error) {
-	c := &hlsComponent{s: s, m: hls.NewManager(config.DefaultVhost, s.log)}
+	c := &hlsComponent{s: s, m: hls.NewManager(media.DefaultVhost, s.log)}
 	c.m.OnSegment(s.onHLS)
 	c.m.SetEvents(s) // viewers are sessions (hls_ctx)
 	return c, nil

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/srs-lite/srs-lite/internal/config"
+	"github.com/srs-lite/srs-lite/internal/media"
 	"github.com/srs-lite/srs-lite/internal/service/ingest"
 	"github.com/srs-lite/srs-lite/internal/session"
 )
@@ -32,7 +33,7 @@ func ingestConfigs(c *config.Config) []ingest.Config {
 	out := make([]ingest.Config, 0, len(c.Ingests))
 	for _, e := range c.Ingests {
 		ic := ingest.Config{Name: e.Name, Enabled: e.Enabled, Input: e.Input, OnDemand: e.OnDemand,
-			Vhost: config.DefaultVhost, CloseAfter: e.IdleTimeout.D(), Transport: e.Transport,
+			Vhost: media.DefaultVhost, CloseAfter: e.IdleTimeout.D(), Transport: e.Transport,
 			Encoder: e.Encoder, ACodec: e.ACodec}
 		o := e.Output
 		if o == "" {

@@ -17,10 +17,10 @@ import (
 	"time"
 
 	"github.com/srs-lite/srs-lite/internal/config"
+	"github.com/srs-lite/srs-lite/internal/config/txn"
 	"github.com/srs-lite/srs-lite/internal/log"
 	"github.com/srs-lite/srs-lite/internal/media"
 	"github.com/srs-lite/srs-lite/internal/service/hooks"
-	"github.com/srs-lite/srs-lite/internal/service/ota"
 	"github.com/srs-lite/srs-lite/internal/session"
 )
 
@@ -43,7 +43,7 @@ type Server struct {
 	start    time.Time
 	routes   *routes
 	comps    []component
-	ota      *ota.Manager
+	ota      *txn.Manager
 	board    atomic.Pointer[boardInfo]
 
 	reloadMu sync.Mutex
@@ -161,7 +161,7 @@ func (s *Server) streamOptions(vhost string) media.Options {
 // vhost. ok is false when that vhost is disabled.
 func (s *Server) vhostFor(host, param string) (string, bool) {
 	c := s.cfg.Load()
-	name := config.DefaultVhost
+	name := media.DefaultVhost
 	if param != "" {
 		name = param
 	} else if h := stripPort(host); h != "" {
@@ -276,7 +276,7 @@ func (s *Server) Shutdown(grace time.Duration) error {
 }
 
 // Reload reads the config file again and applies it as a transaction
-// (package ota): a file that fails to load, validate or apply, or that
+// (package txn): a file that fails to load, validate or apply, or that
 // leaves the server unhealthy within [ota] health_grace, is replaced by the
 // last good config, which runs again. SIGHUP and the RAW API reload use it.
 func (s *Server) Reload() error { return s.reloadChecked("reload") }
@@ -285,7 +285,7 @@ func (s *Server) Reload() error { return s.reloadChecked("reload") }
 // proper, which Reload wraps): the log settings, the board profile, then
 // every component, all or none. A config that fails to load or validate,
 // or that a component cannot apply, changes nothing and is an error; the
-// transaction around it (package ota) then restores the file.
+// transaction around it (package txn) then restores the file.
 func (s *Server) applyFile() error {
 	s.reloadMu.Lock()
 	defer s.reloadMu.Unlock()

@@ -11,16 +11,16 @@ import (
 	"time"
 
 	"github.com/srs-lite/srs-lite/internal/config"
-	"github.com/srs-lite/srs-lite/internal/service/ota"
+	"github.com/srs-lite/srs-lite/internal/config/txn"
 )
 
 // errNoOTA is returned when setupOTA has not run (a wiring defect).
 var errNoOTA = errors.New("server: config transactions are not set up")
 
-// setupOTA creates the config transaction manager (package ota); apply is
+// setupOTA creates the config transaction manager (package txn); apply is
 // the raw reload: read the config file and apply it, or change nothing.
 func (s *Server) setupOTA(apply func() error) error {
-	m, err := ota.New(ota.Deps{
+	m, err := txn.New(txn.Deps{
 		Path:    s.path,
 		Check:   s.checkConfig,
 		Apply:   apply,
@@ -85,9 +85,9 @@ func (s *Server) startOTA() {
 		if err := m.Start(ctx); err != nil && ctx.Err() == nil {
 			s.log.Warn("ota: start check", "err", err)
 		}
-		m.Run(ctx, client, func() (ota.Source, time.Duration) {
+		m.Run(ctx, client, func() (txn.Source, time.Duration) {
 			o := s.cfg.Load().OTA
-			return ota.Source{URL: o.URL, SHA256URL: o.SHA256URL}, o.Interval.D()
+			return txn.Source{URL: o.URL, SHA256URL: o.SHA256URL}, o.Interval.D()
 		})
 	})
 }

@@ -1,4 +1,4 @@
-// Package ota applies a new config as a transaction, whatever brings it: a
+// Package txn applies a new config as a transaction, whatever brings it: a
 // PUT /api/v1/config body, a file dropped in place followed by a reload
 // (SIGHUP), or a file pulled from a URL. Each one is
 //
@@ -16,7 +16,7 @@
 // The package knows nothing of the config's schema: the server passes its
 // parse, reload and self-check as functions. It imports only
 // internal/config, for its atomic file writes.
-package ota
+package txn
 
 import (
 	"bytes"
