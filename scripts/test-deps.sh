@@ -12,7 +12,7 @@
 #
 # One line per package: the Debian package, then its proofs (cmd:NAME a
 # command, gst:ELEMENT a GStreamer element, typelib:NAME a GObject typelib,
-# py:MODULE a Python module). Add a line for each new test peer.
+# file:PATH a file, py:MODULE a Python module). Add a line for each new test peer.
 set -e
 PKGS='
 ffmpeg                      cmd:ffmpeg cmd:ffprobe
@@ -30,6 +30,8 @@ gstreamer1.0-libav          gst:avenc_aac gst:avdec_h264
 qemu-user-static            cmd:qemu-mipsel-static
 qemu-system-x86             cmd:qemu-system-x86_64
 shellcheck                  cmd:shellcheck
+nginx-light                 cmd:nginx
+libnginx-mod-rtmp           file:/usr/lib/nginx/modules/ngx_rtmp_module.so
 '
 
 present() { # present PKG PROOF...
@@ -46,6 +48,7 @@ proofs() {
 		cmd:*) command -v "${p#cmd:}" >/dev/null 2>&1 || return 1 ;;
 		gst:*) gst-inspect-1.0 --exists "${p#gst:}" 2>/dev/null || return 1 ;;
 		typelib:*) ls /usr/lib/*/girepository-1.0/"${p#typelib:}".typelib >/dev/null 2>&1 || return 1 ;;
+		file:*) [ -e "${p#file:}" ] || return 1 ;;
 		py:*) python3 -c "import ${p#py:}" 2>/dev/null || return 1 ;;
 		esac
 	done
