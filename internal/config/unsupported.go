@@ -1,9 +1,6 @@
 package config
 
-import (
-	"regexp"
-	"strings"
-)
+import "strings"
 
 // unsupported names the keys of the public interface (docs/INTERFACE in the
 // README) that this build does not implement yet, with what they are for.
@@ -28,10 +25,21 @@ var unsupported = map[string]string{
 	"vhost.hooks.on_forward":   "the on_forward hook",
 }
 
-var indexMarker = regexp.MustCompile("\x00[0-9]+")
-
 // notSupported returns what the key at path (as decodeState names it) is
 // for when this build does not implement it, or "".
 func notSupported(path string) string {
-	return unsupported[indexMarker.ReplaceAllString(strings.ReplaceAll(path, `"`, ""), "")]
+	// Drop quotes and the array index markers (NUL and digits).
+	var b strings.Builder
+	for i := 0; i < len(path); i++ {
+		switch c := path[i]; {
+		case c == '"':
+		case c == 0:
+			for i+1 < len(path) && path[i+1] >= '0' && path[i+1] <= '9' {
+				i++
+			}
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return unsupported[b.String()]
 }
