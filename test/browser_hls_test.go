@@ -9,6 +9,21 @@ import (
 // hlsjsVersion is the hls.js release the browser HLS test plays with.
 const hlsjsVersion = "1.7.4"
 
+// liveHLS starts a server with 1 s HLS fragments in container and a live
+// 320x240 25 fps H.264+AAC publisher with a 1 s GOP, and returns the
+// stream's playlist URL.
+func liveHLS(t *testing.T, container string) string {
+	t.Helper()
+	s := startServer(t, hlsVhost(`fragment = "1s"
+window = "6s"
+container = "`+container+`"
+`))
+	name := streamName()
+	livePublish(t, s.rtmpURL(name), 25, false)
+	s.waitPublishing(t, name)
+	return "http://" + s.http + "/live/" + name + ".m3u8"
+}
+
 // TestBrowserHLS plays the HLS of a live stream in headless Chromium with
 // hls.js, the HLS player of web pages, from a page on another origin (CORS),
 // in both containers (MPEG-TS and fMP4), and checks that video decodes and
@@ -20,15 +35,7 @@ func TestBrowserHLS(t *testing.T) {
 	for _, container := range []string{"ts", "fmp4"} {
 		t.Run(container, func(t *testing.T) {
 			t.Parallel()
-			s := startServer(t, hlsVhost(`fragment = "1s"
-window = "6s"
-container = "`+container+`"
-`))
-			name := streamName()
-			livePublish(t, s.rtmpURL(name), 25, false)
-			s.waitPublishing(t, name)
-			url := "http://" + s.http + "/live/" + name + ".m3u8"
-
+			url := liveHLS(t, container)
 			rep := playInChromium(t, chrome, "/hls.js", player, fmt.Sprintf(hlsPage, url))
 			t.Logf("hls.js (%s) in Chromium: %dx%d, played %.1f s, %d frames decoded, first frame after %.0f ms",
 				container, rep.Width, rep.Height, rep.CurrentTime, rep.Frames, rep.FirstMs)
@@ -86,18 +93,11 @@ func TestGStreamerHLS(t *testing.T) {
 	for _, container := range []string{"ts", "fmp4"} {
 		t.Run(container, func(t *testing.T) {
 			t.Parallel()
-			s := startServer(t, hlsVhost(`fragment = "1s"
-window = "6s"
-container = "`+container+`"
-`))
-			name := streamName()
-			livePublish(t, s.rtmpURL(name), 25, false)
-			s.waitPublishing(t, name)
+			url := liveHLS(t, container)
 			// A viewer of a live stream: the playlist has a few segments.
 			// Joined at the first segment of a new stream, GStreamer's
 			// uridecodebin pauses to buffer at each segment: ffmpeg's own
 			// HLS muxer gets ~80 frames in 10 s that way, srs-lite ~45.
-			url := "http://" + s.http + "/live/" + name + ".m3u8"
 			waitPlaylist(t, url, 20*time.Second, "3 segments", func(p playlist) bool { return len(p.segments) >= 3 })
 			const play = 10 * time.Second
 			n := gstFrames(t, url, play)

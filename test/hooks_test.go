@@ -83,14 +83,21 @@ func startHookServer(t *testing.T, answer func(hookEvent) string) (*hookRecorder
 		rec.mu.Unlock()
 		fmt.Fprint(w, answer(e))
 	})
+	return rec, fmt.Sprintf("[%q]", "http://"+serveLoopback(t, mux)+"/hook")
+}
+
+// serveLoopback serves h on a loopback port until the test ends and
+// returns its address.
+func serveLoopback(t *testing.T, h http.Handler) string {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	hs := &http.Server{Handler: mux}
+	hs := &http.Server{Handler: h}
 	go hs.Serve(ln)
 	t.Cleanup(func() { hs.Close() })
-	return rec, fmt.Sprintf("[%q]", "http://"+ln.Addr().String()+"/hook")
+	return ln.Addr().String()
 }
 
 // denyBad refuses publishers of streams named denied* and players with
@@ -308,20 +315,14 @@ func TestHLSSessions(t *testing.T) {
 		notified = append(notified, r.URL.Path)
 		notMu.Unlock()
 	})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs := &http.Server{Handler: mux}
-	go hs.Serve(ln)
-	t.Cleanup(func() { hs.Close() })
+	warm := serveLoopback(t, mux)
 	s := startServer(t, hlsVhost(`fragment = "1s"
 [vhost.hooks]
 on_connect = `+hook+`
 on_play = `+hook+`
 on_stop = `+hook+`
 on_close = `+hook+`
-on_hls_notify = ["http://`+ln.Addr().String()+`/warm/[app]/[stream]/[seq]/[ts_url]"]
+on_hls_notify = ["http://`+warm+`/warm/[app]/[stream]/[seq]/[ts_url]"]
 `))
 	name := streamName()
 	stop := livePublish(t, s.rtmpURL(name), 25, false)

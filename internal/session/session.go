@@ -55,7 +55,7 @@ type Session struct {
 	url      string // tcUrl or request URL, without the query
 	param    string // the query with its leading '?', "" when none
 	kick     func()
-	state    atomic.Uint32 // bit 0: connected (Events.Connect said yes); bit 1: closed
+	state    atomic.Uint32 // stateConnected (Events.Connect said yes), stateClosed
 }
 
 // New returns a session of a client at ip speaking proto, with a new trace
@@ -128,33 +128,24 @@ func (s *Session) Kick() {
 
 // MarkConnected records that the server accepted the session (Events.Connect)
 // and reports whether it was not already.
-func (s *Session) MarkConnected() bool {
-	for {
-		v := s.state.Load()
-		if v&1 != 0 {
-			return false
-		}
-		if s.state.CompareAndSwap(v, v|1) {
-			return true
-		}
-	}
-}
+func (s *Session) MarkConnected() bool { return s.setState(stateConnected) }
 
 // Connected reports whether the server accepted the session.
-func (s *Session) Connected() bool { return s.state.Load()&1 != 0 }
+func (s *Session) Connected() bool { return s.state.Load()&stateConnected != 0 }
 
 // MarkClosed records the end of the session and reports whether it had
 // not ended already: Events.Close runs once.
-func (s *Session) MarkClosed() bool {
-	for {
-		v := s.state.Load()
-		if v&2 != 0 {
-			return false
-		}
-		if s.state.CompareAndSwap(v, v|2) {
-			return true
-		}
-	}
+func (s *Session) MarkClosed() bool { return s.setState(stateClosed) }
+
+// States of a session, bits of Session.state.
+const (
+	stateConnected uint32 = 1 << iota
+	stateClosed
+)
+
+// setState sets bit and reports whether it was not set.
+func (s *Session) setState(bit uint32) bool {
+	return s.state.Or(bit)&bit == 0
 }
 
 // Snapshot is a copy of a session's fields at one moment.

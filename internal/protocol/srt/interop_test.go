@@ -128,6 +128,8 @@ func TestInteropLiveTransmitCallerPublishes(t *testing.T) {
 				t.Errorf("%d packets not decrypted", st.PktRecvUndecrypt)
 			}
 			if len(got) < want || sha256.Sum256(got[:want]) != sha256.Sum256(data[:want]) {
+				_ = cmd.Process.Kill()
+				_ = cmd.Wait() // stderr is complete, and no longer written
 				t.Errorf("data differs: %d bytes of %d; stderr %s", len(got), want, stderr.String())
 			}
 		})
