@@ -52,7 +52,7 @@ func TestProblems(t *testing.T) {
 		{"fragment > window", "[[vhost]]\nname = \"a\"\nhls.fragment = \"20s\"\n", `c.toml:3: vhost.hls.window: 10s is shorter than hls.fragment 20s`},
 		{"dvr plan", "[[vhost]]\nname = \"a\"\n[vhost.dvr]\nplan = \"x\"\n", `c.toml:4: vhost.dvr.plan: "x": must be one of session | segment`},
 		{"dvr placeholder", "[[vhost]]\nname = \"a\"\n[vhost.dvr]\npath = \"[app]/[2006]/[x].flv\"\n", `c.toml:4: vhost.dvr.path: "[app]/[2006]/[x].flv": unknown placeholder [x]`},
-		{"not supported yet", "[[vhost]]\nname = \"a\"\n[vhost.cluster]\nmode = \"remote\"\n[tls]\ncert = \"a.pem\"\n", "c.toml:3: vhost.cluster: not supported yet (edge and origin cluster is not in this build)\nc.toml:5: tls: not supported yet (TLS certificates (HTTPS, RTMPS) is not in this build)"},
+		{"not supported yet", "[[vhost]]\nname = \"a\"\n[vhost.hls]\nlow_latency = true\n[tls]\ncert = \"a.pem\"\n", "c.toml:4: vhost.hls.low_latency: not supported yet (low-latency HLS is not in this build)\nc.toml:5: tls: not supported yet (TLS certificates (HTTPS, RTMPS) is not in this build)"},
 		{"mount default", "[[vhost]]\nname = \"a\"\nhttp_remux.mount = \"[vhost]/[app]/[stream].flv\"\n", ""},
 		{"mount fixed app", "[[vhost]]\nname = \"a\"\nhttp_remux.mount = \"/live/[stream].ts\"\n", ""},
 		{"mount own host", "[[vhost]]\nname = \"a.com\"\nhttp_remux.mount = \"A.com/[app]/[stream].mp3\"\n", ""},
