@@ -35,6 +35,10 @@ type ClientOptions struct {
 	Timeout time.Duration
 	// FlashVer is connect's flashVer, default "LNX 9,0,124,2".
 	FlashVer string
+	// SendBuffer, when > 0, sets the socket's send buffer (SO_SNDBUF): a
+	// publisher to a server that stops reading then blocks after that much
+	// instead of after the kernel's autotuned megabytes.
+	SendBuffer int
 }
 
 // Client is an RTMP client connection: Dial connects and creates a stream,
@@ -185,6 +189,9 @@ func Dial(ctx context.Context, rawURL string, opts ClientOptions) (*Client, erro
 	nc, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("rtmp: dial %s: %w", addr, err)
+	}
+	if tc, ok := nc.(*net.TCPConn); ok && opts.SendBuffer > 0 {
+		_ = tc.SetWriteBuffer(opts.SendBuffer)
 	}
 	c := &Client{nc: nc, opts: opts, app: app, stream: stream, tcURL: tcURL,
 		cw: NewChunkWriter(nc), cr: NewChunkReader(nc, ReaderOptions{})}

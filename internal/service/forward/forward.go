@@ -488,6 +488,7 @@ func (j *job) session(ctx context.Context, u string, first **media.Reader) (forw
 		cl = session.New(log.NewTraceID(), "forward", host(u))
 		cl.SetURL(Redact(u), "")
 		cl.SetStream(media.Key{Vhost: st.Vhost, App: st.App, Stream: st.Name}, session.Publisher)
+		cl.SetStreamID(st.ID)
 		cl.SetKick(scancel)
 		tab.Add(cl)
 	}

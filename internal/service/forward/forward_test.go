@@ -272,3 +272,16 @@ func TestDynamicAndApply(t *testing.T) {
 		t.Fatalf("%d jobs after the session", n)
 	}
 }
+
+// FuzzURL: URL never panics, and what it returns is an rtmp:// URL.
+func FuzzURL(f *testing.F) {
+	for _, s := range []string{"127.0.0.1:1935", "rtmp://h/[app]/[stream]", "rtmp://[vhost]/a/b", "[::1]:1", "rtmp://h:x/a/b", ":"} {
+		f.Add(s, "v", "live", "cam", "?a=b")
+	}
+	f.Fuzz(func(t *testing.T, dest, vhost, app, stream, param string) {
+		u, err := URL(dest, vhost, app, stream, param)
+		if err == nil && !strings.HasPrefix(u, "rtmp://") {
+			t.Fatalf("URL(%q) = %q", dest, u)
+		}
+	})
+}
