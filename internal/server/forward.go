@@ -78,7 +78,9 @@ func (s *Server) publisherOf(st *media.Stream) (session.Snapshot, bool) {
 
 // forwardTargets are the static targets of a publish of st in vhost v: the
 // [vhost.forward] destinations, and the origins of an edge.
-func (c *forwardComponent) forwardTargets(v *config.Vhost, st *media.Stream, pub session.Snapshot) []forward.Target {
+// A stream without a publisher session, or one the edge pulls (proto
+// "edge"), is not pushed to the origins: it came from there.
+func (c *forwardComponent) forwardTargets(v *config.Vhost, st *media.Stream, pub session.Snapshot, found bool) []forward.Target {
 	var out []forward.Target
 	for _, d := range v.Forward.Destinations {
 		u, err := forward.URL(d, st.Vhost, st.App, st.Name, pub.Param)
@@ -88,7 +90,7 @@ func (c *forwardComponent) forwardTargets(v *config.Vhost, st *media.Stream, pub
 		}
 		out = append(out, forward.Target{Kind: forward.KindForward, URLs: []string{u}})
 	}
-	if v.Cluster.Mode == config.ModeRemote && len(v.Cluster.Origins) > 0 && pub.Proto != edgeProto {
+	if v.Cluster.Mode == config.ModeRemote && len(v.Cluster.Origins) > 0 && found && pub.Proto != edgeProto {
 		t := forward.Target{Kind: forward.KindEdge}
 		for _, o := range v.Cluster.Origins {
 			if u, err := forward.URL(o, st.Vhost, st.App, st.Name, pub.Param); err == nil {
@@ -107,8 +109,8 @@ func (c *forwardComponent) onPublish(st *media.Stream) {
 	if v == nil {
 		return
 	}
-	pub, _ := c.s.publisherOf(st)
-	targets := c.forwardTargets(v, st, pub)
+	pub, found := c.s.publisherOf(st)
+	targets := c.forwardTargets(v, st, pub, found)
 	if len(targets) == 0 && len(v.Hooks.OnForward) == 0 {
 		return
 	}
@@ -165,8 +167,8 @@ func (c *forwardComponent) reload(_, next *config.Config, ch config.Sections) er
 		v := next.Vhost(st.Vhost)
 		var targets []forward.Target
 		if v != nil {
-			pub, _ := c.s.publisherOf(st)
-			targets = c.forwardTargets(v, st, pub)
+			pub, found := c.s.publisherOf(st)
+			targets = c.forwardTargets(v, st, pub, found)
 		}
 		c.m.Apply(st, targets, forward.KindForward, forward.KindEdge)
 	}
