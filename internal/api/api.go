@@ -105,6 +105,9 @@ type Deps struct {
 	// Transcodes returns the running transcoders (GET /api/v1/transcodes;
 	// nil: none).
 	Transcodes func() any
+	// Forwards returns the forwards of the live streams (GET
+	// /api/v1/forwards; nil: none).
+	Forwards func() any
 	// Devices lists the video capture devices with their formats and
 	// sizes (GET /api/v1/devices; nil: none).
 	Devices func() any
@@ -223,6 +226,7 @@ func (a *API) routes() {
 	m.HandleFunc("PUT /api/v1/config", a.putConfig)
 	m.HandleFunc("POST /api/v1/ptz/{name}", a.postPTZ)
 	a.cameraRoutes(m)
+	a.forwardRoutes(m)
 	m.HandleFunc("/api/", a.notFound)
 	a.mux = m
 	a.handler = http.HandlerFunc(a.serve)
@@ -358,6 +362,7 @@ func (a *API) v1(w http.ResponseWriter, r *http.Request) {
 		"raw":       "the RAW API: ?rpc=reload reloads the config",
 		"config":    "the config in force (GET, secrets redacted; ?format=toml), or a new one to apply (PUT, TOML body)",
 		"ptz":       "PTZ of a serial camera: POST /api/v1/ptz/{name} {\"action\": \"pan_left\", \"speed\": 32}",
+		"forwards":  "the forwards of published streams ([vhost.forward], on_forward, publish edge) and their state",
 
 		// The camera gateway (camera.go).
 		"transcodes": "the [[transcode]] ffmpeg children and their state",

@@ -100,6 +100,29 @@ type Vhost struct {
 	HLS               HLS       `toml:"hls" json:"hls"`
 	DVR               DVR       `toml:"dvr" json:"dvr"`
 	Hooks             Hooks     `toml:"hooks" json:"hooks"`
+	Forward           Forward   `toml:"forward" json:"forward"`
+	Cluster           Cluster   `toml:"cluster" json:"cluster"`
+}
+
+// Forward lists the RTMP servers every stream of a vhost is pushed to.
+type Forward struct {
+	Destinations []string `toml:"destinations" json:"destinations"` // "host:port" or "rtmp://host/app/[stream]"
+}
+
+// Cluster modes.
+const (
+	ModeLocal  = "local"  // origin
+	ModeRemote = "remote" // edge
+)
+
+// Cluster configures the edge and origin-cluster roles of a vhost.
+type Cluster struct {
+	Mode          string   `toml:"mode" json:"mode"`                     // local (origin) | remote (edge)
+	Origins       []string `toml:"origins" json:"origins"`               // edge: "host:port" tried in order
+	Protocol      string   `toml:"protocol" json:"protocol"`             // edge pull: rtmp | flv
+	TokenTraverse bool     `toml:"token_traverse" json:"token_traverse"` // edge: the origin authenticates each connect
+	OriginCluster bool     `toml:"origin_cluster" json:"origin_cluster"` // origin: ask coworkers, redirect with RTMP 302
+	Coworkers     []string `toml:"coworkers" json:"coworkers"`           // origin cluster: "host:api_port" of the others
 }
 
 // HTTPRemux configures HTTP-FLV (and HTTP-TS) players of a vhost.
@@ -165,6 +188,7 @@ type Hooks struct {
 	// on_hls_notify): [vhost] [app] [stream] [seq] [url] [ts_url]
 	// [server_id].
 	OnHLSNotify []string `toml:"on_hls_notify" json:"on_hls_notify"`
+	OnForward   []string `toml:"on_forward" json:"on_forward"`
 }
 
 // Ingest is a pull source started when the first reader arrives.
@@ -239,8 +263,10 @@ func DefaultVhostConfig(name string) Vhost {
 		Hooks: Hooks{
 			OnConnect: []string{}, OnClose: []string{}, OnPublish: []string{},
 			OnUnpublish: []string{}, OnPlay: []string{}, OnStop: []string{},
-			OnDVR: []string{}, OnHLS: []string{}, OnHLSNotify: []string{},
+			OnDVR: []string{}, OnHLS: []string{}, OnHLSNotify: []string{}, OnForward: []string{},
 		},
+		Forward: Forward{Destinations: []string{}},
+		Cluster: Cluster{Mode: ModeLocal, Origins: []string{}, Protocol: "rtmp", Coworkers: []string{}},
 	}
 }
 
@@ -302,7 +328,11 @@ func (c *Config) Clone() *Config {
 			OnPublish: cloneStrings(v.Hooks.OnPublish), OnUnpublish: cloneStrings(v.Hooks.OnUnpublish),
 			OnPlay: cloneStrings(v.Hooks.OnPlay), OnStop: cloneStrings(v.Hooks.OnStop),
 			OnDVR: cloneStrings(v.Hooks.OnDVR), OnHLS: cloneStrings(v.Hooks.OnHLS), OnHLSNotify: cloneStrings(v.Hooks.OnHLSNotify),
+			OnForward: cloneStrings(v.Hooks.OnForward),
 		}
+		v.Forward.Destinations = cloneStrings(v.Forward.Destinations)
+		v.Cluster.Origins = cloneStrings(v.Cluster.Origins)
+		v.Cluster.Coworkers = cloneStrings(v.Cluster.Coworkers)
 		n.Vhosts[i] = v
 	}
 	if c.Ingests != nil {

@@ -17,12 +17,9 @@ var unsupported = map[string]string{
 	"http_api.https_listen":    "HTTPS for the API",
 	"http_server.https_listen": "HTTPS for the HTTP server",
 	"vhost.atc":                "ATC (absolute time)",
-	"vhost.forward":            "forward",
-	"vhost.cluster":            "edge and origin cluster",
 	"vhost.security":           "security rules",
 	"vhost.hls.low_latency":    "low-latency HLS",
 	"vhost.hls.part":           "low-latency HLS parts",
-	"vhost.hooks.on_forward":   "the on_forward hook",
 }
 
 // notSupported returns what the key at path (as decodeState names it) is

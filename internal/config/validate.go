@@ -164,6 +164,7 @@ func (v *Vhost) validate(ps *problems, p string) {
 		{"on_publish", v.Hooks.OnPublish}, {"on_unpublish", v.Hooks.OnUnpublish},
 		{"on_play", v.Hooks.OnPlay}, {"on_stop", v.Hooks.OnStop},
 		{"on_dvr", v.Hooks.OnDVR}, {"on_hls", v.Hooks.OnHLS}, {"on_hls_notify", v.Hooks.OnHLSNotify},
+		{"on_forward", v.Hooks.OnForward},
 	} {
 		for _, u := range hk.urls {
 			if err := checkHookURL(u); err != nil {
@@ -172,7 +173,7 @@ func (v *Vhost) validate(ps *problems, p string) {
 			}
 		}
 	}
-
+	v.validateForward(ps, p)
 }
 
 // listener is one listen address of one network.

@@ -11,6 +11,7 @@ import (
 	"github.com/srs-lite/srs-lite/internal/device/ptz"
 	"github.com/srs-lite/srs-lite/internal/device/v4l2"
 	"github.com/srs-lite/srs-lite/internal/media"
+	"github.com/srs-lite/srs-lite/internal/service/forward"
 	"github.com/srs-lite/srs-lite/internal/service/ingest"
 	"github.com/srs-lite/srs-lite/internal/service/snapshot"
 	"github.com/srs-lite/srs-lite/internal/service/transcode"
@@ -35,7 +36,7 @@ func newAPI(s *Server) (component, error) {
 	c := &apiComponent{s: s}
 	a, err := api.New(api.Deps{
 		Registry: s.reg, Clients: s.sessions, Log: s.log, Version: Version,
-		Vhosts: s.vhostsJSON, Ingests: c.ingests, HLS: c.hls, Transcodes: c.transcodes,
+		Vhosts: s.vhostsJSON, Ingests: c.ingests, HLS: c.hls, Transcodes: c.transcodes, Forwards: c.forwards,
 		Devices: func() any { return v4l2.List("", nil) }, Snapshot: c.snapshot,
 		Reload: s.Reload, ServerID: s.serverID, Start: s.start,
 		Access: s.apiAccess, Board: s.boardView, Config: s.Config, PutConfig: s.putConfig, PTZ: c.ptz,
@@ -97,6 +98,13 @@ func (c *apiComponent) transcodes() any {
 		return tc.status()
 	}
 	return []transcode.Status{}
+}
+
+func (c *apiComponent) forwards() any {
+	if fc := find[*forwardComponent](c.s); fc != nil {
+		return fc.status()
+	}
+	return []forward.Status{}
 }
 
 func (c *apiComponent) ptz(ctx context.Context, name string, cmd ptz.Command) error {

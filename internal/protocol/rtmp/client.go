@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -34,6 +35,10 @@ type ClientOptions struct {
 	Timeout time.Duration
 	// FlashVer is connect's flashVer, default "LNX 9,0,124,2".
 	FlashVer string
+	// SendBuffer, when > 0, sets the socket's send buffer (SO_SNDBUF): a
+	// publisher to a server that stops reading then blocks after that much
+	// instead of after the kernel's autotuned megabytes.
+	SendBuffer int
 }
 
 // Client is an RTMP client connection: Dial connects and creates a stream,
@@ -66,6 +71,52 @@ type Client struct {
 
 	publishing atomic.Bool
 	closed     atomic.Bool
+	written    atomic.Uint64 // media bytes written, chunk headers included
+
+	server ServerInfo // from the connect _result
+}
+
+// ServerInfo is what an SRS-compatible server says about itself in its
+// connect _result's data object (SRS and srs-lite send srs_id, srs_pid,
+// srs_server_ip, srs_server): the ids that link a client's log lines to
+// the server's. Fields the server did not send are empty.
+type ServerInfo struct {
+	ID      string // srs_id: the server's id of this connection (its cid)
+	PID     string // srs_pid
+	IP      string // srs_server_ip
+	Version string // srs_server, e.g. "SRS/6.0.0"
+}
+
+// Server returns what the server said about itself in the connect result.
+func (c *Client) Server() ServerInfo { return c.server }
+
+// BytesWritten returns the media bytes written so far (FLV bodies with
+// their chunk headers; commands not counted).
+func (c *Client) BytesWritten() uint64 { return c.written.Load() }
+
+// serverInfo reads the ServerInfo from a connect _result: the "data" object
+// of its information object.
+func serverInfo(res Command) ServerInfo {
+	var si ServerInfo
+	for _, v := range res.Args {
+		data, ok := amf0.Object(amf0.Properties(v)).Get("data")
+		if !ok {
+			continue
+		}
+		o := amf0.Object(amf0.Properties(data))
+		str := func(k string) string {
+			x, _ := o.Get(k)
+			switch x := x.(type) {
+			case string:
+				return x
+			case float64:
+				return strconv.FormatFloat(x, 'f', -1, 64)
+			}
+			return ""
+		}
+		si = ServerInfo{ID: str("srs_id"), PID: str("srs_pid"), IP: str("srs_server_ip"), Version: str("srs_server")}
+	}
+	return si
 }
 
 // setDataFrame is the AMF0 string "@setDataFrame" that prefixes metadata a
@@ -139,6 +190,9 @@ func Dial(ctx context.Context, rawURL string, opts ClientOptions) (*Client, erro
 	if err != nil {
 		return nil, fmt.Errorf("rtmp: dial %s: %w", addr, err)
 	}
+	if tc, ok := nc.(*net.TCPConn); ok && opts.SendBuffer > 0 {
+		_ = tc.SetWriteBuffer(opts.SendBuffer)
+	}
 	c := &Client{nc: nc, opts: opts, app: app, stream: stream, tcURL: tcURL,
 		cw: NewChunkWriter(nc), cr: NewChunkReader(nc, ReaderOptions{})}
 	if err := c.setup(ctx); err != nil {
@@ -164,16 +218,18 @@ func (c *Client) setup(ctx context.Context) error {
 		{Key: "videoFunction", Value: float64(1)},
 		{Key: "objectEncoding", Value: float64(0)},
 	}
-	if _, err := c.call(ctx, csidOverConnection, 0, "connect", obj); err != nil {
+	res, err := c.call(ctx, csidOverConnection, 0, "connect", obj)
+	if err != nil {
 		return err
 	}
+	c.server = serverInfo(res)
 	c.wmu.Lock()
-	err := c.cw.SetChunkSize(c.opts.ChunkSize)
+	err = c.cw.SetChunkSize(c.opts.ChunkSize)
 	c.wmu.Unlock()
 	if err != nil {
 		return err
 	}
-	res, err := c.call(ctx, csidOverConnection, 0, "createStream", nil)
+	res, err = c.call(ctx, csidOverConnection, 0, "createStream", nil)
 	if err != nil {
 		return err
 	}
@@ -381,7 +437,9 @@ func (c *Client) WriteFrame(f *media.Frame) error {
 	h := MessageHeader{Timestamp: flv.Timestamp(f), Type: typ, StreamID: c.sid}
 	c.scratch = AppendChunks(c.scratch[:0], csid, h, c.pieces[:], c.cw.ChunkSize())
 	c.pieces[0], c.pieces[1] = nil, nil
-	if _, err := c.nc.Write(c.scratch); err != nil {
+	n, err := c.nc.Write(c.scratch)
+	c.written.Add(uint64(n))
+	if err != nil {
 		return fmt.Errorf("rtmp: write frame: %w", err)
 	}
 	return nil

@@ -114,3 +114,25 @@ func TestDialTimeout(t *testing.T) {
 		t.Errorf("Dial took %v", d)
 	}
 }
+
+// TestClientServerInfo: the client keeps the server's connection id from the
+// connect _result (srs_id), which links its logs to the server's.
+func TestClientServerInfo(t *testing.T) {
+	ts := startServer(t, ServerConfig{}, nil)
+	frames := testFrames(5)
+	defer releaseAll(frames)
+	pub := dialPublish(t, ts.url("info"))
+	defer pub.Close()
+	si := pub.Server()
+	if si.ID == "" || si.Version == "" {
+		t.Fatalf("server info %+v: want srs_id and srs_server", si)
+	}
+	for i := range frames {
+		if err := pub.WriteFrame(&frames[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := pub.BytesWritten(); n == 0 {
+		t.Fatalf("bytes written %d", n)
+	}
+}
