@@ -100,6 +100,13 @@ type Vhost struct {
 	HLS               HLS       `toml:"hls" json:"hls"`
 	DVR               DVR       `toml:"dvr" json:"dvr"`
 	Hooks             Hooks     `toml:"hooks" json:"hooks"`
+	Security          Security  `toml:"security" json:"security"`
+}
+
+// Security holds a vhost's allow/deny rules for publish and play (SRS's security).
+type Security struct {
+	Enabled bool     `toml:"enabled" json:"enabled"`
+	Rules   []string `toml:"rules" json:"rules"` // "allow publish all", "deny play 10.0.0.0/8"
 }
 
 // HTTPRemux configures HTTP-FLV (and HTTP-TS) players of a vhost.
@@ -121,6 +128,7 @@ type HLS struct {
 	// its publisher leaves; a publisher back within it continues the
 	// playlist after an EXT-X-DISCONTINUITY.
 	Dispose Duration `toml:"dispose" json:"dispose"`
+	Ctx     bool     `toml:"hls_ctx" json:"hls_ctx"` // viewer sessions (SRS's hls_ctx); false behind a cache
 }
 
 // Time jitter algorithms (SRS's time_jitter): what RTMP and HTTP-FLV players
@@ -230,6 +238,7 @@ func DefaultVhostConfig(name string) Vhost {
 			Window:    Duration(10 * time.Second),
 			Container: ContainerTS,
 			Dispose:   Duration(2 * time.Minute),
+			Ctx:       true,
 		},
 		DVR: DVR{
 			Path:     "./dvr/[app]/[stream].[timestamp].flv",
@@ -241,6 +250,7 @@ func DefaultVhostConfig(name string) Vhost {
 			OnUnpublish: []string{}, OnPlay: []string{}, OnStop: []string{},
 			OnDVR: []string{}, OnHLS: []string{}, OnHLSNotify: []string{},
 		},
+		Security: Security{Rules: []string{}},
 	}
 }
 
@@ -303,6 +313,7 @@ func (c *Config) Clone() *Config {
 			OnPlay: cloneStrings(v.Hooks.OnPlay), OnStop: cloneStrings(v.Hooks.OnStop),
 			OnDVR: cloneStrings(v.Hooks.OnDVR), OnHLS: cloneStrings(v.Hooks.OnHLS), OnHLSNotify: cloneStrings(v.Hooks.OnHLSNotify),
 		}
+		v.Security.Rules = cloneStrings(v.Security.Rules)
 		n.Vhosts[i] = v
 	}
 	if c.Ingests != nil {

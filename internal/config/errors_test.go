@@ -53,6 +53,12 @@ func TestProblems(t *testing.T) {
 		{"dvr plan", "[[vhost]]\nname = \"a\"\n[vhost.dvr]\nplan = \"x\"\n", `c.toml:4: vhost.dvr.plan: "x": must be one of session | segment`},
 		{"dvr placeholder", "[[vhost]]\nname = \"a\"\n[vhost.dvr]\npath = \"[app]/[2006]/[x].flv\"\n", `c.toml:4: vhost.dvr.path: "[app]/[2006]/[x].flv": unknown placeholder [x]`},
 		{"not supported yet", "[[vhost]]\nname = \"a\"\n[vhost.cluster]\nmode = \"remote\"\n[tls]\ncert = \"a.pem\"\n", "c.toml:3: vhost.cluster: not supported yet (edge and origin cluster is not in this build)\nc.toml:5: tls: not supported yet (TLS certificates (HTTPS, RTMPS) is not in this build)"},
+		{"security rule", "[[vhost]]\nname = \"a\"\n[vhost.security]\nenabled = true\nrules = [\n  \"allow publish all\",\n  \"deny play 10.0.0.1/8\",\n  \"allow view all\",\n]\n",
+			"c.toml:7: vhost.security.rules: \"deny play 10.0.0.1/8\": \"10.0.0.1/8\": bits past /8 are set: write 10.0.0.0/8\n" +
+				"c.toml:8: vhost.security.rules: \"allow view all\": \"view\" is not publish or play"},
+		{"security rule inline", "[[vhost]]\nname = \"a\"\nsecurity = {enabled = true, rules = [\"deny play\"]}\n",
+			`c.toml:3: vhost.security.rules: "deny play": want "allow|deny publish|play all|IP|CIDR"`},
+		{"security ok", "[[vhost]]\nname = \"a\"\nsecurity.rules = [\"allow play 192.168.1.7\", \"deny publish ::1\", \"deny play fd00::/8\"]\n", ""},
 		{"mount default", "[[vhost]]\nname = \"a\"\nhttp_remux.mount = \"[vhost]/[app]/[stream].flv\"\n", ""},
 		{"mount fixed app", "[[vhost]]\nname = \"a\"\nhttp_remux.mount = \"/live/[stream].ts\"\n", ""},
 		{"mount own host", "[[vhost]]\nname = \"a.com\"\nhttp_remux.mount = \"A.com/[app]/[stream].mp3\"\n", ""},

@@ -22,7 +22,6 @@ var unsupported = map[string]string{
 	"vhost.atc":                "ATC (absolute time)",
 	"vhost.forward":            "forward",
 	"vhost.cluster":            "edge and origin cluster",
-	"vhost.security":           "security rules",
 	"vhost.hls.low_latency":    "low-latency HLS",
 	"vhost.hls.part":           "low-latency HLS parts",
 	"vhost.hooks.on_forward":   "the on_forward hook",

@@ -172,7 +172,7 @@ func (v *Vhost) validate(ps *problems, p string) {
 			}
 		}
 	}
-
+	v.validateSecurity(ps, p)
 }
 
 // listener is one listen address of one network.
