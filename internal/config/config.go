@@ -102,6 +102,7 @@ type Vhost struct {
 	Hooks             Hooks     `toml:"hooks" json:"hooks"`
 	Forward           Forward   `toml:"forward" json:"forward"`
 	Cluster           Cluster   `toml:"cluster" json:"cluster"`
+	Security          Security  `toml:"security" json:"security"`
 }
 
 // Forward lists the RTMP servers every stream of a vhost is pushed to.
@@ -125,6 +126,12 @@ type Cluster struct {
 	Coworkers     []string `toml:"coworkers" json:"coworkers"`           // origin cluster: "host:api_port" of the others
 }
 
+// Security holds a vhost's allow/deny rules for publish and play (SRS's security).
+type Security struct {
+	Enabled bool     `toml:"enabled" json:"enabled"`
+	Rules   []string `toml:"rules" json:"rules"` // "allow publish all", "deny play 10.0.0.0/8"
+}
+
 // HTTPRemux configures HTTP-FLV (and HTTP-TS) players of a vhost.
 type HTTPRemux struct {
 	Enabled bool   `toml:"enabled" json:"enabled"`
@@ -144,6 +151,7 @@ type HLS struct {
 	// its publisher leaves; a publisher back within it continues the
 	// playlist after an EXT-X-DISCONTINUITY.
 	Dispose Duration `toml:"dispose" json:"dispose"`
+	Ctx     bool     `toml:"hls_ctx" json:"hls_ctx"` // viewer sessions (SRS's hls_ctx); false behind a cache
 }
 
 // Time jitter algorithms (SRS's time_jitter): what RTMP and HTTP-FLV players
@@ -254,6 +262,7 @@ func DefaultVhostConfig(name string) Vhost {
 			Window:    Duration(10 * time.Second),
 			Container: ContainerTS,
 			Dispose:   Duration(2 * time.Minute),
+			Ctx:       true,
 		},
 		DVR: DVR{
 			Path:     "./dvr/[app]/[stream].[timestamp].flv",
@@ -267,6 +276,7 @@ func DefaultVhostConfig(name string) Vhost {
 		},
 		Forward: Forward{Destinations: []string{}},
 		Cluster: Cluster{Mode: ModeLocal, Origins: []string{}, Protocol: "rtmp", Coworkers: []string{}},
+		Security: Security{Rules: []string{}},
 	}
 }
 
@@ -333,6 +343,7 @@ func (c *Config) Clone() *Config {
 		v.Forward.Destinations = cloneStrings(v.Forward.Destinations)
 		v.Cluster.Origins = cloneStrings(v.Cluster.Origins)
 		v.Cluster.Coworkers = cloneStrings(v.Cluster.Coworkers)
+		v.Security.Rules = cloneStrings(v.Security.Rules)
 		n.Vhosts[i] = v
 	}
 	if c.Ingests != nil {

@@ -62,6 +62,12 @@ func TestProblems(t *testing.T) {
 		{"edge mode", "[[vhost]]\nname = \"a\"\n[vhost.cluster]\nmode = \"edge\"\n", `c.toml:4: vhost.cluster.mode: "edge": must be one of local | remote`},
 		{"edge origin", "[[vhost]]\nname = \"a\"\n[vhost.cluster]\nmode = \"remote\"\norigins = [\"o1\"]\nprotocol = \"srt\"\n",
 			"c.toml:5: vhost.cluster.origins: invalid address \"o1\": want host:port\nc.toml:6: vhost.cluster.protocol: \"srt\": must be one of rtmp | flv"},
+		{"security rule", "[[vhost]]\nname = \"a\"\n[vhost.security]\nenabled = true\nrules = [\n  \"allow publish all\",\n  \"deny play 10.0.0.1/8\",\n  \"allow view all\",\n]\n",
+			"c.toml:7: vhost.security.rules: \"deny play 10.0.0.1/8\": \"10.0.0.1/8\": bits past /8 are set: write 10.0.0.0/8\n" +
+				"c.toml:8: vhost.security.rules: \"allow view all\": \"view\" is not publish or play"},
+		{"security rule inline", "[[vhost]]\nname = \"a\"\nsecurity = {enabled = true, rules = [\"deny play\"]}\n",
+			`c.toml:3: vhost.security.rules: "deny play": want "allow|deny publish|play all|IP|CIDR"`},
+		{"security ok", "[[vhost]]\nname = \"a\"\nsecurity.rules = [\"allow play 192.168.1.7\", \"deny publish ::1\", \"deny play fd00::/8\"]\n", ""},
 		{"mount default", "[[vhost]]\nname = \"a\"\nhttp_remux.mount = \"[vhost]/[app]/[stream].flv\"\n", ""},
 		{"mount fixed app", "[[vhost]]\nname = \"a\"\nhttp_remux.mount = \"/live/[stream].ts\"\n", ""},
 		{"mount own host", "[[vhost]]\nname = \"a.com\"\nhttp_remux.mount = \"A.com/[app]/[stream].mp3\"\n", ""},

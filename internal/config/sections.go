@@ -108,6 +108,7 @@ func (v *Vhost) equal(w *Vhost) bool {
 		&b.Hooks.OnPlay, &b.Hooks.OnStop, &b.Hooks.OnDVR, &b.Hooks.OnHLS, &b.Hooks.OnHLSNotify,
 		&a.Hooks.OnForward, &b.Hooks.OnForward, &a.Forward.Destinations, &b.Forward.Destinations,
 		&a.Cluster.Origins, &b.Cluster.Origins, &a.Cluster.Coworkers, &b.Cluster.Coworkers,
+		&a.Security.Rules, &b.Security.Rules,
 	} {
 		if len(*l) == 0 {
 			*l = nil

@@ -144,7 +144,7 @@ func (sc *lineScanner) keyValue() {
 	if sc.pos < len(sc.s) && sc.s[sc.pos] == '=' {
 		sc.pos++
 	}
-	sc.value()
+	sc.value(path)
 }
 
 // key reads a dotted key up to '=', ']' or the end of the line.
@@ -228,14 +228,28 @@ func (sc *lineScanner) skipLine() {
 }
 
 // value skips a value, which may span lines inside arrays, inline tables and
-// multi-line strings, and the rest of its line.
-func (sc *lineScanner) value() {
-	depth := 0
+// multi-line strings, and the rest of its line. The elements of an array
+// value are recorded at their lines, as path's indexed elements (so that
+// a bad rule in a list spanning lines is reported at its own line).
+func (sc *lineScanner) value(path string) {
+	depth, elems := 0, 0
+	inArray := false // the value is an array and depth 1 is inside it
+	elem := func() {
+		if depth == 1 && inArray {
+			sc.record(indexKey(path, elems))
+			elems++
+		}
+	}
 	for sc.pos < len(sc.s) {
-		switch sc.s[sc.pos] {
+		switch c := sc.s[sc.pos]; c {
 		case '"', '\'':
+			elem()
 			sc.str()
 		case '[', '{':
+			elem()
+			if depth == 0 {
+				inArray = c == '['
+			}
 			depth++
 			sc.pos++
 		case ']', '}':
@@ -250,8 +264,13 @@ func (sc *lineScanner) value() {
 			if depth == 0 {
 				return
 			}
-		default:
+		case ' ', '\t', '\r', ',':
 			sc.pos++
+		default:
+			elem()
+			for sc.pos < len(sc.s) && !strings.ContainsRune(" \t\r\n,]}#", rune(sc.s[sc.pos])) {
+				sc.pos++
+			}
 		}
 	}
 }

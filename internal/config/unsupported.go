@@ -17,7 +17,6 @@ var unsupported = map[string]string{
 	"http_api.https_listen":    "HTTPS for the API",
 	"http_server.https_listen": "HTTPS for the HTTP server",
 	"vhost.atc":                "ATC (absolute time)",
-	"vhost.security":           "security rules",
 	"vhost.hls.low_latency":    "low-latency HLS",
 	"vhost.hls.part":           "low-latency HLS parts",
 }

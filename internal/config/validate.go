@@ -174,6 +174,7 @@ func (v *Vhost) validate(ps *problems, p string) {
 		}
 	}
 	v.validateForward(ps, p)
+	v.validateSecurity(ps, p)
 }
 
 // listener is one listen address of one network.

@@ -27,6 +27,9 @@ func newHLS(s *Server) (component, error) {
 	c := &hlsComponent{s: s, m: hls.NewManager(media.DefaultVhost, s.log)}
 	c.m.OnSegment(s.onHLS)
 	c.m.SetEvents(s) // viewers are sessions (hls_ctx)
+	c.m.SetGuard(func(ip string, key media.Key) error {
+		return s.checkSecurity("", "hls", ip, key, true)
+	})
 	return c, nil
 }
 
@@ -41,7 +44,7 @@ func (c *hlsComponent) config(vhost string) (hls.Config, bool) {
 	}
 	h := v.HLS
 	return hls.Config{Fragment: h.Fragment.D(), Window: h.Window.D(), Dispose: h.Dispose.D(),
-		Container: h.Container, Dir: h.Path}, true
+		Container: h.Container, Dir: h.Path, NoCtx: !h.Ctx}, true
 }
 
 // onPublish starts the segmenter of a publish session. The reader is

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/srs-lite/srs-lite/internal/config"
+	"github.com/srs-lite/srs-lite/internal/media"
 	"github.com/srs-lite/srs-lite/internal/service/hooks"
 	"github.com/srs-lite/srs-lite/internal/session"
 )
@@ -30,14 +31,47 @@ func (s *Server) Connect(ctx context.Context, ss *session.Session) error {
 	return nil
 }
 
-// Publish asks on_publish.
+// Publish checks the vhost's security rules, then asks on_publish.
 func (s *Server) Publish(ctx context.Context, ss *session.Session) (session.Answer, error) {
+	if err := s.secure(ss, false); err != nil {
+		return nil, err
+	}
 	return s.askAnswer(ctx, "on_publish", ss, func(h *config.Hooks) []string { return h.OnPublish })
 }
 
-// Play asks on_play.
+// Play checks the vhost's security rules, then asks on_play.
 func (s *Server) Play(ctx context.Context, ss *session.Session) (session.Answer, error) {
+	if err := s.secure(ss, true); err != nil {
+		return nil, err
+	}
 	return s.askAnswer(ctx, "on_play", ss, func(h *config.Hooks) []string { return h.OnPlay })
+}
+
+// secure applies [vhost.security] (SRS's security) to a publish or play of
+// any protocol, with the rules of the config in force: a reload changes
+// them for the next client, and does not touch the clients already
+// admitted (as SRS, which checks only when a client starts). A refusal
+// wraps session.ErrForbidden, which each protocol answers with its own
+// error, and is logged with the rule that decided it.
+func (s *Server) secure(ss *session.Session, play bool) error {
+	return s.checkSecurity(ss.ID, ss.Proto, ss.IP, ss.Key(), play)
+}
+
+// checkSecurity applies the security rules of key's vhost to a client at
+// ip; cid and proto are for the log. HLS without sessions (hls_ctx off)
+// calls it for every request.
+func (s *Server) checkSecurity(cid, proto, ip string, key media.Key, play bool) error {
+	v := s.cfg.Load().Vhost(key.Vhost)
+	if v == nil || !v.Security.Enabled {
+		return nil
+	}
+	d := v.Security.Check(play, ip)
+	if d.Allowed {
+		s.log.Debug("security: "+d.Reason, "cid", cid, "proto", proto, "stream", key.String())
+		return nil
+	}
+	s.log.Warn("security: "+d.Reason, "cid", cid, "proto", proto, "stream", key.String(), "ip", ip)
+	return fmt.Errorf("%w: %s", session.ErrForbidden, d.Reason)
 }
 
 // Unpublish tells on_unpublish.

@@ -174,6 +174,12 @@ func (s *Session) Snapshot() Snapshot {
 // ErrLimit refuses a session when the server has max_connections sessions.
 var ErrLimit = errors.New("session: server.max_connections reached")
 
+// ErrForbidden refuses a publish or play that the vhost's security rules
+// deny. Each protocol answers it with its own refusal: RTMP
+// NetStream.Publish.Rejected or NetStream.Play.Failed, HTTP 403, SRT
+// SRT_REJX_FORBIDDEN (1403).
+var ErrForbidden = errors.New("session: forbidden by the security rules")
+
 // Events is the server's side of a session's life, called by every
 // protocol: hooks, security rules, limits and the session table all
 // answer through it.

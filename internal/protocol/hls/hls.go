@@ -22,6 +22,7 @@ package hls
 import (
 	"errors"
 	"log/slog"
+	"net"
 	"net/http"
 	"path"
 	"strconv"
@@ -49,7 +50,17 @@ type Config struct {
 	// as Dir/APP/STREAM.m3u8 and Dir/APP/STREAM-SEQ.ts (Dir/VHOST/APP/...
 	// for a vhost other than the default one); empty keeps them in memory.
 	Dir string
+	// NoCtx serves the stream without viewer sessions (SRS's hls_ctx off):
+	// no 302 to ?hls_ctx=ID, and the same playlist for everyone, as an
+	// HTTP cache in front wants. Viewers are then counted at the cache.
+	NoCtx bool
 }
+
+// Guard decides whether a client at ip may play a stream when no session
+// is started for the request (hls_ctx off, an unknown hls_ctx, a segment
+// asked without one): the server's security rules. A viewer session is
+// checked once, by Events.Play, when it starts.
+type Guard func(ip string, key media.Key) error
 
 // ErrConfig reports an unusable Config.
 var ErrConfig = errors.New("hls: invalid config")
@@ -69,7 +80,8 @@ type Manager struct {
 	log *slog.Logger
 
 	mu      sync.Mutex
-	muxers  map[string]*Muxer // by vhost/app/stream
+	muxers  map[string]*Muxer    // by vhost/app/stream
+	seqs    map[string][2]uint64 // of disposed muxers: next media sequence, init generation
 	closed  bool
 	wg      sync.WaitGroup
 	now     func() time.Time
@@ -80,6 +92,7 @@ type Manager struct {
 	// it once, to find its session.
 	vmu      sync.Mutex
 	events   sess.Events
+	guard    Guard
 	vtimeout time.Duration
 	viewers  map[string]*viewer // by hls_ctx, live and recently kicked
 	nview    map[string]int     // live viewers by vhost/app/stream
@@ -105,7 +118,7 @@ func NewManager(defaultVhost string, log *slog.Logger) *Manager {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Manager{log: log, muxers: map[string]*Muxer{}, now: time.Now, defVhst: defaultVhost,
+	return &Manager{log: log, muxers: map[string]*Muxer{}, seqs: map[string][2]uint64{}, now: time.Now, defVhst: defaultVhost,
 		viewers: map[string]*viewer{}, nview: map[string]int{},
 		vwake: make(chan struct{}, 1), vdone: make(chan struct{})}
 }
@@ -138,9 +151,15 @@ func (m *Manager) Publish(st *media.Stream, rd *media.Reader, cfg Config) error 
 	mx := m.muxers[key]
 	if mx == nil || mx.cfg.Container != cfg.Container || mx.cfg.Dir != cfg.Dir {
 		if mx != nil {
+			m.remember(mx)
 			mx.dispose()
 		}
 		mx = newMuxer(m, st.Vhost, st.App, st.Name, cfg)
+		// Segment and init names are never reused by this process, so that
+		// an HTTP cache that keeps them long never serves an old one.
+		if n, ok := m.seqs[key]; ok {
+			mx.nextSeq, mx.initGen = n[0], n[1]
+		}
 		m.muxers[key] = mx
 	} else {
 		mx.reconfigure(cfg)
@@ -162,12 +181,29 @@ func (m *Manager) lookup(vhost, app, name string) *Muxer {
 	return m.muxers[vhost+"/"+app+"/"+name]
 }
 
+// maxRemembered bounds the streams whose next sequence number is kept
+// after their HLS is disposed.
+const maxRemembered = 4096
+
+// remember keeps the next media sequence and init generation of a muxer
+// about to be dropped, for the stream's next publish. Called with m.mu.
+func (m *Manager) remember(mx *Muxer) {
+	mx.mu.Lock()
+	n := [2]uint64{mx.nextSeq, mx.initGen}
+	mx.mu.Unlock()
+	if len(m.seqs) >= maxRemembered {
+		clear(m.seqs) // rare; a name reused after a restart gets a new ETag anyway
+	}
+	m.seqs[mx.key()] = n
+}
+
 // forget removes mx once disposed.
 func (m *Manager) forget(mx *Muxer) {
 	m.mu.Lock()
 	if m.muxers[mx.key()] == mx {
 		delete(m.muxers, mx.key())
 	}
+	m.remember(mx)
 	m.mu.Unlock()
 }
 
@@ -292,15 +328,49 @@ func (m *Manager) ServeHTTP(w http.ResponseWriter, r *http.Request, vhost string
 	}
 	id := queryValue(r.URL.RawQuery, CtxParam)
 	m.vmu.Lock()
-	ev := m.events
+	ev, guard := m.events, m.guard
 	v := m.viewers[id]
 	m.vmu.Unlock()
-	if ev == nil && v == nil || r.Method == http.MethodOptions {
+	mx.mu.Lock()
+	if mx.cfg.NoCtx {
+		ev = nil
+	}
+	mx.mu.Unlock()
+	if r.Method == http.MethodOptions {
+		mx.serve(w, r, req, "")
+		return true
+	}
+	// A request that starts a viewer session is checked by Events.Play;
+	// one that belongs to a live session was checked when it started.
+	starts := ev != nil && v == nil && req.Kind == KindPlaylist && r.Method == http.MethodGet
+	if guard != nil && v == nil && !starts {
+		if err := guard(clientIP(r), media.Key{Vhost: mx.vhost, App: mx.app, Stream: mx.stream}); err != nil {
+			http.Error(w, "forbidden", http.StatusForbidden)
+			return true
+		}
+	}
+	if ev == nil && v == nil {
 		mx.serve(w, r, req, "")
 		return true
 	}
 	m.serveViewer(w, r, mx, req, ev, id, v)
 	return true
+}
+
+// SetGuard sets the check of requests served without a session; nil
+// (the default) allows them.
+func (m *Manager) SetGuard(g Guard) {
+	m.vmu.Lock()
+	m.guard = g
+	m.vmu.Unlock()
+}
+
+// clientIP is the address of the HTTP client, without its port.
+func clientIP(r *http.Request) string {
+	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+		return host
+	}
+	return r.RemoteAddr
 }
 
 func cors(w http.ResponseWriter) {

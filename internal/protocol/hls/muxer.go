@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -42,6 +43,8 @@ type segment struct {
 	disc    bool   // EXT-X-DISCONTINUITY before it
 	initGen uint64 // fMP4: the init segment it needs
 	frames  int
+	done    time.Time // when it was completed: Last-Modified
+	etag    string    // its entity tag, unique across publish sessions and restarts
 
 	data []byte // memory: the whole segment; folder: what is not written yet
 	size int64
@@ -74,6 +77,7 @@ type Muxer struct {
 	pendDisc  bool   // the next segment starts after a gap
 	targetDur int    // EXT-X-TARGETDURATION: never decreases
 	playlist  []byte
+	plTime    time.Time     // when the playlist last changed: Last-Modified
 	changed   chan struct{} // closed and replaced when the playlist changes
 	inits     map[uint64][]byte
 	initGen   uint64
@@ -522,6 +526,10 @@ func (mx *Muxer) add(s *segment) {
 		s.release()
 		return
 	}
+	s.done = time.Now()
+	// The completion time (ns) makes a segment name that a later publish
+	// (after a restart) reuses a different entity.
+	s.etag = "\"" + strconv.FormatUint(s.seq, 10) + "-" + strconv.FormatInt(s.done.UnixNano(), 36) + "\""
 	mx.segs = append(mx.segs, s)
 	if d := int(math.Round(s.dur.Seconds())); d > mx.targetDur { // RFC 8216 §4.3.3.1
 		mx.targetDur = d
@@ -542,6 +550,7 @@ func (mx *Muxer) add(s *segment) {
 		mx.segs = mx.segs[1:]
 	}
 	mx.playlist = mx.render(make([]byte, 0, len(mx.playlist)+256), "") // fresh: the old one may be being served
+	mx.plTime = s.done
 	close(mx.changed)
 	mx.changed = make(chan struct{})
 	pl := mx.playlist
@@ -652,7 +661,7 @@ func (mx *Muxer) serve(w http.ResponseWriter, r *http.Request, req Request, ctx 
 			http.Error(w, "no such init segment", http.StatusNotFound)
 			return 0
 		}
-		w.Header().Set("Cache-Control", "max-age=3600")
+		w.Header().Set("Cache-Control", "public, max-age="+strconv.Itoa(segmentMaxAge)+", immutable")
 		return serveBytes(w, r, "video/mp4", data)
 	case KindSegment:
 		return mx.serveSegment(w, r, req.Seq)
@@ -698,8 +707,11 @@ func (mx *Muxer) servePlaylist(w http.ResponseWriter, r *http.Request, ctx strin
 			if q := uriQuery(r, ctx); q != "" {
 				pl = mx.render(make([]byte, 0, len(pl)+len(mx.segs)*len(q)+64), q)
 			}
+			mod, frag := mx.plTime, mx.cfg.Fragment
 			mx.mu.Unlock()
-			w.Header().Set("Cache-Control", "no-cache")
+			h := w.Header()
+			h.Set("Cache-Control", playlistCacheControl(frag))
+			h.Set("Last-Modified", mod.UTC().Format(http.TimeFormat))
 			return serveBytes(w, r, "application/vnd.apple.mpegurl", pl)
 		}
 		waiting := mx.sessions > 0 && !mx.disposed
@@ -748,22 +760,25 @@ func (mx *Muxer) serveSegment(w http.ResponseWriter, r *http.Request, seq uint64
 			return 0
 		}
 		defer f.Close()
+		setSegmentHeaders(w, s)
 		w.Header().Set("Content-Type", ctype)
-		w.Header().Set("Cache-Control", "max-age=3600")
-		return serveContent(w, r, f)
+		return serveContent(w, r, f, s.done)
 	}
 	s.refs.Add(1)
 	mx.mu.Unlock()
 	defer s.release()
-	w.Header().Set("Cache-Control", "max-age=3600")
+	setSegmentHeaders(w, s)
+	if notModified(w, r, s.etag, s.done) {
+		return 0
+	}
 	return serveBytes(w, r, ctype, s.data)
 }
 
 // serveContent serves a Range request or a file through http.ServeContent
 // and returns the body bytes, read back from the Content-Length it set:
 // wrapping w to count would hide its io.ReaderFrom (sendfile).
-func serveContent(w http.ResponseWriter, r *http.Request, content io.ReadSeeker) int64 {
-	http.ServeContent(w, r, "", time.Time{}, content)
+func serveContent(w http.ResponseWriter, r *http.Request, content io.ReadSeeker, mod time.Time) int64 {
+	http.ServeContent(w, r, "", mod, content)
 	if r.Method == http.MethodHead {
 		return 0
 	}
@@ -778,7 +793,7 @@ func serveBytes(w http.ResponseWriter, r *http.Request, ctype string, data []byt
 	h := w.Header()
 	h.Set("Content-Type", ctype)
 	if r.Header.Get("Range") != "" {
-		return serveContent(w, r, bytes.NewReader(data))
+		return serveContent(w, r, bytes.NewReader(data), time.Time{})
 	}
 	h.Set("Content-Length", strconv.Itoa(len(data)))
 	h.Set("Accept-Ranges", "bytes")
@@ -788,4 +803,54 @@ func serveBytes(w http.ResponseWriter, r *http.Request, ctype string, data []byt
 	}
 	n, _ := w.Write(data)
 	return int64(n)
+}
+
+// Caching (issue 11 part 4): HLS fans out through any HTTP cache (nginx
+// proxy_cache, a CDN). A live playlist changes once a fragment, so a cache
+// may keep it for about half of one; a segment never changes under its
+// name, so a cache keeps it as long as it can be in a playlist.
+
+// playlistCacheControl is the Cache-Control of a live playlist whose
+// fragments last frag: max-age of half a fragment, in whole seconds, at
+// least 1 (a cache then asks the origin at most once a second, and a
+// player is at most half a fragment behind).
+func playlistCacheControl(frag time.Duration) string {
+	return "public, max-age=" + strconv.Itoa(max(int(frag/time.Second)/2, 1))
+}
+
+// segmentMaxAge is the max-age of a segment: a day. Its name is never
+// reused by this process (a republish continues the sequence numbers),
+// and a restart that reuses it gives a new ETag (a cache revalidating
+// sees the change).
+const segmentMaxAge = 24 * 60 * 60
+
+func setSegmentHeaders(w http.ResponseWriter, s *segment) {
+	h := w.Header()
+	h.Set("Cache-Control", "public, max-age="+strconv.Itoa(segmentMaxAge)+", immutable")
+	h.Set("ETag", s.etag)
+	h.Set("Last-Modified", s.done.UTC().Format(http.TimeFormat))
+}
+
+// notModified answers a conditional GET or HEAD of an entity with the tag
+// etag, modified at mod, with 304 when the client has it (RFC 9110 §13.1.2:
+// If-None-Match wins over If-Modified-Since).
+func notModified(w http.ResponseWriter, r *http.Request, etag string, mod time.Time) bool {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		return false
+	}
+	if inm := r.Header.Get("If-None-Match"); inm != "" {
+		for _, t := range strings.Split(inm, ",") {
+			t = strings.TrimPrefix(strings.TrimSpace(t), "W/")
+			if t == etag || t == "*" {
+				w.WriteHeader(http.StatusNotModified)
+				return true
+			}
+		}
+		return false
+	}
+	if ims, err := http.ParseTime(r.Header.Get("If-Modified-Since")); err == nil && !mod.Truncate(time.Second).After(ims) {
+		w.WriteHeader(http.StatusNotModified)
+		return true
+	}
+	return false
 }

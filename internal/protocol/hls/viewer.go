@@ -149,7 +149,7 @@ func (m *Manager) newViewer(w http.ResponseWriter, r *http.Request, mx *Muxer, e
 	}
 	if _, err := ev.Play(r.Context(), s); err != nil {
 		ev.Close(s)
-		l.Warn("hls play denied by on_play", "url", r.URL.Path, "err", err)
+		l.Warn("hls play refused", "url", r.URL.Path, "err", err) // security rules or on_play
 		http.Error(w, "forbidden", http.StatusForbidden)
 		return
 	}

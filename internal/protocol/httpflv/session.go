@@ -106,7 +106,7 @@ func (h *Handler) play(w http.ResponseWriter, r *http.Request, k kind, vhost, ap
 		return
 	}
 	if _, err := ev.Play(ctx, ss); err != nil {
-		l.Warn(proto+" play denied by on_play", "url", url, "err", err)
+		l.Warn(proto+" play refused", "url", url, "err", err) // security rules or on_play
 		http.Error(w, "forbidden", http.StatusForbidden)
 		return
 	}

@@ -92,7 +92,9 @@ func (c *conn) onPublish(ctx context.Context, cmd Command) error {
 	c.sess.SetParam(param)
 	if _, err := c.srv.events().Publish(ctx, c.sess); err != nil {
 		c.sess.SetStream(media.Key{Vhost: c.vhost, App: c.app}, session.None)
-		c.onStatus("error", "NetStream.Publish.Denied", "Publish refused")
+		// NetStream.Publish.Rejected, as Adobe's servers and SRS clients
+		// (OBS, ffmpeg) know it, whatever refused: security rules, on_publish.
+		c.onStatus("error", "NetStream.Publish.Rejected", "Publish rejected")
 		return fmt.Errorf("%w: publish %s: %w", ErrRejected, key, err)
 	}
 	s, err := c.srv.deps.Registry.Publish(vhost, c.app, stream)

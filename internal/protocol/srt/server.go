@@ -443,8 +443,11 @@ func (s *Server) rejected(req *Request, why RejectReason) {
 
 func rejectOf(err error) RejectReason {
 	var r RejectReason
-	if errors.As(err, &r) {
+	switch {
+	case errors.As(err, &r):
 		return r
+	case errors.Is(err, sess.ErrForbidden):
+		return RejXForbidden // the security rules: SRT_REJX_FORBIDDEN (1403)
 	}
 	return RejXForbidden
 }
