@@ -31,6 +31,7 @@ type Config struct {
 	HTTPServer HTTPServer `toml:"http_server" json:"http_server"`
 	SRT        SRT        `toml:"srt" json:"srt"`
 	OTA        OTA        `toml:"ota" json:"ota"`
+	Heartbeat  Heartbeat  `toml:"heartbeat" json:"heartbeat"`
 	Vhosts     []Vhost    `toml:"vhost" json:"vhost"`
 	Ingests    []Ingest   `toml:"ingest" json:"ingest"`
 	Serials    []Serial   `toml:"serial" json:"serial"`
@@ -96,10 +97,13 @@ type Vhost struct {
 	MWMsgs            int       `toml:"mw_msgs" json:"mw_msgs"`                           // frames per merged write at least, 0..128
 	RingFrames        int       `toml:"ring_frames" json:"ring_frames"`                   // ring capacity, a power of two 64..65536
 	TimeJitter        string    `toml:"time_jitter" json:"time_jitter"`                   // RTMP and HTTP-FLV player timestamps: full | zero | off
+	ATC               bool      `toml:"atc" json:"atc"`                                   // absolute time: publisher timestamps unchanged, HLS cut on absolute time
+	ATCAuto           bool      `toml:"atc_auto" json:"atc_auto"`                         // ATC when the publisher's metadata asks (bravo_atc)
 	HTTPRemux         HTTPRemux `toml:"http_remux" json:"http_remux"`
 	HLS               HLS       `toml:"hls" json:"hls"`
 	DVR               DVR       `toml:"dvr" json:"dvr"`
 	Hooks             Hooks     `toml:"hooks" json:"hooks"`
+	Cluster           Cluster   `toml:"cluster" json:"cluster"`
 }
 
 // HTTPRemux configures HTTP-FLV (and HTTP-TS) players of a vhost.
@@ -167,6 +171,22 @@ type Hooks struct {
 	OnHLSNotify []string `toml:"on_hls_notify" json:"on_hls_notify"`
 }
 
+// Cluster modes.
+const (
+	ModeLocal  = "local"  // origin
+	ModeRemote = "remote" // edge
+)
+
+// Cluster configures the edge and origin-cluster roles of a vhost.
+type Cluster struct {
+	Mode          string   `toml:"mode" json:"mode"`                     // local (origin) | remote (edge)
+	Origins       []string `toml:"origins" json:"origins"`               // edge: "host:port" tried in order
+	Protocol      string   `toml:"protocol" json:"protocol"`             // edge pull: rtmp | flv
+	TokenTraverse bool     `toml:"token_traverse" json:"token_traverse"` // edge: the origin authenticates each connect
+	OriginCluster bool     `toml:"origin_cluster" json:"origin_cluster"` // origin: ask coworkers, redirect with RTMP 302
+	Coworkers     []string `toml:"coworkers" json:"coworkers"`           // origin cluster: "host:api_port" of the others
+}
+
 // Ingest is a pull source started when the first reader arrives.
 type Ingest struct {
 	Name    string `toml:"name" json:"name"`
@@ -206,6 +226,7 @@ func Default() *Config {
 		HTTPServer: HTTPServer{Enabled: true, Listen: "0.0.0.0:8080", Dir: "./www"},
 		SRT:        defaultSRT(),
 		OTA:        defaultOTA(),
+		Heartbeat:  Heartbeat{Interval: Duration(10 * time.Second)},
 		Vhosts:     []Vhost{DefaultVhostConfig(DefaultVhost)},
 	}
 }
@@ -241,6 +262,7 @@ func DefaultVhostConfig(name string) Vhost {
 			OnUnpublish: []string{}, OnPlay: []string{}, OnStop: []string{},
 			OnDVR: []string{}, OnHLS: []string{}, OnHLSNotify: []string{},
 		},
+		Cluster: Cluster{Mode: ModeLocal, Origins: []string{}, Protocol: "rtmp", Coworkers: []string{}},
 	}
 }
 
@@ -303,6 +325,8 @@ func (c *Config) Clone() *Config {
 			OnPlay: cloneStrings(v.Hooks.OnPlay), OnStop: cloneStrings(v.Hooks.OnStop),
 			OnDVR: cloneStrings(v.Hooks.OnDVR), OnHLS: cloneStrings(v.Hooks.OnHLS), OnHLSNotify: cloneStrings(v.Hooks.OnHLSNotify),
 		}
+		v.Cluster.Origins = cloneStrings(v.Cluster.Origins)
+		v.Cluster.Coworkers = cloneStrings(v.Cluster.Coworkers)
 		n.Vhosts[i] = v
 	}
 	if c.Ingests != nil {

@@ -41,7 +41,7 @@ func (c *hlsComponent) config(vhost string) (hls.Config, bool) {
 	}
 	h := v.HLS
 	return hls.Config{Fragment: h.Fragment.D(), Window: h.Window.D(), Dispose: h.Dispose.D(),
-		Container: h.Container, Dir: h.Path}, true
+		Container: h.Container, Dir: h.Path, ATC: v.ATC}, true
 }
 
 // onPublish starts the segmenter of a publish session. The reader is

@@ -49,6 +49,12 @@ type Config struct {
 	// as Dir/APP/STREAM.m3u8 and Dir/APP/STREAM-SEQ.ts (Dir/VHOST/APP/...
 	// for a vhost other than the default one); empty keeps them in memory.
 	Dir string
+	// ATC cuts and numbers segments on the publisher's timestamps (SRS's
+	// atc): a segment starts at the first keyframe at or after each
+	// multiple of Fragment, and a new stream's first segment is numbered
+	// floor(DTS/Fragment). Origins fed by one encoder then give the same
+	// segment names, sequence numbers and durations (see atcSlot).
+	ATC bool
 }
 
 // ErrConfig reports an unusable Config.
