@@ -111,6 +111,11 @@ type Deps struct {
 	// Devices lists the video capture devices with their formats and
 	// sizes (GET /api/v1/devices; nil: none).
 	Devices func() any
+	// Clusters answers where a stream lives, for the other origins of an
+	// origin cluster (GET /api/v1/clusters): a JSON-able origin, nil (null)
+	// when the stream is not published here or Clusters is nil. coworker
+	// is the address the asker reached this server's API at.
+	Clusters func(vhost, app, stream, coworker string) any
 	// Snapshot returns a JPEG of a stream (GET /api/v1/snapshot; nil: 404);
 	// see camera.go for how its errors map to statuses.
 	Snapshot func(ctx context.Context, vhost, app, stream string) ([]byte, error)
@@ -225,6 +230,7 @@ func (a *API) routes() {
 	m.HandleFunc("GET /api/v1/config", a.getConfig)
 	m.HandleFunc("PUT /api/v1/config", a.putConfig)
 	m.HandleFunc("POST /api/v1/ptz/{name}", a.postPTZ)
+	m.HandleFunc("GET /api/v1/clusters", a.clusters)
 	a.cameraRoutes(m)
 	a.forwardRoutes(m)
 	m.HandleFunc("/api/", a.notFound)
@@ -363,6 +369,7 @@ func (a *API) v1(w http.ResponseWriter, r *http.Request) {
 		"config":    "the config in force (GET, secrets redacted; ?format=toml), or a new one to apply (PUT, TOML body)",
 		"ptz":       "PTZ of a serial camera: POST /api/v1/ptz/{name} {\"action\": \"pan_left\", \"speed\": 32}",
 		"forwards":  "the forwards of published streams ([vhost.forward], on_forward, publish edge) and their state",
+		"clusters":  "origin cluster: where a stream lives, ?vhost=&ip=&app=&stream=&coworker= (SRS's)",
 
 		// The camera gateway (camera.go).
 		"transcodes": "the [[transcode]] ffmpeg children and their state",

@@ -31,6 +31,7 @@ type Config struct {
 	HTTPServer HTTPServer `toml:"http_server" json:"http_server"`
 	SRT        SRT        `toml:"srt" json:"srt"`
 	OTA        OTA        `toml:"ota" json:"ota"`
+	Heartbeat  Heartbeat  `toml:"heartbeat" json:"heartbeat"`
 	Vhosts     []Vhost    `toml:"vhost" json:"vhost"`
 	Ingests    []Ingest   `toml:"ingest" json:"ingest"`
 	Serials    []Serial   `toml:"serial" json:"serial"`
@@ -96,6 +97,8 @@ type Vhost struct {
 	MWMsgs            int       `toml:"mw_msgs" json:"mw_msgs"`                           // frames per merged write at least, 0..128
 	RingFrames        int       `toml:"ring_frames" json:"ring_frames"`                   // ring capacity, a power of two 64..65536
 	TimeJitter        string    `toml:"time_jitter" json:"time_jitter"`                   // RTMP and HTTP-FLV player timestamps: full | zero | off
+	ATC               bool      `toml:"atc" json:"atc"`                                   // absolute time: publisher timestamps unchanged, HLS cut on absolute time
+	ATCAuto           bool      `toml:"atc_auto" json:"atc_auto"`                         // ATC when the publisher's metadata asks (bravo_atc)
 	HTTPRemux         HTTPRemux `toml:"http_remux" json:"http_remux"`
 	HLS               HLS       `toml:"hls" json:"hls"`
 	DVR               DVR       `toml:"dvr" json:"dvr"`
@@ -238,6 +241,7 @@ func Default() *Config {
 		HTTPServer: HTTPServer{Enabled: true, Listen: "0.0.0.0:8080", Dir: "./www"},
 		SRT:        defaultSRT(),
 		OTA:        defaultOTA(),
+		Heartbeat:  Heartbeat{Interval: Duration(10 * time.Second)},
 		Vhosts:     []Vhost{DefaultVhostConfig(DefaultVhost)},
 	}
 }

@@ -22,13 +22,14 @@ const (
 	SectionOTA                             // [ota]
 	SectionSerial                          // [[serial]], any of them
 	SectionTranscode                       // [[transcode]], any of them
+	SectionHeartbeat                       // [heartbeat]
 
 	SectionAll = SectionServer | SectionLog | SectionRTMP | SectionHTTPAPI | SectionHTTPServer |
 		SectionRTC | SectionSRT | SectionVhosts | SectionIngest | SectionOTA | SectionSerial |
-		SectionTranscode
+		SectionTranscode | SectionHeartbeat
 )
 
-var sectionNames = []string{"server", "log", "rtmp", "http_api", "http_server", "rtc", "srt", "vhost", "ingest", "ota", "serial", "transcode"}
+var sectionNames = []string{"server", "log", "rtmp", "http_api", "http_server", "rtc", "srt", "vhost", "ingest", "ota", "serial", "transcode", "heartbeat"}
 
 // Has reports whether every section of t is in s.
 func (s Sections) Has(t Sections) bool { return s&t == t }
@@ -69,6 +70,7 @@ func Diff(old, new *Config) Sections {
 	diff(SectionHTTPServer, old.HTTPServer, new.HTTPServer)
 	diff(SectionSRT, old.SRT, new.SRT)
 	diff(SectionOTA, old.OTA, new.OTA)
+	diff(SectionHeartbeat, old.Heartbeat, new.Heartbeat)
 	if !equalSerials(old.Serials, new.Serials) {
 		s |= SectionSerial
 	}

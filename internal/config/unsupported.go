@@ -11,12 +11,10 @@ var unsupported = map[string]string{
 	"rtc":                      "WebRTC (WHIP/WHEP)",
 	"rtsp":                     "the RTSP server (play out and publish)",
 	"gb28181":                  "GB28181",
-	"heartbeat":                "the SRS heartbeat",
 	"tls":                      "TLS certificates (HTTPS, RTMPS)",
 	"rtmp.rtmps_listen":        "RTMPS",
 	"http_api.https_listen":    "HTTPS for the API",
 	"http_server.https_listen": "HTTPS for the HTTP server",
-	"vhost.atc":                "ATC (absolute time)",
 	"vhost.hls.low_latency":    "low-latency HLS",
 	"vhost.hls.part":           "low-latency HLS parts",
 }

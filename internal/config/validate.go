@@ -69,6 +69,7 @@ func (c *Config) validate(ps *problems) {
 	c.validateRuntime(ps)
 	c.validateAuth(ps)
 	c.validateOTA(ps)
+	c.validateHeartbeat(ps)
 	c.validateSerial(ps)
 	c.validateTranscode(ps)
 	c.validateRedacted(ps)
@@ -132,6 +133,8 @@ func (v *Vhost) validate(ps *problems, p string) {
 		ps.check(p+".ring_frames", "%d: must be a power of two from %d to %d", n, minRingFrames, maxRingFrames)
 	}
 	oneOf(ps, p+".time_jitter", v.TimeJitter, JitterFull, JitterZero, JitterOff)
+	v.validateOriginCluster(ps, p)
+	v.validateATC(ps, p)
 
 	if err := checkTemplate(v.HTTPRemux.Mount, []string{".flv", ".ts", ".aac", ".mp3"}, "vhost", "app", "stream"); err != nil {
 		ps.check(p+".http_remux.mount", "%v", err)

@@ -19,7 +19,7 @@ type rtmpComponent struct {
 
 func newRTMP(s *Server) (component, error) {
 	srv, err := rtmp.NewServer(rtmpConfig(s.cfg.Load()), rtmp.ServerDeps{
-		Registry: s.reg, Events: s, Log: s.log, Vhost: s.vhostFor,
+		Registry: s.reg, Events: s, Log: s.log, Vhost: s.vhostFor, Locate: s.locate,
 	})
 	if err != nil {
 		return nil, err

@@ -153,6 +153,9 @@ func (s *Server) streamOptions(vhost string) media.Options {
 	case config.JitterOff:
 		o.TimeJitter = media.JitterOff
 	}
+	if v.ATC { // SRS's atc: the publisher's timestamps, whatever time_jitter says
+		o.TimeJitter = media.JitterOff
+	}
 	return o
 }
 

@@ -54,6 +54,12 @@ type Config struct {
 	// no 302 to ?hls_ctx=ID, and the same playlist for everyone, as an
 	// HTTP cache in front wants. Viewers are then counted at the cache.
 	NoCtx bool
+	// ATC cuts and numbers segments on the publisher's timestamps (SRS's
+	// atc): a segment starts at the first keyframe at or after each
+	// multiple of Fragment, and a new stream's first segment is numbered
+	// floor(DTS/Fragment). Origins fed by one encoder then give the same
+	// segment names, sequence numbers and durations (see atcSlot).
+	ATC bool
 }
 
 // Guard decides whether a client at ip may play a stream when no session

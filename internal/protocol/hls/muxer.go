@@ -38,6 +38,7 @@ const (
 // segment is one media segment, in progress (Muxer.cur) or in the playlist.
 type segment struct {
 	seq     uint64
+	slot    uint64        // ATC: the fragment slot of start
 	start   time.Duration // DTS of its first frame
 	dur     time.Duration
 	disc    bool   // EXT-X-DISCONTINUITY before it
@@ -351,6 +352,9 @@ func (ss *session) frame(f *media.Frame) {
 	} else {
 		elapsed := f.DTS - ss.cur.start
 		due := elapsed+ss.tol >= ss.cfg.Fragment
+		if ss.cfg.ATC {
+			due = atcSlot(f.DTS, ss.tol, ss.cfg.Fragment) > ss.cur.slot
+		}
 		if ss.hasVideo {
 			if due && key || elapsed >= maxSegmentFragments*ss.cfg.Fragment {
 				if !key {
@@ -382,12 +386,34 @@ func (ss *session) frame(f *media.Frame) {
 	}
 }
 
+// atcSlot is the fragment slot of dts under ATC: floor((dts+tol)/fragment),
+// 0 for negative times. tol counts a keyframe a hair early (timestamp
+// rounding) as on the boundary. Segments are cut when a keyframe's slot
+// passes the current segment's, so the cuts depend on the timestamps alone,
+// never on when this server joined the stream. The sequence numbers of a
+// fresh stream start at its first slot and then go up by one, as HLS needs
+// (RFC 8216 §6.2.1); they equal the slots as long as each slot has a
+// keyframe, that is with a keyframe interval that divides the fragment:
+// with a longer GOP, two origins agree only if they started together.
+func atcSlot(dts, tol, fragment time.Duration) uint64 {
+	if dts+tol <= 0 || fragment <= 0 {
+		return 0
+	}
+	return uint64((dts + tol) / fragment)
+}
+
 // open starts a segment at dts.
 func (ss *session) open(dts time.Duration) {
 	mx := ss.mx
 	mx.mu.Lock()
 	s := &segment{seq: mx.nextSeq, start: dts, disc: mx.pendDisc, mx: mx}
-	mx.nextSeq++
+	if ss.cfg.ATC {
+		s.slot = atcSlot(dts, ss.tol, ss.cfg.Fragment)
+		if mx.nextSeq == 0 && len(mx.segs) == 0 {
+			s.seq = s.slot // a fresh stream starts at its absolute slot
+		}
+	}
+	mx.nextSeq = s.seq + 1
 	mx.pendDisc = false
 	if ss.newInit || mx.cfg.Container == ContainerFMP4 && len(mx.inits) == 0 {
 		mx.initGen++
@@ -511,7 +537,10 @@ func (ss *session) drop() {
 	s.release()
 	ss.mx.mu.Lock()
 	if ss.mx.nextSeq == s.seq+1 {
-		ss.mx.nextSeq-- // nobody saw it
+		ss.mx.nextSeq = s.seq // nobody saw it
+		if ss.cfg.ATC && len(ss.mx.segs) == 0 && s.seq == s.slot {
+			ss.mx.nextSeq = 0 // still fresh: the next one takes its own slot
+		}
 		ss.mx.pendDisc = ss.mx.pendDisc || s.disc
 	}
 	ss.mx.mu.Unlock()

@@ -138,6 +138,16 @@ func (c *conn) onPlay(ctx context.Context, cmd Command) (action, error) {
 		return actNone, fmt.Errorf("%w: play without a stream name", ErrRejected)
 	}
 	key := media.Key{Vhost: vhost, App: c.app, Stream: stream}
+	if loc := c.srv.deps.Locate; loc != nil {
+		url, err := loc(ctx, key, c.host, param)
+		if err != nil {
+			c.onStatus("error", "NetStream.Play.StreamNotFound", "No origin has the stream")
+			return actNone, fmt.Errorf("%w: play %s: %w", ErrRejected, key, err)
+		}
+		if url != "" {
+			return actNone, c.redirect(key, url)
+		}
+	}
 	c.sess.SetStream(key, session.Player)
 	c.sess.SetParam(param)
 	if _, err := c.srv.events().Play(ctx, c.sess); err != nil {

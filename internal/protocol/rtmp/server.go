@@ -68,6 +68,12 @@ type ServerDeps struct {
 	// (hooks, rules, the session table); nil allows everything and keeps
 	// no table.
 	Events session.Events
+	// Locate, when not nil, is asked where a stream lives before a play
+	// (SRS's origin cluster): an empty url plays here (waiting for a
+	// publisher if there is none), a url answers the player with an RTMP
+	// 302 redirect to it, and an error refuses the play.
+	// host is the host of the client's tcUrl.
+	Locate func(ctx context.Context, key media.Key, host, param string) (url string, err error)
 }
 
 // Server is an RTMP server: it accepts connections and runs one session per
