@@ -100,6 +100,23 @@ type Vhost struct {
 	HLS               HLS       `toml:"hls" json:"hls"`
 	DVR               DVR       `toml:"dvr" json:"dvr"`
 	Hooks             Hooks     `toml:"hooks" json:"hooks"`
+	Cluster           Cluster   `toml:"cluster" json:"cluster"`
+}
+
+// Cluster modes.
+const (
+	ModeLocal  = "local"  // origin
+	ModeRemote = "remote" // edge
+)
+
+// Cluster configures the edge and origin-cluster roles of a vhost.
+type Cluster struct {
+	Mode          string   `toml:"mode" json:"mode"`                     // local (origin) | remote (edge)
+	Origins       []string `toml:"origins" json:"origins"`               // edge: "host:port" tried in order
+	Protocol      string   `toml:"protocol" json:"protocol"`             // edge pull: rtmp | flv
+	TokenTraverse bool     `toml:"token_traverse" json:"token_traverse"` // edge: the origin authenticates each connect
+	OriginCluster bool     `toml:"origin_cluster" json:"origin_cluster"` // origin: ask coworkers, redirect with RTMP 302
+	Coworkers     []string `toml:"coworkers" json:"coworkers"`           // origin cluster: "host:api_port" of the others
 }
 
 // HTTPRemux configures HTTP-FLV (and HTTP-TS) players of a vhost.
@@ -241,6 +258,7 @@ func DefaultVhostConfig(name string) Vhost {
 			OnUnpublish: []string{}, OnPlay: []string{}, OnStop: []string{},
 			OnDVR: []string{}, OnHLS: []string{}, OnHLSNotify: []string{},
 		},
+		Cluster: Cluster{Mode: ModeLocal, Origins: []string{}, Protocol: "rtmp", Coworkers: []string{}},
 	}
 }
 
@@ -303,6 +321,8 @@ func (c *Config) Clone() *Config {
 			OnPlay: cloneStrings(v.Hooks.OnPlay), OnStop: cloneStrings(v.Hooks.OnStop),
 			OnDVR: cloneStrings(v.Hooks.OnDVR), OnHLS: cloneStrings(v.Hooks.OnHLS), OnHLSNotify: cloneStrings(v.Hooks.OnHLSNotify),
 		}
+		v.Cluster.Origins = cloneStrings(v.Cluster.Origins)
+		v.Cluster.Coworkers = cloneStrings(v.Cluster.Coworkers)
 		n.Vhosts[i] = v
 	}
 	if c.Ingests != nil {

@@ -106,6 +106,7 @@ func (v *Vhost) equal(w *Vhost) bool {
 		&a.Hooks.OnPlay, &a.Hooks.OnStop, &a.Hooks.OnDVR, &a.Hooks.OnHLS, &a.Hooks.OnHLSNotify,
 		&b.Hooks.OnConnect, &b.Hooks.OnClose, &b.Hooks.OnPublish, &b.Hooks.OnUnpublish,
 		&b.Hooks.OnPlay, &b.Hooks.OnStop, &b.Hooks.OnDVR, &b.Hooks.OnHLS, &b.Hooks.OnHLSNotify,
+		&a.Cluster.Origins, &a.Cluster.Coworkers, &b.Cluster.Origins, &b.Cluster.Coworkers,
 	} {
 		if len(*l) == 0 {
 			*l = nil

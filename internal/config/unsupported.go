@@ -21,7 +21,6 @@ var unsupported = map[string]string{
 	"http_server.https_listen": "HTTPS for the HTTP server",
 	"vhost.atc":                "ATC (absolute time)",
 	"vhost.forward":            "forward",
-	"vhost.cluster":            "edge and origin cluster",
 	"vhost.security":           "security rules",
 	"vhost.hls.low_latency":    "low-latency HLS",
 	"vhost.hls.part":           "low-latency HLS parts",

@@ -172,6 +172,7 @@ func (v *Vhost) validate(ps *problems, p string) {
 			}
 		}
 	}
+	v.validateEdge(ps, p)
 
 }
 
