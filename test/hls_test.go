@@ -302,7 +302,8 @@ path = %q
 		t.Fatalf("playlist file: %q", onDisk)
 	}
 	for _, sg := range p.segments {
-		fi, err := os.Stat(filepath.Join(dir, "live", sg.uri))
+		file, _, _ := strings.Cut(sg.uri, "?") // the served playlist's URIs carry the viewer's hls_ctx
+		fi, err := os.Stat(filepath.Join(dir, "live", file))
 		if err != nil || fi.Size() == 0 || fi.Size()%188 != 0 {
 			t.Errorf("segment file %s: %v", sg.uri, err)
 		}

@@ -78,17 +78,6 @@ func (c *counter) total() (playlists, segments, distinct int) {
 	return c.playlists, segments, len(c.segments)
 }
 
-func freePort(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	return addr
-}
-
 // TestHLSThroughNginxCache: 200 HLS players (the bench tool's HLS player)
 // through nginx proxy_cache with proxy_cache_lock cost the origin about one
 // request per segment and about one playlist request per second, with

@@ -404,3 +404,30 @@ func TestMergedReadDoesNotHoldASlowStream(t *testing.T) {
 		t.Fatalf("delivered after %v, want after about 2*MaxDelay", d)
 	}
 }
+
+// TestOnSubscribe: the callback fires for a player of an unpublished stream
+// only, not for internal readers nor for players of a published stream.
+func TestOnSubscribe(t *testing.T) {
+	g := NewRegistry(nil)
+	var got []string
+	g.OnSubscribe(func(s *Stream) { got = append(got, s.Key()) })
+	r1 := g.Subscribe("v", "live", "a", nil)
+	r2 := g.SubscribeInternal("v", "live", "b", nil)
+	st, err := g.Publish("v", "live", "c")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r3 := g.Subscribe("v", "live", "c", nil)
+	if len(got) != 1 || got[0] != "v/live/a" {
+		t.Fatalf("OnSubscribe calls %v, want [v/live/a]", got)
+	}
+	g.OnSubscribe(nil)
+	r4 := g.Subscribe("v", "live", "d", nil)
+	if len(got) != 1 {
+		t.Fatalf("OnSubscribe(nil) still calls: %v", got)
+	}
+	for _, r := range []*Reader{r1, r2, r3, r4} {
+		r.Close()
+	}
+	st.Unpublish()
+}

@@ -18,7 +18,21 @@ type Registry struct {
 	optsFor func(vhost string) Options
 	ids     atomic.Uint64
 
-	onPublish atomic.Pointer[func(*Stream)]
+	onPublish   atomic.Pointer[func(*Stream)]
+	onSubscribe atomic.Pointer[func(*Stream)]
+}
+
+// OnSubscribe sets fn to be called, in the subscriber's goroutine, when a
+// player's reader (Subscribe, not SubscribeInternal) joins a stream that
+// nobody publishes: an edge starts pulling the stream from its origin there.
+// It is called after the reader is attached, outside the registry's locks,
+// on the subscribe path only (never per frame). fn must not block.
+func (g *Registry) OnSubscribe(fn func(*Stream)) {
+	if fn == nil {
+		g.onSubscribe.Store(nil)
+		return
+	}
+	g.onSubscribe.Store(&fn)
 }
 
 // OnPublish sets fn to be called, in the publisher's goroutine, each time a
@@ -111,6 +125,9 @@ func (g *Registry) subscribe(vhost, app, name string, log *slog.Logger, internal
 	s.addReader(rd)
 	rd.ring = s.attach(rd)
 	g.mu.Unlock()
+	if fn := g.onSubscribe.Load(); fn != nil && !internal && rd.ring == nil {
+		(*fn)(s)
+	}
 	return rd
 }
 

@@ -25,6 +25,10 @@ func (s *Server) Connect(ctx context.Context, ss *session.Session) error {
 	if err := s.ask(ctx, "on_connect", ss, func(h *config.Hooks) []string { return h.OnConnect }); err != nil {
 		return err
 	}
+	// An edge vhost with token_traverse asks its origin too (edge.go).
+	if err := s.traverse(ctx, ss); err != nil {
+		return err
+	}
 	if ss.MarkConnected() {
 		s.sessions.Add(ss)
 	}

@@ -39,7 +39,27 @@ type ClientOptions struct {
 	// publisher to a server that stops reading then blocks after that much
 	// instead of after the kernel's autotuned megabytes.
 	SendBuffer int
+	// ConnectArgs, when not nil, go with connect as its optional user
+	// arguments object (RTMP 7.2.1.1): SRS's edge sends its identity there
+	// (srs_sig, srs_id, srs_pid, srs_server_ip), which the origin logs.
+	ConnectArgs amf0.Object
 }
+
+// RedirectError is an RTMP 302: the server refused the connect or play
+// with NetConnection.Connect.Rejected and ex.code 302 (SRS's origin
+// cluster, SrsRtmpServer::redirect), naming where the stream is. It
+// matches ErrRejected with errors.Is.
+type RedirectError struct {
+	URL string // the full RTMP URL (ex.redirect2), or the tcUrl (ex.redirect) plus the stream
+}
+
+func (e *RedirectError) Error() string { return "rtmp: redirected (302) to " + e.URL }
+
+// Unwrap makes a redirect a rejection.
+func (e *RedirectError) Unwrap() error { return ErrRejected }
+
+// maxRedirects bounds the 302s DialPlay follows, as FFmpeg does.
+const maxRedirects = 3
 
 // Client is an RTMP client connection: Dial connects and creates a stream,
 // then either Publish and WriteFrame, or Play and ReadFrame. Writes belong
@@ -146,10 +166,17 @@ func parseURL(raw string) (addr, tcURL, app, stream string, err error) {
 	if app == "" {
 		return "", "", "", "", fmt.Errorf("%w: no app in %q", ErrURL, raw)
 	}
+	tcURL = "rtmp://" + u.Host + "/" + app
 	if u.RawQuery != "" {
-		stream += "?" + u.RawQuery
+		if stream == "" {
+			// rtmp://host/app?token=...: a connect-only URL whose
+			// query is the connect's (hooks read it from the tcUrl).
+			tcURL += "?" + u.RawQuery
+		} else {
+			stream += "?" + u.RawQuery
+		}
 	}
-	return addr, "rtmp://" + u.Host + "/" + app, app, stream, nil
+	return addr, tcURL, app, stream, nil
 }
 
 // bound applies ctx, or the client's timeout, to the connection until the
@@ -218,7 +245,11 @@ func (c *Client) setup(ctx context.Context) error {
 		{Key: "videoFunction", Value: float64(1)},
 		{Key: "objectEncoding", Value: float64(0)},
 	}
-	res, err := c.call(ctx, csidOverConnection, 0, "connect", obj)
+	var args []any
+	if c.opts.ConnectArgs != nil {
+		args = append(args, c.opts.ConnectArgs)
+	}
+	res, err := c.call(ctx, csidOverConnection, 0, "connect", obj, args...)
 	if err != nil {
 		return err
 	}
@@ -272,6 +303,9 @@ func (c *Client) call(ctx context.Context, csid, sid uint32, name string, obj an
 		if err != nil {
 			return Command{}, err
 		}
+		if u := redirectOf(cmd, c.stream); u != "" {
+			return cmd, &RedirectError{URL: u}
+		}
 		if cmd.TransactionID != tid {
 			continue
 		}
@@ -281,6 +315,67 @@ func (c *Client) call(ctx context.Context, csid, sid uint32, name string, obj an
 		case "_error":
 			return cmd, fmt.Errorf("%w: %s: %s", ErrRejected, name, statusCode(cmd))
 		}
+	}
+}
+
+// info returns the info object of an onStatus or _error (its first
+// object argument).
+func info(cmd Command) amf0.Object {
+	for _, v := range cmd.Args {
+		if ps := amf0.Properties(v); ps != nil {
+			return ps
+		}
+	}
+	return nil
+}
+
+// redirectOf returns where an RTMP 302 sends the client, or "": an error
+// whose info has ex.code 302 and ex.redirect2 (the full URL) or ex.redirect
+// (a tcUrl, to which the stream is added), as SRS's
+// SrsRtmpServer::redirect sends and FFmpeg's rtmpproto follows.
+func redirectOf(cmd Command, stream string) string {
+	if cmd.Name != "_error" && cmd.Name != "onStatus" {
+		return ""
+	}
+	in := info(cmd)
+	if l, _ := in.String("level"); l != "error" && cmd.Name == "onStatus" {
+		return ""
+	}
+	full, u := redirectTargets(in)
+	if strings.HasPrefix(full, "rtmp://") {
+		return full
+	}
+	if !strings.HasPrefix(u, "rtmp://") {
+		return ""
+	}
+	if stream != "" {
+		u = strings.TrimRight(u, "/") + "/" + stream
+	}
+	return u
+}
+
+// LocalAddr returns the client's end of the connection.
+func (c *Client) LocalAddr() net.Addr { return c.nc.LocalAddr() }
+
+// DialPlay dials rawURL and plays its stream, following RTMP 302
+// redirects (at connect or at play) up to maxRedirects times.
+func DialPlay(ctx context.Context, rawURL string, opts ClientOptions) (*Client, error) {
+	for i := 0; ; i++ {
+		c, err := Dial(ctx, rawURL, opts)
+		if err == nil {
+			err = c.Play(ctx)
+			if err != nil {
+				c.Close()
+			}
+		}
+		if err == nil {
+			return c, nil
+		}
+		var re *RedirectError
+		if !errors.As(err, &re) || i == maxRedirects {
+			return nil, err
+		}
+		rawURL = re.URL
 	}
 }
 
@@ -378,6 +473,9 @@ func (c *Client) waitStatus(want string) error {
 			continue
 		}
 		code := statusCode(cmd)
+		if u := redirectOf(cmd, c.stream); u != "" {
+			return &RedirectError{URL: u}
+		}
 		if cmd.Name == "_error" || statusLevel(cmd) == "error" {
 			return fmt.Errorf("%w: %s", ErrRejected, code)
 		}

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/url"
+	"os"
 	"runtime/debug"
 	"strings"
 	"sync"
@@ -390,7 +391,18 @@ func (c *conn) onConnect(ctx context.Context, cmd Command) error {
 		return fmt.Errorf("%w: connect %s: %w", ErrRejected, c.tcURL, err)
 	}
 	c.log = c.log.With("app", c.app)
-	c.log.Info("rtmp: connect", "tcUrl", c.tcURL, "vhost", c.vhost)
+	if peer := edgeArgs(cmd); peer != nil {
+		// An SRS (or srs-lite) edge says who it is: its pull's id goes
+		// into the log, so one grep follows a player through both.
+		id, _ := peer.String("srs_id")
+		pid, _ := peer.Number("srs_pid")
+		ip, _ := peer.String("srs_server_ip")
+		srv, _ := peer.String("srs_server")
+		c.log.Info("rtmp: connect", "tcUrl", c.tcURL, "vhost", c.vhost, "peer_cid", id,
+			"peer_pid", int(pid), "peer_ip", ip, "peer_server", srv)
+	} else {
+		c.log.Info("rtmp: connect", "tcUrl", c.tcURL, "vhost", c.vhost)
+	}
 
 	// RTMP 7.2.1.1: Window Acknowledgement Size, Set Peer Bandwidth, Set
 	// Chunk Size and the _result, as SRS sends them.
@@ -423,6 +435,8 @@ func (c *conn) onConnect(ctx context.Context, cmd Command) error {
 			{Key: "version", Value: "3,5,3,888"},
 			{Key: "srs_server", Value: serverName + "/" + softwareVersion},
 			{Key: "srs_version", Value: softwareVersion},
+			{Key: "srs_server_ip", Value: localIP(c.nc)},
+			{Key: "srs_pid", Value: float64(os.Getpid())},
 			{Key: "srs_id", Value: c.cid},
 		}},
 	}
@@ -431,6 +445,30 @@ func (c *conn) onConnect(ctx context.Context, cmd Command) error {
 	}
 	c.connected = true
 	return c.writeCommand(csidOverConnection, 0, "onBWDone", 0, nil)
+}
+
+// edgeArgs returns connect's optional user arguments object when it
+// carries SRS's edge identity (srs_sig or srs_id), else nil.
+func edgeArgs(cmd Command) amf0.Object {
+	for _, v := range cmd.Args {
+		o := amf0.Object(amf0.Properties(v))
+		if _, ok := o.Get("srs_id"); ok {
+			return o
+		}
+		if _, ok := o.Get("srs_sig"); ok {
+			return o
+		}
+	}
+	return nil
+}
+
+// localIP is the server's address of the connection, SRS's srs_server_ip.
+func localIP(nc net.Conn) string {
+	a := nc.LocalAddr().String()
+	if h, _, err := net.SplitHostPort(a); err == nil {
+		return h
+	}
+	return a
 }
 
 // resolveVhost picks the vhost from a ?vhost= (or ?domain=) param and the

@@ -39,19 +39,27 @@ func Redirect(url string) amf0.Object {
 // RedirectURL returns the URL of an RTMP 302 in an onStatus or _error info
 // object (redirect2, else redirect), or "" when info is not a 302.
 func RedirectURL(info amf0.Object) string {
+	full, tcURL := redirectTargets(info)
+	if full != "" {
+		return full
+	}
+	return tcURL
+}
+
+// redirectTargets returns ex.redirect2 (the whole URL) and ex.redirect (the
+// tcUrl) of an RTMP 302 info object, both "" when info is not a 302.
+func redirectTargets(info amf0.Object) (full, tcURL string) {
 	v, ok := info.Get("ex")
 	if !ok {
-		return ""
+		return "", ""
 	}
 	ex := amf0.Object(amf0.Properties(v))
 	if code, _ := ex.Number("code"); code != 302 {
-		return ""
+		return "", ""
 	}
-	if u, ok := ex.String("redirect2"); ok && u != "" {
-		return u
-	}
-	u, _ := ex.String("redirect")
-	return u
+	full, _ = ex.String("redirect2")
+	tcURL, _ = ex.String("redirect")
+	return full, tcURL
 }
 
 // redirectTCURL is url without its last path element (the stream): the
