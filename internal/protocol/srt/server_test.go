@@ -510,7 +510,7 @@ func TestLiveTransmitPublishPlay(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	go feed(stdin, data, 1316, len(data)/6)
+	go feed(stdin, data, 1316, len(data)/6, false)
 	st := s.waitPublishing(t, name)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
