@@ -278,8 +278,8 @@ func DefaultVhostConfig(name string) Vhost {
 			OnUnpublish: []string{}, OnPlay: []string{}, OnStop: []string{},
 			OnDVR: []string{}, OnHLS: []string{}, OnHLSNotify: []string{}, OnForward: []string{},
 		},
-		Forward: Forward{Destinations: []string{}},
-		Cluster: Cluster{Mode: ModeLocal, Origins: []string{}, Protocol: "rtmp", Coworkers: []string{}},
+		Forward:  Forward{Destinations: []string{}},
+		Cluster:  Cluster{Mode: ModeLocal, Origins: []string{}, Protocol: "rtmp", Coworkers: []string{}},
 		Security: Security{Rules: []string{}},
 	}
 }
