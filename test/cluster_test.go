@@ -35,6 +35,7 @@ type clusterAnswer struct {
 			Vhost   string   `json:"vhost"`
 			API     string   `json:"api"`
 			Routers []string `json:"routers"`
+			HTTP    string   `json:"http"` // srs-lite's addition
 		} `json:"origin"`
 	} `json:"data"`
 }
@@ -168,6 +169,114 @@ name = "__defaultVhost__"
 	}
 	if !strings.Contains(o1.logs(), "rtmp: redirect in cluster") {
 		t.Errorf("O1 did not log the redirect")
+	}
+}
+
+// TestOriginClusterHTTP: the origin cluster for HTTP players. O2 has the
+// stream; a player of O1's HTTP-FLV gets an HTTP 302 to the same path on
+// O2, which ffprobe follows (it does not follow the RTMP 302). A stream no
+// coworker has keeps the wait for a publisher (no 302 loop), and an SRS
+// coworker, whose answer names no HTTP port, gets players sent to our own
+// HTTP port on its IP.
+func TestOriginClusterHTTP(t *testing.T) {
+	needTools(t, "ffmpeg", "ffprobe")
+	t.Parallel()
+	o2 := startServer(t, "")
+	o1 := startServer(t, `[[vhost]]
+name = "__defaultVhost__"
+  [vhost.cluster]
+  origin_cluster = true
+  coworkers = ["127.0.0.1:1", "`+o2.api+`"]
+`)
+	name := streamName()
+	o2.publish(t, name, true)
+	o2.waitPublishing(t, name)
+
+	var a clusterAnswer
+	o2.getJSON(t, "/api/v1/clusters?vhost=__defaultVhost__&ip=127.0.0.1&app=live&stream="+name+"&coworker="+o2.api, &a)
+	if a.Data.Origin == nil || a.Data.Origin.HTTP != o2.http {
+		t.Fatalf("O2's answer has no http %q: %+v", o2.http, a.Data.Origin)
+	}
+
+	noFollow := &http.Client{Timeout: 10 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	location := func(method, url string) (int, string) {
+		t.Helper()
+		req, _ := http.NewRequest(method, url, nil)
+		resp, err := noFollow.Do(req)
+		if err != nil {
+			t.Fatalf("%s %s: %v", method, url, err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode, resp.Header.Get("Location")
+	}
+	base := "http://" + o1.http + "/live/" + name
+	for _, tc := range []struct{ method, url, want string }{
+		{"GET", base + ".flv", o2.flvURL(name)},
+		{"GET", base + ".flv?token=abc", o2.flvURL(name) + "?token=abc"},
+		{"HEAD", base + ".flv", o2.flvURL(name)},
+		{"GET", base + ".aac", "http://" + o2.http + "/live/" + name + ".aac"},
+		{"GET", base + ".m3u8", "http://" + o2.http + "/live/" + name + ".m3u8"},
+	} {
+		if code, loc := location(tc.method, tc.url); code != http.StatusFound || loc != tc.want {
+			t.Errorf("%s %s: %d to %q, want 302 to %q", tc.method, tc.url, code, loc, tc.want)
+		}
+	}
+	// O2 has it: it plays, no redirect.
+	if code, loc := location("HEAD", o2.flvURL(name)); code != http.StatusOK || loc != "" {
+		t.Errorf("O2's own stream: %d %q", code, loc)
+	}
+
+	// FFmpeg follows the HTTP 302 and decodes O2's stream.
+	if n := framesInOneSecond(t, base+".flv"); n < 10 {
+		t.Errorf("ffprobe of O1's HTTP-FLV (302 to O2) decoded %d frames in 1 s", n)
+	}
+	if l := o1.logs(); !strings.Contains(l, "http: redirect in cluster") || !strings.Contains(l, "hls: redirect in cluster") {
+		t.Errorf("O1 did not log the HTTP-FLV and HLS redirects")
+	}
+
+	// A stream no coworker has: no 302; HEAD answers 404 and GET waits
+	// for a publisher here, as without a cluster.
+	if code, loc := location("HEAD", "http://"+o1.http+"/live/nobody.flv"); code != http.StatusNotFound || loc != "" {
+		t.Errorf("HEAD of a stream nobody has: %d %q", code, loc)
+	}
+	late := streamName()
+	got := make(chan int, 1)
+	go func() {
+		resp, err := http.Get("http://" + o1.http + "/live/" + late + ".flv")
+		if err != nil {
+			got <- 0
+			return
+		}
+		resp.Body.Close()
+		got <- resp.StatusCode
+	}()
+	time.Sleep(2 * time.Second) // past the coworker lookup, into the wait
+	o1.publish(t, late, true)
+	select {
+	case code := <-got:
+		if code != http.StatusOK {
+			t.Errorf("a player waiting for a late publisher on O1 got %d", code)
+		}
+	case <-time.After(15 * time.Second):
+		t.Errorf("a player waiting for a late publisher on O1 got no answer")
+	}
+
+	// An SRS coworker: its answer has no "http"; the player is sent to
+	// its IP on O3's own HTTP port.
+	_, o2port, _ := net.SplitHostPort(o2.rtmp)
+	srs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, `{"code":0,"data":{"query":{},"origin":{"ip":"127.0.0.1","port":%s,"vhost":"__defaultVhost__","api":"x","routers":["x"]}}}`, o2port)
+	}))
+	defer srs.Close()
+	o3 := startServer(t, `[[vhost]]
+name = "__defaultVhost__"
+  [vhost.cluster]
+  origin_cluster = true
+  coworkers = ["`+strings.TrimPrefix(srs.URL, "http://")+`"]
+`)
+	if code, loc := location("GET", o3.flvURL(name)); code != http.StatusFound || loc != o3.flvURL(name) {
+		t.Errorf("SRS coworker: %d to %q, want 302 to %q (our own HTTP port)", code, loc, o3.flvURL(name))
 	}
 }
 

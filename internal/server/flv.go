@@ -23,7 +23,7 @@ func newFLV(s *Server) (component, error) {
 	// A player that arrives a little before its publisher (an encoder
 	// restarting) waits for it, as RTMP players do.
 	h, err := httpflv.New(httpflv.Config{WaitPublisher: 10 * time.Second}, httpflv.Deps{
-		Registry: s.reg, Events: s, Log: s.log, Vhost: s.flvVhost, BaseContext: s.baseCtx,
+		Registry: s.reg, Events: s, Log: s.log, Vhost: s.flvVhost, BaseContext: s.baseCtx, Locate: s.locateHTTP,
 	})
 	if err != nil {
 		return nil, err

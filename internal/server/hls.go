@@ -67,8 +67,40 @@ func (c *hlsComponent) routes(r *routes) {
 		if !ok {
 			return false
 		}
-		return c.m.ServeHTTP(w, req, vhost)
+		if c.m.ServeHTTP(w, req, vhost) {
+			return true
+		}
+		return c.s.redirectPlaylist(w, req, vhost)
 	})
+}
+
+// redirectPlaylist answers a GET or HEAD of the playlist of a stream that
+// has no HLS here with an HTTP 302 to the coworker origin that publishes
+// it (origin cluster; SRS does not redirect HLS), and reports whether it
+// did. Segments are never redirected: the player fetches them relative to
+// the playlist it was redirected to.
+func (s *Server) redirectPlaylist(w http.ResponseWriter, req *http.Request, vhost string) bool {
+	if req.Method != http.MethodGet && req.Method != http.MethodHead {
+		return false
+	}
+	p, ok := hls.ParsePath(req.URL.Path)
+	if !ok || p.Kind != hls.KindPlaylist {
+		return false
+	}
+	v := s.cfg.Load().Vhost(vhost)
+	if v == nil || !v.Cluster.OriginCluster || !v.HLS.Enabled {
+		return false
+	}
+	url := s.locateHTTP(req, media.Key{Vhost: v.Name, App: p.App, Stream: p.Stream})
+	if url == "" {
+		return false
+	}
+	s.log.Info("hls: redirect in cluster", "stream", media.Key{Vhost: v.Name, App: p.App, Stream: p.Stream}, "url", url, "client", req.RemoteAddr)
+	w.Header().Set("Access-Control-Allow-Origin", "*")
+	w.Header().Set("Location", url)
+	w.Header().Set("Cache-Control", "no-cache")
+	w.WriteHeader(http.StatusFound)
+	return true
 }
 
 // close drops every HLS stream, once their publishers are gone.

@@ -72,6 +72,12 @@ type Deps struct {
 	// or Play refuses the play with 403. nil allows every play and keeps
 	// no table.
 	Events sess.Events
+	// Locate, when not nil, is asked where a stream that is not
+	// published here lives (SRS's origin cluster): a URL answers the
+	// request with an HTTP 302 to it, "" serves it here as without
+	// Locate (a wait for a publisher). It is never called for a stream
+	// published here.
+	Locate func(r *http.Request, key media.Key) (url string)
 	// BaseContext is the server's context: when it is done, every play
 	// ends (as Close does, but without waiting). nil means
 	// context.Background().
@@ -183,7 +189,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // serve answers OPTIONS (CORS preflight), HEAD and GET of a stream's path.
-// Errors: 404 for a vhost without HTTP streams or a stream nobody
+// A stream not published here that Deps.Locate finds elsewhere gets a
+// 302. Errors: 404 for a vhost without HTTP streams or a stream nobody
 // publishes, 403 when OnPlay refuses, 405 for other methods, 503 after
 // Close.
 func (h *Handler) serve(w http.ResponseWriter, r *http.Request, k kind, vhost, app, name string, enabled bool) {
@@ -206,6 +213,9 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, k kind, vhost, a
 		http.Error(w, "http-flv disabled", http.StatusNotFound)
 		return
 	}
+	if h.deps.Locate != nil && h.redirect(w, r, vhost, app, name) {
+		return
+	}
 	if h.cfg.WaitPublisher == 0 || r.Method == http.MethodHead {
 		if st := h.deps.Registry.Lookup(vhost, app, name); st == nil || !st.Publishing() {
 			http.Error(w, "stream not found", http.StatusNotFound)
@@ -223,6 +233,28 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, k kind, vhost, a
 	}
 	defer h.wg.Done()
 	h.play(w, r, k, vhost, app, name)
+}
+
+// redirect answers a request for a stream not published here with an
+// HTTP 302 to where Deps.Locate says it is, and reports whether it did.
+func (h *Handler) redirect(w http.ResponseWriter, r *http.Request, vhost, app, name string) bool {
+	if st := h.deps.Registry.Lookup(vhost, app, name); st != nil && st.Publishing() {
+		return false
+	}
+	key := media.Key{Vhost: vhost, App: app, Stream: name}
+	url := h.deps.Locate(r, key)
+	if url == "" {
+		return false
+	}
+	h.log.Info("http: redirect in cluster", "stream", key, "url", url, "client", r.RemoteAddr)
+	hd := w.Header()
+	for _, kv := range corsHeaders {
+		hd.Set(kv[0], kv[1])
+	}
+	hd.Set("Location", url)
+	hd.Set("Cache-Control", "no-cache")
+	w.WriteHeader(http.StatusFound)
+	return true
 }
 
 // setPlayHeaders sets the headers of a play's answer.

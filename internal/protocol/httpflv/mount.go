@@ -228,7 +228,8 @@ func (h *Handler) mount(vhost string) *Mount {
 // mount's own extension is always answered (404 when the vhost has no HTTP
 // streams, a wait for a publisher as Config.WaitPublisher says); the other
 // extensions, and .ts always, only while the stream is published: so HLS
-// segments (STREAM-SEQ.ts) and static files with those names pass through.
+// segments (STREAM-SEQ.ts) and static files with those names pass through,
+// unless Deps.Locate redirects an .aac or .mp3 to another origin.
 func (h *Handler) ServeStream(w http.ResponseWriter, r *http.Request) bool {
 	p := r.URL.Path
 	ext := path.Ext(p)
@@ -248,7 +249,11 @@ func (h *Handler) ServeStream(w http.ResponseWriter, r *http.Request) bool {
 	if ext != m.ext || k == kindTS {
 		st := h.deps.Registry.Lookup(vhost, app, name)
 		if !enabled || st == nil || !st.Publishing() {
-			return false
+			// .aac and .mp3 of a stream published elsewhere in an origin
+			// cluster are redirected; .ts never is (HLS segments share
+			// the extension: asking the coworkers for each would be slow).
+			return enabled && k != kindTS && h.deps.Locate != nil &&
+				(r.Method == http.MethodGet || r.Method == http.MethodHead) && h.redirect(w, r, vhost, app, name)
 		}
 	}
 	h.serve(w, r, k, vhost, app, name, enabled)

@@ -4,7 +4,10 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
+
+	"github.com/srs-lite/srs-lite/internal/media"
 )
 
 func TestMountMatch(t *testing.T) {
@@ -166,5 +169,66 @@ func TestServeStream(t *testing.T) {
 				t.Errorf("status %d, want %d", w.Code, tt.status)
 			}
 		})
+	}
+}
+
+// TestLocateRedirect: Deps.Locate (the origin cluster) is asked only for
+// streams not published here; a URL is a 302 there, "" serves as without
+// it; .ts (HLS segments) is never asked about.
+func TestLocateRedirect(t *testing.T) {
+	var mu sync.Mutex
+	var asked []string
+	locate := func(r *http.Request, key media.Key) string {
+		mu.Lock()
+		asked = append(asked, key.Stream)
+		mu.Unlock()
+		if key.Stream == "far" {
+			return "http://10.0.0.2:8080" + r.URL.Path
+		}
+		return ""
+	}
+	e := newEnv(t, Config{}, Deps{Locate: locate})
+	p := publish(t, e.reg, defaultVhost, "live", "s")
+	p.headers()
+	p.next(1)
+	defer p.s.Unpublish()
+
+	for _, tt := range []struct {
+		method, path string
+		served       bool
+		status       int
+		location     string
+	}{
+		{"HEAD", "/live/s.flv", true, 200, ""},
+		{"HEAD", "/live/s.aac", true, 200, ""},
+		{"GET", "/live/far.flv", true, 302, "http://10.0.0.2:8080/live/far.flv"},
+		{"HEAD", "/live/far.flv", true, 302, "http://10.0.0.2:8080/live/far.flv"},
+		{"GET", "/live/far.aac", true, 302, "http://10.0.0.2:8080/live/far.aac"},
+		{"GET", "/live/far.mp3", true, 302, "http://10.0.0.2:8080/live/far.mp3"},
+		{"GET", "/live/far.ts", false, 0, ""},
+		{"OPTIONS", "/live/far.aac", false, 0, ""},
+		{"HEAD", "/live/none.flv", true, 404, ""},
+		{"GET", "/live/none.aac", false, 0, ""},
+	} {
+		r := httptest.NewRequest(tt.method, tt.path, nil)
+		w := httptest.NewRecorder()
+		served := e.h.ServeStream(w, r)
+		if served != tt.served || (served && (w.Code != tt.status || w.Header().Get("Location") != tt.location)) {
+			t.Errorf("%s %s: served %v %d %q, want %v %d %q", tt.method, tt.path, served, w.Code,
+				w.Header().Get("Location"), tt.served, tt.status, tt.location)
+		}
+		if !served && (w.Body.Len() != 0 || len(w.Header()) != 0) {
+			t.Errorf("%s %s: wrote to a request it passed on", tt.method, tt.path)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for _, s := range asked {
+		if s == "s" {
+			t.Errorf("Locate asked about a stream published here: %v", asked)
+		}
+	}
+	if want := "far far far far none none"; strings.Join(asked, " ") != want {
+		t.Errorf("asked %v, want %s", asked, want)
 	}
 }

@@ -9,7 +9,9 @@
 //	{"code":0,"data":{"query":{"ip":..,"vhost":..,"app":..,"stream":..},
 //	 "origin":{"ip":..,"port":1935,"vhost":..,"api":"IP:1985","routers":["IP:1985"]}}}
 //
-// origin is null when the coworker does not have the stream.
+// origin is null when the coworker does not have the stream. srs-lite adds
+// "http":"IP:PORT" (its HTTP server, for the HTTP 302 of HTTP-FLV players)
+// to origin; SRS ignores it, and an SRS answer lacks it.
 package origincluster
 
 import (
@@ -44,13 +46,16 @@ type Query struct {
 }
 
 // Origin is where a stream lives, as SRS's SrsCoWorkers::dumps gives it:
-// the RTMP address players are sent to, and the API that answered.
+// the RTMP address players are sent to, and the API that answered. HTTP
+// is srs-lite's addition, not SRS's: the origin's HTTP server (host:port),
+// where HTTP-FLV players are sent; "" when the origin has none or is SRS.
 type Origin struct {
 	IP      string   `json:"ip"`
 	Port    int      `json:"port"`
 	Vhost   string   `json:"vhost"`
 	API     string   `json:"api"`
 	Routers []string `json:"routers"`
+	HTTP    string   `json:"http,omitempty"`
 }
 
 // Data is the data of an answer.
@@ -91,6 +96,9 @@ func ParseAnswer(body []byte) (*Origin, error) {
 	if o.IP == "" || o.Port <= 0 || o.Port > 65535 {
 		return nil, fmt.Errorf("origincluster: answer without an address: ip %q port %d", o.IP, o.Port)
 	}
+	if o.HTTP != "" && !validHostPort(o.HTTP) {
+		o.HTTP = "" // unusable: the same HTTP port as ours is assumed
+	}
 	return o, nil
 }
 
@@ -99,18 +107,56 @@ func ParseAnswer(body []byte) (*Origin, error) {
 // when it is not the default one (SRS's srs_generate_rtmp_url).
 func PlayURL(o *Origin, app, stream, param, defaultVhost string) string {
 	u := "rtmp://" + net.JoinHostPort(o.IP, strconv.Itoa(o.Port)) + "/" + app + "/" + stream
-	param = strings.TrimPrefix(param, "?")
-	if o.Vhost != "" && o.Vhost != defaultVhost && !hasParam(param, "vhost") {
-		if param != "" {
-			param = "vhost=" + url.QueryEscape(o.Vhost) + "&" + param
-		} else {
-			param = "vhost=" + url.QueryEscape(o.Vhost)
-		}
-	}
-	if param != "" {
+	if param = withVhost(param, o.Vhost, defaultVhost); param != "" {
 		u += "?" + param
 	}
 	return u
+}
+
+// HTTPURL is the URL an HTTP player of path (the request's URL path, e.g.
+// /live/s.flv) is redirected to (HTTP 302): the same path and query on the
+// origin's HTTP server, o.HTTP, or when the origin gave none (an SRS
+// origin, which does not say) its IP with defaultPort, the HTTP port of
+// the asking server. The vhost is added to the query when it is not the
+// default one, since the Host header no longer names it. "" when there is
+// no port to send the player to.
+func HTTPURL(o *Origin, defaultPort int, path, rawQuery, defaultVhost string) string {
+	host := o.HTTP
+	if host == "" {
+		if defaultPort <= 0 || o.IP == "" {
+			return ""
+		}
+		host = net.JoinHostPort(o.IP, strconv.Itoa(defaultPort))
+	}
+	u := "http://" + host + path
+	if q := withVhost(rawQuery, o.Vhost, defaultVhost); q != "" {
+		u += "?" + q
+	}
+	return u
+}
+
+// withVhost returns the query param (with or without its "?") with
+// vhost=NAME first when vhost is not the default one and param has none.
+func withVhost(param, vhost, defaultVhost string) string {
+	param = strings.TrimPrefix(param, "?")
+	if vhost != "" && vhost != defaultVhost && !hasParam(param, "vhost") {
+		if param != "" {
+			return "vhost=" + url.QueryEscape(vhost) + "&" + param
+		}
+		return "vhost=" + url.QueryEscape(vhost)
+	}
+	return param
+}
+
+// validHostPort reports whether s is host:port with a host, a port in
+// 1..65535 and nothing a URL's authority would misread.
+func validHostPort(s string) bool {
+	h, p, err := net.SplitHostPort(s)
+	if err != nil || h == "" || strings.ContainsAny(s, "/?#@ \t\r\n") {
+		return false
+	}
+	n, err := strconv.Atoi(p)
+	return err == nil && n > 0 && n <= 65535
 }
 
 func hasParam(param, name string) bool {

@@ -73,6 +73,50 @@ func TestPlayURL(t *testing.T) {
 	}
 }
 
+func TestHTTPField(t *testing.T) {
+	// SRS's answer has no "http": it stays empty, and is not written.
+	o, _ := ParseAnswer([]byte(srsAnswer))
+	if o.HTTP != "" {
+		t.Fatalf("SRS answer: http %q", o.HTTP)
+	}
+	for body, want := range map[string]string{
+		`{"code":0,"data":{"origin":{"ip":"10.0.0.2","port":1935,"http":"10.0.0.2:8080"}}}`:   "10.0.0.2:8080",
+		`{"code":0,"data":{"origin":{"ip":"10.0.0.2","port":1935,"http":"[::1]:8080"}}}`:      "[::1]:8080",
+		`{"code":0,"data":{"origin":{"ip":"10.0.0.2","port":1935,"http":"10.0.0.2"}}}`:        "",
+		`{"code":0,"data":{"origin":{"ip":"10.0.0.2","port":1935,"http":"a@b:80"}}}`:          "",
+		`{"code":0,"data":{"origin":{"ip":"10.0.0.2","port":1935,"http":"h:0"}}}`:             "",
+		`{"code":0,"data":{"origin":{"ip":"10.0.0.2","port":1935,"http":"evil.com/x:8080"}}}`: "",
+	} {
+		o, err := ParseAnswer([]byte(body))
+		if err != nil || o.HTTP != want {
+			t.Errorf("%s: http %q %v, want %q", body, o.HTTP, err, want)
+		}
+	}
+	b, _ := json.Marshal(Origin{IP: "1.2.3.4", Port: 1935, HTTP: "1.2.3.4:8080"})
+	if !strings.HasSuffix(string(b), `"routers":null,"http":"1.2.3.4:8080"}`) {
+		t.Errorf("marshal: %s", b)
+	}
+}
+
+func TestHTTPURL(t *testing.T) {
+	for _, tc := range []struct {
+		o                 Origin
+		port              int
+		path, query, want string
+	}{
+		{Origin{IP: "10.0.0.2", HTTP: "10.0.0.2:8081"}, 8080, "/live/s.flv", "", "http://10.0.0.2:8081/live/s.flv"},
+		{Origin{IP: "10.0.0.2"}, 8080, "/live/s.flv", "token=a", "http://10.0.0.2:8080/live/s.flv?token=a"},
+		{Origin{IP: "10.0.0.2", Vhost: "cdn.example.com"}, 8080, "/live/s.flv", "token=a", "http://10.0.0.2:8080/live/s.flv?vhost=cdn.example.com&token=a"},
+		{Origin{IP: "10.0.0.2", Vhost: "__defaultVhost__"}, 8080, "/live/s.m3u8", "", "http://10.0.0.2:8080/live/s.m3u8"},
+		{Origin{IP: "::1"}, 8080, "/a/b.flv", "", "http://[::1]:8080/a/b.flv"},
+		{Origin{IP: "10.0.0.2"}, 0, "/live/s.flv", "", ""},
+	} {
+		if got := HTTPURL(&tc.o, tc.port, tc.path, tc.query, "__defaultVhost__"); got != tc.want {
+			t.Errorf("HTTPURL(%+v, %d, %q, %q) = %q, want %q", tc.o, tc.port, tc.path, tc.query, got, tc.want)
+		}
+	}
+}
+
 func TestServiceIP(t *testing.T) {
 	for _, tc := range []struct{ listen, coworker, local, want string }{
 		{"10.0.0.5", "10.0.0.9:1985", "10.0.0.7", "10.0.0.5"},
@@ -136,6 +180,9 @@ func FuzzParseAnswer(f *testing.F) {
 		o, err := ParseAnswer(b)
 		if err == nil && o != nil && (o.IP == "" || o.Port <= 0 || o.Port > 65535) {
 			t.Fatalf("accepted an origin without an address: %+v", o)
+		}
+		if err == nil && o != nil && o.HTTP != "" && !validHostPort(o.HTTP) {
+			t.Fatalf("kept an unusable http %q", o.HTTP)
 		}
 	})
 }
