@@ -3,12 +3,25 @@ package config
 import (
 	"fmt"
 	"net/url"
-	"regexp"
 	"strings"
 )
 
-// forwardPlaceholder matches the placeholders of a forward destination.
-var forwardPlaceholder = regexp.MustCompile(`\[[^\]]*\]`)
+// placeholders returns the [name]s in s, brackets included.
+func placeholders(s string) []string {
+	var out []string
+	for {
+		i := strings.IndexByte(s, '[')
+		if i < 0 {
+			return out
+		}
+		j := strings.IndexByte(s[i:], ']')
+		if j < 0 {
+			return out
+		}
+		out = append(out, s[i:i+j+1])
+		s = s[i+j+1:]
+	}
+}
 
 // checkDestination checks a [vhost.forward] destination: "host:port", or an
 // rtmp://host[:port]/app/stream URL whose placeholders are [vhost], [app]
@@ -20,14 +33,19 @@ func checkDestination(s string) error {
 		}
 		return nil
 	}
-	for _, ph := range forwardPlaceholder.FindAllString(s, -1) {
+	phs := placeholders(s)
+	for _, ph := range phs {
 		switch ph {
 		case "[vhost]", "[app]", "[stream]":
 		default:
 			return fmt.Errorf("%q: unknown placeholder %s (want [vhost], [app], [stream])", s, ph)
 		}
 	}
-	u, err := url.Parse(forwardPlaceholder.ReplaceAllString(s, "x"))
+	x := s
+	for _, ph := range phs {
+		x = strings.Replace(x, ph, "x", 1)
+	}
+	u, err := url.Parse(x)
 	if err != nil || u.Scheme != "rtmp" || u.Host == "" || u.User != nil {
 		return fmt.Errorf("%q: want host:port or rtmp://host[:port]/app/stream", s)
 	}

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net"
 	"net/url"
-	"regexp"
 	"strings"
 
 	"github.com/srs-lite/srs-lite/internal/media"
@@ -14,7 +13,24 @@ import (
 // ErrDestination reports a destination that names no RTMP URL.
 var ErrDestination = errors.New("forward: bad destination")
 
-var placeholder = regexp.MustCompile(`\[[^\]]*\]`)
+// unknownPlaceholder returns the first [name] in s other than [vhost],
+// [app] and [stream], or "".
+func unknownPlaceholder(s string) string {
+	for {
+		i := strings.IndexByte(s, '[')
+		if i < 0 {
+			return ""
+		}
+		j := strings.IndexByte(s[i:], ']')
+		if j < 0 {
+			return ""
+		}
+		if ph := s[i : i+j+1]; ph != "[vhost]" && ph != "[app]" && ph != "[stream]" {
+			return ph
+		}
+		s = s[i+j+1:]
+	}
+}
 
 // URL returns the RTMP URL a destination means for the stream
 // vhost/app/stream published with param ("?a=b" or ""):
@@ -34,10 +50,8 @@ func URL(dest, vhost, app, stream, param string) (string, error) {
 		u := "rtmp://" + net.JoinHostPort(host, port) + "/" + app + "/" + stream
 		return u + query(vhost, param), nil
 	}
-	for _, ph := range placeholder.FindAllString(dest, -1) {
-		if ph != "[vhost]" && ph != "[app]" && ph != "[stream]" {
-			return "", fmt.Errorf("%w: %q: unknown placeholder %s", ErrDestination, dest, ph)
-		}
+	if ph := unknownPlaceholder(dest); ph != "" {
+		return "", fmt.Errorf("%w: %q: unknown placeholder %s", ErrDestination, dest, ph)
 	}
 	r := strings.NewReplacer("[vhost]", vhost, "[app]", app, "[stream]", stream)
 	out := r.Replace(dest)
