@@ -11,7 +11,7 @@ import (
 var forwardPlaceholder = regexp.MustCompile(`\[[^\]]*\]`)
 
 // checkDestination checks a [vhost.forward] destination: "host:port", or an
-// rtmp://host[:port]/app/stream URL whose placeholders are [vhost], [app]
+// rtmp[s]://host[:port]/app/stream URL whose placeholders are [vhost], [app]
 // and [stream].
 func checkDestination(s string) error {
 	if !strings.Contains(s, "://") {
@@ -28,7 +28,7 @@ func checkDestination(s string) error {
 		}
 	}
 	u, err := url.Parse(forwardPlaceholder.ReplaceAllString(s, "x"))
-	if err != nil || u.Scheme != "rtmp" || u.Host == "" || u.User != nil {
+	if err != nil || (u.Scheme != "rtmp" && u.Scheme != "rtmps") || u.Host == "" || u.User != nil {
 		return fmt.Errorf("%q: want host:port or rtmp://host[:port]/app/stream", s)
 	}
 	if u.Port() != "" {

@@ -406,7 +406,11 @@ type connSink struct {
 	timeout time.Duration
 	vec     net.Buffers // backing array reused across batches
 	size    [20]byte    // scratch for the chunk size line
+	gather  []byte      // the batch in one piece, for a connection without writev (TLS)
 }
+
+// maxGather caps the gather buffer a player keeps between batches.
+const maxGather = 256 << 10
 
 // writeBatch writes tags as one chunk; total < 0 writes them raw (the
 // response head).
@@ -427,7 +431,25 @@ func (c *connSink) writeBatch(ctx context.Context, tags [][]byte, total int) (in
 		vec = append(vec, crlf)
 	}
 	c.vec = vec
-	n, err := c.vec.WriteTo(c.conn) // writev on a *net.TCPConn
+	var n int64
+	var err error
+	if _, tcp := c.conn.(*net.TCPConn); !tcp && len(vec) > 1 {
+		// HTTPS: net.Buffers would make a TLS record and a syscall of
+		// every piece; one Write of a copy makes as few as can be.
+		g := c.gather[:0]
+		for _, p := range vec {
+			g = append(g, p...)
+		}
+		var m int
+		m, err = c.conn.Write(g)
+		n = int64(m)
+		c.gather = g
+		if cap(g) > maxGather {
+			c.gather = nil
+		}
+	} else {
+		n, err = c.vec.WriteTo(c.conn) // writev on a *net.TCPConn
+	}
 	clear(vec)
 	c.vec = vec[:0]
 	return int(n), err

@@ -34,12 +34,16 @@ type batchWriter struct {
 	n         int         // frames queued
 	vec       [][]byte    // the pieces of the queued frames, reused
 	bufs      net.Buffers // vec while it is written
+	gather    []byte      // vec copied into one piece, for a connection without writev (TLS)
 	hdrs      [playBatch][retimeScratch]byte
 	priv      [playBatch]*media.Buf // chunks not cached: released after the write
 	npriv     int
 	pieces    [2][]byte
 	hdr       [16]byte
 }
+
+// maxGather caps the gather buffer a player keeps between batches.
+const maxGather = 256 << 10
 
 func newBatchWriter(chunkSize int) *batchWriter {
 	return &batchWriter{chunkSize: chunkSize, key: wireKey(chunkSize, streamID),
@@ -98,11 +102,26 @@ func (w *batchWriter) add(f *media.Frame, ts uint32) bool {
 }
 
 // writeTo writes the queued chunks with one net.Buffers write (writev on a
-// TCP connection) and empties the batch.
+// TCP connection) and empties the batch. On any other connection (RTMPS's
+// *tls.Conn) net.Buffers would make one Write, one TLS record and one
+// syscall per piece, chunk headers included: the pieces are copied into one
+// buffer and written with one Write instead (TLS copies them anyway).
 func (w *batchWriter) writeTo(dst io.Writer) (int64, error) {
 	var n int64
 	var err error
-	if len(w.vec) > 0 {
+	if _, tcp := dst.(*net.TCPConn); !tcp && len(w.vec) > 1 {
+		g := w.gather[:0]
+		for _, p := range w.vec {
+			g = append(g, p...)
+		}
+		w.gather = g
+		var m int
+		m, err = dst.Write(g)
+		n = int64(m)
+		if cap(g) > maxGather {
+			w.gather = nil // a big batch: do not keep its memory per player
+		}
+	} else if len(w.vec) > 0 {
 		w.bufs = w.vec
 		n, err = w.bufs.WriteTo(dst)
 		w.bufs = nil
