@@ -9,6 +9,7 @@ import (
 	"os"
 	"runtime/debug"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/srs-lite/srs-lite/internal/format/flv"
@@ -406,11 +407,54 @@ type connSink struct {
 	timeout time.Duration
 	vec     net.Buffers // backing array reused across batches
 	size    [20]byte    // scratch for the chunk size line
-	gather  []byte      // the batch in one piece, for a connection without writev (TLS)
 }
 
-// maxGather caps the gather buffer a player keeps between batches.
-const maxGather = 256 << 10
+// gatherSize is one TLS record's plaintext: writeGathered copies the
+// pieces of a batch into buffers of this size, each one Write.
+const gatherSize = 16 << 10
+
+// gatherPool holds the gather buffers: a player holds one only while it
+// writes, so that idle HTTPS players keep no memory for it.
+var gatherPool = sync.Pool{New: func() any { b := make([]byte, 0, gatherSize); return &b }}
+
+// writeGathered writes vec to dst as few Writes as it can: the pieces
+// copied into gatherSize buffers, and a piece at least that big written
+// as it is. It is net.Buffers for a connection without writev (*tls.Conn),
+// where one Write per piece would make one TLS record and one syscall of
+// each tag header and chunk size line.
+func writeGathered(dst io.Writer, vec [][]byte) (int64, error) {
+	bp := gatherPool.Get().(*[]byte)
+	defer gatherPool.Put(bp)
+	g := (*bp)[:0]
+	var n int64
+	write := func(b []byte) error {
+		m, err := dst.Write(b)
+		n += int64(m)
+		return err
+	}
+	for _, p := range vec {
+		if len(g) == 0 && len(p) >= gatherSize {
+			if err := write(p); err != nil {
+				return n, err
+			}
+			continue
+		}
+		for len(p) > 0 {
+			k := copy(g[len(g):cap(g)], p)
+			g, p = g[:len(g)+k], p[k:]
+			if len(g) == cap(g) {
+				if err := write(g); err != nil {
+					return n, err
+				}
+				g = g[:0]
+			}
+		}
+	}
+	if len(g) > 0 {
+		return n, write(g)
+	}
+	return n, nil
+}
 
 // writeBatch writes tags as one chunk; total < 0 writes them raw (the
 // response head).
@@ -434,19 +478,7 @@ func (c *connSink) writeBatch(ctx context.Context, tags [][]byte, total int) (in
 	var n int64
 	var err error
 	if _, tcp := c.conn.(*net.TCPConn); !tcp && len(vec) > 1 {
-		// HTTPS: net.Buffers would make a TLS record and a syscall of
-		// every piece; one Write of a copy makes as few as can be.
-		g := c.gather[:0]
-		for _, p := range vec {
-			g = append(g, p...)
-		}
-		var m int
-		m, err = c.conn.Write(g)
-		n = int64(m)
-		c.gather = g
-		if cap(g) > maxGather {
-			c.gather = nil
-		}
+		n, err = writeGathered(c.conn, vec) // HTTPS
 	} else {
 		n, err = c.vec.WriteTo(c.conn) // writev on a *net.TCPConn
 	}

@@ -9,6 +9,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"errors"
+	"io"
 	"math/big"
 	"net"
 	"testing"
@@ -122,5 +123,60 @@ func TestRTMPS(t *testing.T) {
 		}
 	case <-ctx.Done():
 		t.Fatal("player stalled")
+	}
+}
+
+// countingWriter counts Writes and keeps the bytes.
+type countingWriter struct {
+	writes int
+	buf    []byte
+}
+
+func (w *countingWriter) Write(p []byte) (int, error) {
+	w.writes++
+	w.buf = append(w.buf, p...)
+	return len(p), nil
+}
+
+// TestWriteGathered: the bytes are those of the pieces in order, in
+// TLS-record-sized writes at most, big pieces written as they are.
+func TestWriteGathered(t *testing.T) {
+	var vec [][]byte
+	var want []byte
+	for i, size := range []int{12, 4000, 1, 12, 20000, 3, 16384, 7, 12, 9000} {
+		p := make([]byte, size)
+		for j := range p {
+			p[j] = byte(i*31 + j)
+		}
+		vec = append(vec, p)
+		want = append(want, p...)
+	}
+	var w countingWriter
+	n, err := writeGathered(&w, vec)
+	if err != nil || n != int64(len(want)) || string(w.buf) != string(want) {
+		t.Fatalf("n=%d err=%v, bytes equal %v", n, err, string(w.buf) == string(want))
+	}
+	if max := len(want)/gatherSize + 3; w.writes > max {
+		t.Errorf("%d writes for %d bytes, want at most %d", w.writes, len(want), max)
+	}
+}
+
+// BenchmarkWriteGathered: a player's batch of 8 video frames (chunk
+// headers and payloads) to a connection without writev.
+func BenchmarkWriteGathered(b *testing.B) {
+	var vec [][]byte
+	total := 0
+	for range 8 {
+		for range 4 {
+			vec = append(vec, make([]byte, 12), make([]byte, 4096))
+			total += 12 + 4096
+		}
+	}
+	b.SetBytes(int64(total))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := writeGathered(io.Discard, vec); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
