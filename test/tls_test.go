@@ -21,6 +21,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -317,5 +318,46 @@ func TestTLSForwardRTMPS(t *testing.T) {
 	p := ffprobe(t, ctx, "rtmp://"+dst.rtmp+"/fwd/"+name)
 	if len(p.Streams) < 2 {
 		t.Fatalf("forwarded stream has %d streams", len(p.Streams))
+	}
+}
+
+// TestTLSReloadListen: https_listen and rtmps_listen move on reload
+// (SIGHUP), as the plain listeners do.
+func TestTLSReloadListen(t *testing.T) {
+	dir := t.TempDir()
+	s := tlsServer(t, dir, "")
+	rtmps, _, httpsServer := tlsAddrs(t, s)
+	fp := servedFingerprint(t, httpsServer)
+	conf, err := os.ReadFile(s.conf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	newHTTPS, newRTMPS := freeAddr(t), freeAddr(t)
+	body := strings.Replace(string(conf), `https_listen = "`+httpsServer+`"`, `https_listen = "`+newHTTPS+`"`, 1)
+	body = strings.Replace(body, `rtmps_listen = "127.0.0.1:0"`, `rtmps_listen = "`+newRTMPS+`"`, 1)
+	if err := os.WriteFile(s.conf, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_ = s.cmd.Process.Signal(syscall.SIGHUP)
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		c, err := tls.Dial("tcp", newHTTPS, &tls.Config{InsecureSkipVerify: true})
+		if err == nil {
+			c.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s does not serve TLS after the reload: %v\n%s", newHTTPS, err, s.logs())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if got := servedFingerprint(t, newRTMPS); got != fp {
+		t.Errorf("the new rtmps listener serves %s, want %s", got, fp)
+	}
+	for _, old := range []string{httpsServer, rtmps} {
+		if c, err := net.DialTimeout("tcp", old, time.Second); err == nil {
+			c.Close()
+			t.Errorf("%s still accepts after the reload", old)
+		}
 	}
 }
