@@ -32,6 +32,8 @@ qemu-system-x86             cmd:qemu-system-x86_64
 shellcheck                  cmd:shellcheck
 nginx-light                 cmd:nginx
 libnginx-mod-rtmp           file:/usr/lib/nginx/modules/ngx_rtmp_module.so
+curl                        cmd:curl
+openssl                     cmd:openssl
 '
 
 present() { # present PKG PROOF...

@@ -3,6 +3,8 @@
 package main
 
 import (
+	"context"
+	"crypto/tls"
 	"io"
 
 	"github.com/srs-lite/srs-lite/internal/bench"
@@ -14,6 +16,14 @@ import (
 func init() {
 	buildinfo.Register("bench")
 	subcommands["bench"] = func(args []string, stdout, stderr io.Writer) int {
-		return bench.NewMain(map[string]bench.Player{"rtmp": rtmp.PlayTags, "srt": bench.SRTPlayer})(args, stdout, stderr)
+		return bench.NewMain(map[string]bench.Player{"rtmp": rtmp.PlayTags, "rtmps": playRTMPS,
+			"srt": bench.SRTPlayer})(args, stdout, stderr)
 	}
+}
+
+// playRTMPS plays rtmps:// without verifying the server's certificate (a
+// load tool; the self-signed certificate is fine). No session cache: every
+// player makes a full handshake, as separate real players do.
+func playRTMPS(ctx context.Context, url string, onTag func(typ uint8, ts uint32, body []byte)) error {
+	return rtmp.PlayTagsWith(ctx, url, rtmp.ClientOptions{TLS: &tls.Config{InsecureSkipVerify: true}}, onTag)
 }

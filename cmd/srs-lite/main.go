@@ -149,7 +149,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 // listening is the status line systemd shows: the bound addresses.
 func listening(srv *server.Server) string {
 	s := "serving"
-	for _, role := range []string{"rtmp", "http_api", "http_server", "srt"} {
+	for _, role := range []string{"rtmp", "http_api", "http_server", "srt", "rtmps", "https_api", "https_server"} {
 		if a := srv.Addr(role); a != "" {
 			s += " " + role + "=" + a
 		}

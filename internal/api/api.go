@@ -93,6 +93,10 @@ type Deps struct {
 	// Board returns the board profile in force and the limits it set, as a
 	// JSON-able value shown in the summaries (nil: none).
 	Board func() any
+	// TLS returns the certificate of the TLS listeners (its SHA-256
+	// fingerprint, subject, expiry, whether self-signed) as a JSON-able
+	// value shown in the summaries (nil: no TLS listener).
+	TLS func() any
 	// Config returns the config in force, for GET /api/v1/config (nil: 403).
 	Config func() *config.Config
 	// PutConfig validates, writes and applies a new config file (PUT

@@ -325,6 +325,7 @@ type summaryData struct {
 	Self   selfView   `json:"self"`
 	System systemView `json:"system"`
 	Board  any        `json:"board,omitempty"` // the board profile in force (Deps.Board)
+	TLS    any        `json:"tls,omitempty"`   // the TLS listeners' certificate (Deps.TLS)
 }
 
 // round4 keeps four decimals of a ratio.
@@ -389,6 +390,9 @@ func (a *API) summary(now time.Time) summaryData {
 	sys.ConnSrs = live
 	if a.deps.Board != nil {
 		d.Board = a.deps.Board()
+	}
+	if a.deps.TLS != nil {
+		d.TLS = a.deps.TLS()
 	}
 	return d
 }

@@ -16,9 +16,12 @@ import (
 const usage = `usage: srs-lite bench play [-n N] [-d DURATION] [-ramp DURATION] [-json] URL
 
 Opens N players against URL (http://host/app/stream.flv, or a scheme the
-binary plugs in such as rtmp://) and reports connects, failures, bitrate,
+binary plugs in such as rtmp:// and rtmps://) and reports connects, failures, bitrate,
 frames, time to first video frame and stalls. Exit status 0 when every
 player connected and none failed, 1 otherwise, 2 for a usage error.
+A load tool: https:// and rtmps:// players do not verify the server's
+certificate (a self-signed one is fine), and each makes a full TLS
+handshake, as separate real players do.
 
 `
 

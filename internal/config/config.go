@@ -29,6 +29,7 @@ type Config struct {
 	RTMP       RTMP       `toml:"rtmp" json:"rtmp"`
 	HTTPAPI    HTTPAPI    `toml:"http_api" json:"http_api"`
 	HTTPServer HTTPServer `toml:"http_server" json:"http_server"`
+	TLS        TLS        `toml:"tls" json:"tls"`
 	SRT        SRT        `toml:"srt" json:"srt"`
 	OTA        OTA        `toml:"ota" json:"ota"`
 	Heartbeat  Heartbeat  `toml:"heartbeat" json:"heartbeat"`
@@ -70,20 +71,42 @@ type Log struct {
 type RTMP struct {
 	Listen    Listen `toml:"listen" json:"listen"`
 	ChunkSize int    `toml:"chunk_size" json:"chunk_size"` // outgoing chunk size, 128..65536
+	// RTMPSListen is RTMP over TLS ([tls] has the certificate); empty: off.
+	RTMPSListen string `toml:"rtmps_listen" json:"rtmps_listen"`
 }
 
 // HTTPAPI configures the HTTP API and web console listener.
 type HTTPAPI struct {
 	Enabled bool   `toml:"enabled" json:"enabled"`
 	Listen  string `toml:"listen" json:"listen"` // may equal HTTPServer.Listen: one port serves both
-	Auth    Auth   `toml:"auth" json:"auth"`
+	// HTTPSListen serves the same routes over TLS (HTTP/2 too); empty:
+	// off. It may equal HTTPServer.HTTPSListen: one port serves both.
+	HTTPSListen string `toml:"https_listen" json:"https_listen"`
+	Auth        Auth   `toml:"auth" json:"auth"`
 }
 
 // HTTPServer configures the HTTP listener for HTTP-FLV, HLS and static files.
 type HTTPServer struct {
 	Enabled bool   `toml:"enabled" json:"enabled"`
 	Listen  string `toml:"listen" json:"listen"`
-	Dir     string `toml:"dir" json:"dir"` // static files served beside the streams
+	// HTTPSListen serves the same routes over TLS (HTTP/2 too); empty: off.
+	HTTPSListen string `toml:"https_listen" json:"https_listen"`
+	Dir         string `toml:"dir" json:"dir"` // static files served beside the streams
+}
+
+// TLS names the certificate of the TLS listeners (https_listen,
+// rtmps_listen): PEM files re-read when they change, or, both empty, a
+// self-signed certificate made once per device and kept beside the config
+// file.
+type TLS struct {
+	Cert string `toml:"cert" json:"cert"` // the certificate chain, leaf first
+	Key  string `toml:"key" json:"key"`   // its private key
+}
+
+// UsesTLS reports whether any TLS listener is configured.
+func (c *Config) UsesTLS() bool {
+	return c.RTMP.RTMPSListen != "" || (c.HTTPAPI.Enabled && c.HTTPAPI.HTTPSListen != "") ||
+		(c.HTTPServer.Enabled && c.HTTPServer.HTTPSListen != "")
 }
 
 // Vhost is one virtual host: per-stream settings for the streams under it.

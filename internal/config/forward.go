@@ -24,7 +24,7 @@ func placeholders(s string) []string {
 }
 
 // checkDestination checks a [vhost.forward] destination: "host:port", or an
-// rtmp://host[:port]/app/stream URL whose placeholders are [vhost], [app]
+// rtmp[s]://host[:port]/app/stream URL whose placeholders are [vhost], [app]
 // and [stream].
 func checkDestination(s string) error {
 	if !strings.Contains(s, "://") {
@@ -46,7 +46,7 @@ func checkDestination(s string) error {
 		x = strings.Replace(x, ph, "x", 1)
 	}
 	u, err := url.Parse(x)
-	if err != nil || u.Scheme != "rtmp" || u.Host == "" || u.User != nil {
+	if err != nil || (u.Scheme != "rtmp" && u.Scheme != "rtmps") || u.Host == "" || u.User != nil {
 		return fmt.Errorf("%q: want host:port or rtmp://host[:port]/app/stream", s)
 	}
 	if u.Port() != "" {

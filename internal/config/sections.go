@@ -23,13 +23,14 @@ const (
 	SectionSerial                          // [[serial]], any of them
 	SectionTranscode                       // [[transcode]], any of them
 	SectionHeartbeat                       // [heartbeat]
+	SectionTLS                             // [tls]
 
 	SectionAll = SectionServer | SectionLog | SectionRTMP | SectionHTTPAPI | SectionHTTPServer |
 		SectionRTC | SectionSRT | SectionVhosts | SectionIngest | SectionOTA | SectionSerial |
-		SectionTranscode | SectionHeartbeat
+		SectionTranscode | SectionHeartbeat | SectionTLS
 )
 
-var sectionNames = []string{"server", "log", "rtmp", "http_api", "http_server", "rtc", "srt", "vhost", "ingest", "ota", "serial", "transcode", "heartbeat"}
+var sectionNames = []string{"server", "log", "rtmp", "http_api", "http_server", "rtc", "srt", "vhost", "ingest", "ota", "serial", "transcode", "heartbeat", "tls"}
 
 // Has reports whether every section of t is in s.
 func (s Sections) Has(t Sections) bool { return s&t == t }
@@ -71,6 +72,7 @@ func Diff(old, new *Config) Sections {
 	diff(SectionSRT, old.SRT, new.SRT)
 	diff(SectionOTA, old.OTA, new.OTA)
 	diff(SectionHeartbeat, old.Heartbeat, new.Heartbeat)
+	diff(SectionTLS, old.TLS, new.TLS)
 	if !equalSerials(old.Serials, new.Serials) {
 		s |= SectionSerial
 	}

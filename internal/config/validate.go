@@ -65,6 +65,7 @@ func (c *Config) validate(ps *problems) {
 	intRange(ps, "rtmp.chunk_size", c.RTMP.ChunkSize, minChunkSize, maxChunkSize)
 
 	c.validateListeners(ps)
+	c.validateTLS(ps)
 	c.validateSRT(ps)
 	c.validateRuntime(ps)
 	c.validateAuth(ps)
@@ -217,6 +218,9 @@ func (c *Config) validateListeners(ps *problems) {
 	add("http_api.listen", c.HTTPAPI.Listen, c.HTTPAPI.Enabled, "tcp")
 	add("http_server.listen", c.HTTPServer.Listen, c.HTTPServer.Enabled, "tcp")
 	add("srt.listen", c.SRT.Listen, c.SRT.Enabled, "udp")
+	add("rtmp.rtmps_listen", c.RTMP.RTMPSListen, c.RTMP.RTMPSListen != "", "tcp")
+	add("http_api.https_listen", c.HTTPAPI.HTTPSListen, c.HTTPAPI.Enabled && c.HTTPAPI.HTTPSListen != "", "tcp")
+	add("http_server.https_listen", c.HTTPServer.HTTPSListen, c.HTTPServer.Enabled && c.HTTPServer.HTTPSListen != "", "tcp")
 
 	for i, b := range all {
 		for _, a := range all[:i] {
@@ -226,7 +230,8 @@ func (c *Config) validateListeners(ps *problems) {
 			if a.host != b.host && !wildcard(a.host) && !wildcard(b.host) {
 				continue
 			}
-			if a.path == "http_api.listen" && b.path == "http_server.listen" && a.raw == b.raw {
+			if a.raw == b.raw && (a.path == "http_api.listen" && b.path == "http_server.listen" ||
+				a.path == "http_api.https_listen" && b.path == "http_server.https_listen") {
 				continue // one port serves both
 			}
 			ps.check(b.path, "%s %s conflicts with %s %s", b.network, b.raw, a.path, a.raw)

@@ -39,7 +39,7 @@ func newAPI(s *Server) (component, error) {
 		Vhosts: s.vhostsJSON, Ingests: c.ingests, HLS: c.hls, Transcodes: c.transcodes, Forwards: c.forwards,
 		Devices: func() any { return v4l2.List("", nil) }, Snapshot: c.snapshot, Clusters: s.clusterOrigin,
 		Reload: s.Reload, ServerID: s.serverID, Start: s.start,
-		Access: s.apiAccess, Board: s.boardView, Config: s.Config, PutConfig: s.putConfig, PTZ: c.ptz,
+		Access: s.apiAccess, Board: s.boardView, TLS: s.tlsInfo, Config: s.Config, PutConfig: s.putConfig, PTZ: c.ptz,
 	})
 	if err != nil {
 		return nil, err

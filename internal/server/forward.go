@@ -140,7 +140,7 @@ func (c *forwardComponent) askOnForward(p *forward.Publish, st *media.Stream, pu
 		for _, x := range list {
 			s, _ := x.(string)
 			u, err := forward.URL(s, st.Vhost, st.App, st.Name, pub.Param)
-			if err != nil || !strings.HasPrefix(s, "rtmp://") {
+			if err != nil || !rtmp.IsURL(s) {
 				c.s.log.Warn("forward: on_forward answered a bad URL", "stream", st.Key(), "url", s)
 				continue
 			}

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"crypto/tls"
 	"net"
 
 	"github.com/srs-lite/srs-lite/internal/config"
@@ -10,11 +11,13 @@ import (
 
 func init() { register(orderRTMP, newRTMP) }
 
-// rtmpComponent is the RTMP server on [rtmp] listen.
+// rtmpComponent is the RTMP server on [rtmp] listen, and on rtmps_listen
+// over TLS: the same sessions, counted against max_connections alike.
 type rtmpComponent struct {
-	s   *Server
-	srv *rtmp.Server
-	lns *listenerSet
+	s    *Server
+	srv  *rtmp.Server
+	lns  *listenerSet
+	tlns *listenerSet
 }
 
 func newRTMP(s *Server) (component, error) {
@@ -26,6 +29,11 @@ func newRTMP(s *Server) (component, error) {
 	}
 	c := &rtmpComponent{s: s, srv: srv}
 	c.lns = newListenerSet(s, "rtmp", true, func(ln net.Listener) { _ = srv.Serve(s.baseCtx, ln) })
+	// The TLS handshake runs on the connection's first read, in its own
+	// goroutine, under the RTMP handshake's deadline.
+	c.tlns = newListenerSet(s, "rtmps", true, func(ln net.Listener) {
+		_ = srv.Serve(s.baseCtx, tls.NewListener(ln, s.tlsConfig()))
+	})
 	return c, nil
 }
 
@@ -35,8 +43,23 @@ func rtmpConfig(c *config.Config) rtmp.ServerConfig {
 
 func (c *rtmpComponent) name() string { return "rtmp" }
 
+// rtmpsAddrs is the RTMPS listen address of cfg as a list.
+func rtmpsAddrs(cfg *config.Config) []string {
+	if cfg.RTMP.RTMPSListen == "" {
+		return nil
+	}
+	return []string{cfg.RTMP.RTMPSListen}
+}
+
 func (c *rtmpComponent) start(_ context.Context, cfg *config.Config) error {
-	return c.lns.set(cfg.RTMP.Listen)
+	if err := c.lns.set(cfg.RTMP.Listen); err != nil {
+		return err
+	}
+	if err := c.tlns.set(rtmpsAddrs(cfg)); err != nil {
+		c.lns.close()
+		return err
+	}
+	return nil
 }
 
 func (c *rtmpComponent) reload(old, next *config.Config, ch config.Sections) error {
@@ -44,6 +67,10 @@ func (c *rtmpComponent) reload(old, next *config.Config, ch config.Sections) err
 		return nil
 	}
 	if err := c.lns.set(next.RTMP.Listen); err != nil {
+		return err
+	}
+	if err := c.tlns.set(rtmpsAddrs(next)); err != nil {
+		_ = c.lns.set(old.RTMP.Listen)
 		return err
 	}
 	c.srv.SetConfig(rtmpConfig(next))
@@ -54,5 +81,6 @@ func (c *rtmpComponent) reload(old, next *config.Config, ch config.Sections) err
 // unpublish, so players of every protocol see their streams end.
 func (c *rtmpComponent) close(context.Context) error {
 	c.lns.close()
+	c.tlns.close()
 	return c.srv.Close()
 }

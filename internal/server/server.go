@@ -105,7 +105,7 @@ func (s *Server) Config() *config.Config { return s.cfg.Load() }
 func (s *Server) Registry() *media.Registry { return s.reg }
 
 // Addr returns the address a role ("rtmp", "http_api", "http_server",
-// "srt") is bound to, once Listen has run.
+// "srt", "rtmps", "https_api", "https_server") is bound to, once Listen has run.
 func (s *Server) Addr(role string) string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -227,6 +227,7 @@ func (s *Server) Run(ctx context.Context) error {
 	s.log.Info("srs-lite started", "version", Version, "pid", os.Getpid(),
 		"rtmp", s.Addr("rtmp"), "http_api", s.Addr("http_api"), "http_server", s.Addr("http_server"),
 		"srt", s.Addr("srt"),
+		"rtmps", s.Addr("rtmps"), "https_api", s.Addr("https_api"), "https_server", s.Addr("https_server"),
 		"go", runtime.Version(), "config", s.configName())
 	<-ctx.Done()
 	grace := s.cfg.Load().Server.Grace.D()

@@ -98,7 +98,7 @@ func (s *Server) startOTA() {
 func (s *Server) selfCheck(ctx context.Context) error {
 	c := s.cfg.Load()
 	var d net.Dialer
-	for _, role := range []string{"rtmp", "http_api", "http_server"} {
+	for _, role := range []string{"rtmp", "http_api", "http_server", "rtmps", "https_api", "https_server"} {
 		addr := s.Addr(role)
 		if addr == "" {
 			continue

@@ -2,6 +2,7 @@ package rtmp
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -43,6 +44,11 @@ type ClientOptions struct {
 	// arguments object (RTMP 7.2.1.1): SRS's edge sends its identity there
 	// (srs_sig, srs_id, srs_pid, srs_server_ip), which the origin logs.
 	ConnectArgs amf0.Object
+	// TLS configures an rtmps:// connection (nil: the defaults: the
+	// system's roots, which SSL_CERT_FILE and SSL_CERT_DIR may name, and
+	// the URL's host as the server name). A copy is used; ServerName is
+	// set from the URL when empty.
+	TLS *tls.Config
 }
 
 // RedirectError is an RTMP 302: the server refused the connect or play
@@ -143,19 +149,29 @@ func serverInfo(res Command) ServerInfo {
 // publisher sends.
 var setDataFrame = amf0.AppendString(nil, "@setDataFrame")
 
-// parseURL splits rtmp://host[:port]/app[/...]/stream[?query] into the
-// address, the tcUrl, the app and the stream with its query.
+// IsURL reports whether s is an rtmp:// or rtmps:// URL.
+func IsURL(s string) bool {
+	return len(s) > 8 && (strings.EqualFold(s[:7], "rtmp://") || strings.EqualFold(s[:8], "rtmps://"))
+}
+
+// parseURL splits rtmp[s]://host[:port]/app[/...]/stream[?query] into the
+// address, the tcUrl, the app and the stream with its query. The default
+// port is 1935 for rtmp and 443 for rtmps, as FFmpeg's.
 func parseURL(raw string) (addr, tcURL, app, stream string, err error) {
 	u, err := url.Parse(raw)
 	if err != nil {
 		return "", "", "", "", fmt.Errorf("%w: %w", ErrURL, err)
 	}
-	if u.Scheme != "rtmp" || u.Host == "" {
+	if (u.Scheme != "rtmp" && u.Scheme != "rtmps") || u.Host == "" {
 		return "", "", "", "", fmt.Errorf("%w: %q", ErrURL, raw)
 	}
 	addr = u.Host
 	if u.Port() == "" {
-		addr = net.JoinHostPort(u.Hostname(), "1935")
+		port := "1935"
+		if u.Scheme == "rtmps" {
+			port = "443"
+		}
+		addr = net.JoinHostPort(u.Hostname(), port)
 	}
 	p := strings.Trim(u.Path, "/")
 	if i := strings.LastIndexByte(p, '/'); i >= 0 {
@@ -166,7 +182,7 @@ func parseURL(raw string) (addr, tcURL, app, stream string, err error) {
 	if app == "" {
 		return "", "", "", "", fmt.Errorf("%w: no app in %q", ErrURL, raw)
 	}
-	tcURL = "rtmp://" + u.Host + "/" + app
+	tcURL = u.Scheme + "://" + u.Host + "/" + app
 	if u.RawQuery != "" {
 		if stream == "" {
 			// rtmp://host/app?token=...: a connect-only URL whose
@@ -196,7 +212,8 @@ func (c *Client) bound(ctx context.Context) func() {
 
 // Dial connects to an RTMP URL (rtmp://host[:port]/app[/...]/stream[?query]):
 // the handshake (RTMP 5.2), connect with the tcUrl (RTMP 7.2.1.1) and
-// createStream (RTMP 7.2.1.3).
+// createStream (RTMP 7.2.1.3). An rtmps:// URL runs the same over TLS,
+// verifying the server's certificate unless opts.TLS says otherwise.
 func Dial(ctx context.Context, rawURL string, opts ClientOptions) (*Client, error) {
 	addr, tcURL, app, stream, err := parseURL(rawURL)
 	if err != nil {
@@ -220,6 +237,11 @@ func Dial(ctx context.Context, rawURL string, opts ClientOptions) (*Client, erro
 	if tc, ok := nc.(*net.TCPConn); ok && opts.SendBuffer > 0 {
 		_ = tc.SetWriteBuffer(opts.SendBuffer)
 	}
+	if strings.HasPrefix(tcURL, "rtmps:") {
+		if nc, err = tlsClient(ctx, nc, addr, opts); err != nil {
+			return nil, fmt.Errorf("rtmp: dial %s: %w", addr, err)
+		}
+	}
 	c := &Client{nc: nc, opts: opts, app: app, stream: stream, tcURL: tcURL,
 		cw: NewChunkWriter(nc), cr: NewChunkReader(nc, ReaderOptions{})}
 	if err := c.setup(ctx); err != nil {
@@ -227,6 +249,29 @@ func Dial(ctx context.Context, rawURL string, opts ClientOptions) (*Client, erro
 		return nil, fmt.Errorf("rtmp: dial %s: %w", rawURL, err)
 	}
 	return c, nil
+}
+
+// tlsClient runs the TLS handshake of an rtmps:// connection on nc, bounded
+// by ctx and opts.Timeout; it closes nc on an error.
+func tlsClient(ctx context.Context, nc net.Conn, addr string, opts ClientOptions) (net.Conn, error) {
+	var cfg *tls.Config
+	if opts.TLS != nil {
+		cfg = opts.TLS.Clone()
+	} else {
+		cfg = &tls.Config{}
+	}
+	if cfg.ServerName == "" {
+		host, _, _ := net.SplitHostPort(addr)
+		cfg.ServerName = host
+	}
+	tc := tls.Client(nc, cfg)
+	hctx, cancel := context.WithTimeout(ctx, opts.Timeout)
+	defer cancel()
+	if err := tc.HandshakeContext(hctx); err != nil {
+		nc.Close()
+		return nil, fmt.Errorf("tls: %w", err)
+	}
+	return tc, nil
 }
 
 func (c *Client) setup(ctx context.Context) error {
@@ -342,10 +387,10 @@ func redirectOf(cmd Command, stream string) string {
 		return ""
 	}
 	full, u := redirectTargets(in)
-	if strings.HasPrefix(full, "rtmp://") {
+	if IsURL(full) {
 		return full
 	}
-	if !strings.HasPrefix(u, "rtmp://") {
+	if !IsURL(u) {
 		return ""
 	}
 	if stream != "" {
@@ -739,7 +784,13 @@ func (c *Client) Close() error {
 // the publisher leaves, and ctx's error once ctx is done. It allocates
 // nothing per message.
 func PlayTags(ctx context.Context, url string, onTag func(typ uint8, ts uint32, body []byte)) error {
-	c, err := Dial(ctx, url, ClientOptions{})
+	return PlayTagsWith(ctx, url, ClientOptions{}, onTag)
+}
+
+// PlayTagsWith is PlayTags with client options (an rtmps:// load test that
+// accepts a self-signed certificate, say).
+func PlayTagsWith(ctx context.Context, url string, opts ClientOptions, onTag func(typ uint8, ts uint32, body []byte)) error {
+	c, err := Dial(ctx, url, opts)
 	if err != nil {
 		return err
 	}

@@ -279,6 +279,8 @@ func TestParseURL(t *testing.T) {
 		{in: "rtmp://h/live/s", addr: "h:1935", tcURL: "rtmp://h/live", app: "live", stream: "s"},
 		{in: "rtmp://h:19350/live/sub/s?token=1", addr: "h:19350", tcURL: "rtmp://h:19350/live/sub", app: "live/sub", stream: "s?token=1"},
 		{in: "rtmp://h/live", addr: "h:1935", tcURL: "rtmp://h/live", app: "live"},
+		{in: "rtmps://h/live/s", addr: "h:443", tcURL: "rtmps://h/live", app: "live", stream: "s"},
+		{in: "rtmps://h:1936/live/s", addr: "h:1936", tcURL: "rtmps://h:1936/live", app: "live", stream: "s"},
 		{in: "http://h/live/s", bad: true},
 		{in: "rtmp:///live/s", bad: true},
 		{in: "rtmp://h/", bad: true},

@@ -39,7 +39,7 @@ func unknownPlaceholder(s string) string {
 //     publisher's query and, for a vhost other than the default one,
 //     vhost=VHOST in it (SRS puts the vhost in the stream's query, so the
 //     destination files the stream under the same vhost);
-//   - an rtmp:// URL is a template: [vhost], [app] and [stream] are replaced,
+//   - an rtmp:// (or rtmps://) URL is a template: [vhost], [app] and [stream] are replaced,
 //     the rest is used as written (a CDN's app and stream key).
 func URL(dest, vhost, app, stream, param string) (string, error) {
 	if !strings.Contains(dest, "://") {
@@ -56,7 +56,7 @@ func URL(dest, vhost, app, stream, param string) (string, error) {
 	r := strings.NewReplacer("[vhost]", vhost, "[app]", app, "[stream]", stream)
 	out := r.Replace(dest)
 	u, err := url.Parse(out)
-	if err != nil || u.Scheme != "rtmp" || u.Host == "" {
+	if err != nil || (u.Scheme != "rtmp" && u.Scheme != "rtmps") || u.Host == "" {
 		return "", fmt.Errorf("%w: %q: want rtmp://host[:port]/app/stream", ErrDestination, dest)
 	}
 	a, s, _ := strings.Cut(strings.Trim(u.Path, "/"), "/")

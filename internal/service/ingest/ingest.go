@@ -391,8 +391,8 @@ func redact(s string) string {
 // newSource picks the source of the input's scheme.
 func (in *ingest) newSource() (Source, error) {
 	c := in.cfg
-	if c.Push != "" && !strings.HasPrefix(strings.ToLower(c.Push), "rtmp://") {
-		return nil, fmt.Errorf("ingest %s: output %s: only rtmp:// URLs can be pushed to", c.Name, redact(c.Push))
+	if c.Push != "" && !rtmp.IsURL(c.Push) {
+		return nil, fmt.Errorf("ingest %s: output %s: only rtmp:// and rtmps:// URLs can be pushed to", c.Name, redact(c.Push))
 	}
 	scheme := ""
 	if u, err := url.Parse(c.Input); err == nil {
