@@ -12,7 +12,9 @@
 #
 # One line per package: the Debian package, then its proofs (cmd:NAME a
 # command, gst:ELEMENT a GStreamer element, typelib:NAME a GObject typelib,
-# file:PATH a file, py:MODULE a Python module). Add a line for each new test peer.
+# file:PATH a file, py:MODULE a Python module: of the python3 first on PATH,
+# which may not be the system one; the tests that run /usr/bin/python3 prove
+# its modules with file:). Add a line for each new test peer.
 set -e
 PKGS='
 ffmpeg                      cmd:ffmpeg cmd:ffprobe
@@ -34,6 +36,7 @@ nginx-light                 cmd:nginx
 libnginx-mod-rtmp           file:/usr/lib/nginx/modules/ngx_rtmp_module.so
 curl                        cmd:curl
 openssl                     cmd:openssl
+python3-prometheus-client   file:/usr/lib/python3/dist-packages/prometheus_client/parser.py
 '
 
 present() { # present PKG PROOF...

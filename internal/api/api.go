@@ -2,9 +2,10 @@
 // summaries, streams, clients, vhosts, raw?rpc=reload), so that tools and
 // consoles written for SRS work against srs-lite, plus srs-lite's own
 // config (GET and PUT /api/v1/config) and PTZ (POST /api/v1/ptz/{name}),
-// all behind the access policy of [http_api.auth]. It reads the media
-// registry and the stats client table, and samples byte counters every 5 s
-// for the kbps figures.
+// and the Prometheus metrics of GET /metrics (metrics.go), all behind the
+// access policy of [http_api.auth]. It reads the media registry and the
+// stats client table, and samples byte counters every 5 s for the kbps
+// figures.
 package api
 
 import (
@@ -24,6 +25,7 @@ import (
 	"github.com/srs-lite/srs-lite/internal/config"
 	"github.com/srs-lite/srs-lite/internal/device/ptz"
 	"github.com/srs-lite/srs-lite/internal/media"
+	"github.com/srs-lite/srs-lite/internal/metrics"
 	"github.com/srs-lite/srs-lite/internal/session"
 )
 
@@ -146,6 +148,9 @@ type API struct {
 	rates        hostRates
 
 	refused authLog
+
+	scrapeMu sync.Mutex     // one /metrics scrape at a time
+	scrape   metrics.Writer // reused from scrape to scrape
 }
 
 // New checks deps and returns the API. It takes a first sample, so that the

@@ -193,6 +193,10 @@ func TestLappedReaderSkipsToKeyframe(t *testing.T) {
 	if rd.Dropped() != 30 {
 		t.Fatalf("dropped %d, want 30", rd.Dropped())
 	}
+	// The stream adds up its readers' drops and skips (for /metrics).
+	if st := s.Stats(); st.Dropped != 30 || st.Skips != 1 || st.SlowClosed != 0 {
+		t.Fatalf("stream stats dropped %d skips %d slow %d, want 30 1 0", st.Dropped, st.Skips, st.SlowClosed)
+	}
 }
 
 func TestQueueLengthSkips(t *testing.T) {

@@ -218,6 +218,7 @@ func (rd *Reader) fill(dst []Frame) (int, error) {
 			}
 			skipped := target - rd.cursor
 			rd.dropped.Add(skipped)
+			rd.s.dropped.Add(skipped)
 			rd.cursor = target
 			r.mu.RUnlock()
 			if err := rd.skipped(skipped); err != nil {
@@ -239,6 +240,7 @@ func (rd *Reader) fill(dst []Frame) (int, error) {
 		rd.cursor++
 		if rd.needKey && s.f.Codec.IsVideo() && s.f.Flags&(FlagKey|FlagConfig) == 0 {
 			rd.dropped.Add(1)
+			rd.s.dropped.Add(1)
 			continue
 		}
 		if s.f.Flags&FlagKey != 0 {
@@ -264,11 +266,13 @@ func (rd *Reader) skipped(n uint64) error {
 		rd.skips, rd.skipsSince = 0, now
 	}
 	rd.skips++
+	rd.s.skips.Add(1)
 	if rd.log != nil && now.Sub(rd.lastLog) >= time.Second {
 		rd.lastLog = now
 		rd.log.Warn("player fell behind, skipped ahead", "frames", n, "dropped", rd.dropped.Load())
 	}
 	if rd.skips > maxSkips {
+		rd.s.slowClosed.Add(1)
 		return ErrSlowReader
 	}
 	return nil

@@ -89,10 +89,17 @@ type Stats struct {
 	VideoFrames uint64
 	AudioFrames uint64
 	BytesIn     uint64 // payload bytes written
-	Video       VideoInfo
-	Audio       AudioInfo
-	HasVideo    bool
-	HasAudio    bool
+	// Dropped are the frames the stream's readers skipped because they
+	// fell behind (lapped by the ring, or over queue_length), and the
+	// frames they passed over while waiting for a keyframe after that.
+	Dropped uint64
+	// Skips counts the times a reader skipped ahead to the newest keyframe;
+	// SlowClosed the readers closed for skipping too often (ErrSlowReader).
+	Skips, SlowClosed uint64
+	Video             VideoInfo
+	Audio             AudioInfo
+	HasVideo          bool
+	HasAudio          bool
 }
 
 // DefaultVhost is the vhost of a client that names none, as in SRS.
@@ -141,6 +148,9 @@ type Stream struct {
 	videoFrames atomic.Uint64
 	audioFrames atomic.Uint64
 	bytesIn     atomic.Uint64
+	dropped     atomic.Uint64 // frames skipped by readers
+	skips       atomic.Uint64 // readers' skips to the newest keyframe
+	slowClosed  atomic.Uint64 // readers closed with ErrSlowReader
 }
 
 // Key returns "vhost/app/name".
@@ -226,6 +236,9 @@ func (s *Stream) Stats() Stats {
 	st.VideoFrames = s.videoFrames.Load()
 	st.AudioFrames = s.audioFrames.Load()
 	st.BytesIn = s.bytesIn.Load()
+	st.Dropped = s.dropped.Load()
+	st.Skips = s.skips.Load()
+	st.SlowClosed = s.slowClosed.Load()
 	return st
 }
 

@@ -18,6 +18,14 @@ var _ session.Events = (*Server)(nil)
 // server.max_connections sessions already (the API's own requests are not
 // sessions) or when on_connect says no.
 func (s *Server) Connect(ctx context.Context, ss *session.Session) error {
+	err := s.connect(ctx, ss)
+	if err != nil {
+		s.sessions.Refused()
+	}
+	return err
+}
+
+func (s *Server) connect(ctx context.Context, ss *session.Session) error {
 	if max := s.limit.max.Load(); max > 0 && int64(s.sessions.Len()) >= max {
 		s.limit.refused(ss.IP)
 		return fmt.Errorf("%w (%d)", session.ErrLimit, max)
@@ -38,17 +46,27 @@ func (s *Server) Connect(ctx context.Context, ss *session.Session) error {
 // Publish checks the vhost's security rules, then asks on_publish.
 func (s *Server) Publish(ctx context.Context, ss *session.Session) (session.Answer, error) {
 	if err := s.secure(ss, false); err != nil {
+		s.sessions.Refused()
 		return nil, err
 	}
-	return s.askAnswer(ctx, "on_publish", ss, func(h *config.Hooks) []string { return h.OnPublish })
+	ans, err := s.askAnswer(ctx, "on_publish", ss, func(h *config.Hooks) []string { return h.OnPublish })
+	if err != nil {
+		s.sessions.Refused()
+	}
+	return ans, err
 }
 
 // Play checks the vhost's security rules, then asks on_play.
 func (s *Server) Play(ctx context.Context, ss *session.Session) (session.Answer, error) {
 	if err := s.secure(ss, true); err != nil {
+		s.sessions.Refused()
 		return nil, err
 	}
-	return s.askAnswer(ctx, "on_play", ss, func(h *config.Hooks) []string { return h.OnPlay })
+	ans, err := s.askAnswer(ctx, "on_play", ss, func(h *config.Hooks) []string { return h.OnPlay })
+	if err != nil {
+		s.sessions.Refused()
+	}
+	return ans, err
 }
 
 // secure applies [vhost.security] (SRS's security) to a publish or play of

@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"fmt"
+	"sync"
 
 	"github.com/srs-lite/srs-lite/internal/config"
 	"github.com/srs-lite/srs-lite/internal/protocol/srt"
@@ -12,7 +13,9 @@ func init() { register(orderSRT, newSRT) }
 
 // srtComponent is the SRT server on [srt] listen (UDP).
 type srtComponent struct {
-	s   *Server
+	s *Server
+
+	mu  sync.Mutex    // srv and old, read by /metrics while a reload runs
 	srv *srt.Server   // nil while SRT is off
 	old []*srt.Server // draining after a change of address
 }
@@ -63,7 +66,9 @@ func (c *srtComponent) start(_ context.Context, cfg *config.Config) error {
 }
 
 func (c *srtComponent) set(srv *srt.Server) {
+	c.mu.Lock()
 	c.srv = srv
+	c.mu.Unlock()
 	addr := ""
 	if srv != nil {
 		addr = srv.Addr().String()
@@ -93,9 +98,37 @@ func (c *srtComponent) reload(old, next *config.Config, ch config.Sections) erro
 	if prev != nil {
 		c.s.log.Info("srt: listen address changed: the old one closes after its sessions", "old", old.SRT.Listen, "new", next.SRT.Listen)
 		prev.Drain()
+		c.mu.Lock()
 		c.old = append(c.old, prev)
+		c.mu.Unlock()
 	}
 	return nil
+}
+
+// totals adds up the counters of the SRT servers, the draining ones
+// included; ok is false when SRT has never been on.
+func (c *srtComponent) totals() (t srt.Totals, ok bool) {
+	c.mu.Lock()
+	all := append([]*srt.Server{c.srv}, c.old...)
+	c.mu.Unlock()
+	for _, srv := range all {
+		if srv == nil {
+			continue
+		}
+		ok = true
+		x := srv.Totals()
+		t.Publishers += x.Publishers
+		t.Players += x.Players
+		t.PktRecv += x.PktRecv
+		t.PktSent += x.PktSent
+		t.PktLoss += x.PktLoss
+		t.PktRetrans += x.PktRetrans
+		t.PktRecvRetrans += x.PktRecvRetrans
+		t.PktRecvDrop += x.PktRecvDrop
+		t.PktSndDrop += x.PktSndDrop
+		t.PktRecvUndecrypt += x.PktRecvUndecrypt
+	}
+	return t, ok
 }
 
 // close ends every SRT session: publishers unpublish, players end.

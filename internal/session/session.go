@@ -215,7 +215,15 @@ type Table struct {
 	// Bytes of sessions that have closed, so totals stay monotonic.
 	closedIn, closedOut atomic.Uint64
 	total               atomic.Uint64 // sessions ever added
+	refused             atomic.Uint64 // clients refused (Refused)
 }
+
+// Refused counts a client that Events refused (the connection limit, a
+// hook, the security rules): SRS's srs_clients_errs_total.
+func (t *Table) Refused() { t.refused.Add(1) }
+
+// Errors returns the clients refused so far.
+func (t *Table) Errors() uint64 { return t.refused.Load() }
 
 // NewTable returns an empty table.
 func NewTable() *Table { return &Table{m: map[string]*Session{}} }
