@@ -146,8 +146,17 @@ func TestCrossTiny(t *testing.T) {
 	s := string(out)
 	features := s[strings.Index(s, "features:"):] + " "
 	if !strings.Contains(s, "(tiny)") || !strings.Contains(features, " rtmp ") ||
-		strings.Contains(features, " http2 ") || strings.Contains(features, " bench ") {
-		t.Errorf("tiny -v: want (tiny), rtmp, and no http2 or bench:\n%s", s)
+		strings.Contains(features, " http2 ") || strings.Contains(features, " bench ") || strings.Contains(features, " tls ") {
+		t.Errorf("tiny -v: want (tiny), rtmp, and no http2, bench or tls:\n%s", s)
+	}
+	// A key this build does not serve is refused at -t, never ignored.
+	conf := filepath.Join(t.TempDir(), "tls.toml")
+	if err := os.WriteFile(conf, []byte("[rtmp]\nrtmps_listen = \"127.0.0.1:1936\"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command(qemu, bin, "-t", "-c", conf).CombinedOutput(); err == nil ||
+		!strings.Contains(string(out), "tls.toml:2: rtmp.rtmps_listen: not supported in the tiny build") {
+		t.Errorf("tiny -t with rtmps_listen: %v: %s", err, out)
 	}
 	if out, err := exec.Command(qemu, bin, "bench", "play", "rtmp://127.0.0.1/live/x").CombinedOutput(); err == nil ||
 		!strings.Contains(string(out), "not compiled into this build") {

@@ -113,10 +113,7 @@ func (c *httpComponent) serve(ln net.Listener, h http.Handler, tls bool) {
 	c.servers = append(c.servers, hs)
 	c.mu.Unlock()
 	if tls {
-		// ServeTLS adds "h2" to the ALPN protocols when net/http has its
-		// HTTP/2; the certificate comes from GetCertificate.
-		hs.TLSConfig = c.s.tlsConfig()
-		_ = hs.ServeTLS(ln, "", "")
+		c.s.serveHTTPS(hs, ln)
 		return
 	}
 	_ = hs.Serve(ln)

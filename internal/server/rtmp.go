@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"crypto/tls"
 	"net"
 
 	"github.com/srs-lite/srs-lite/internal/config"
@@ -32,7 +31,7 @@ func newRTMP(s *Server) (component, error) {
 	// The TLS handshake runs on the connection's first read, in its own
 	// goroutine, under the RTMP handshake's deadline.
 	c.tlns = newListenerSet(s, "rtmps", true, func(ln net.Listener) {
-		_ = srv.Serve(s.baseCtx, tls.NewListener(ln, s.tlsConfig()))
+		_ = srv.Serve(s.baseCtx, s.tlsListener(ln))
 	})
 	return c, nil
 }

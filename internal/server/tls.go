@@ -1,13 +1,22 @@
+//go:build !tiny
+
 package server
 
 import (
 	"context"
 	"crypto/tls"
+	"net"
+	"net/http"
 	"path/filepath"
 
+	"github.com/srs-lite/srs-lite/internal/buildinfo"
 	"github.com/srs-lite/srs-lite/internal/config"
 	"github.com/srs-lite/srs-lite/internal/tlscert"
 )
+
+// TLS serving (crypto/tls's server side, ~0.5 MiB on mipsle) is left out
+// of the tiny profile, whose config refuses the TLS keys (config.TLSBuilt).
+func init() { buildinfo.Register("tls") }
 
 // orderTLS starts the certificate before every listener that serves it.
 const orderTLS = orderDVR / 2
@@ -40,6 +49,18 @@ func (c *tlsComponent) name() string { return "tls" }
 func (s *Server) tlsConfig() *tls.Config {
 	return find[*tlsComponent](s).store.ServerConfig()
 }
+
+// serveHTTPS serves hs on ln over TLS; ServeTLS adds "h2" to the ALPN
+// protocols when net/http has its HTTP/2, and the certificate comes from
+// GetCertificate.
+func (s *Server) serveHTTPS(hs *http.Server, ln net.Listener) {
+	hs.TLSConfig = s.tlsConfig()
+	_ = hs.ServeTLS(ln, "", "")
+}
+
+// tlsListener is ln with a TLS server handshake on each connection's first
+// read.
+func (s *Server) tlsListener(ln net.Listener) net.Listener { return tls.NewListener(ln, s.tlsConfig()) }
 
 // tlsInfo is the certificate in force for the API, or nil when no TLS
 // listener is configured.
