@@ -128,6 +128,9 @@ func BenchmarkTSPlayBatch(b *testing.B) {
 // TestTSPlayBatchAllocs pins the steady path of an HTTP-TS play (muxing
 // per player, written in chunks) at zero allocations.
 func TestTSPlayBatchAllocs(t *testing.T) {
+	if raceEnabled {
+		t.Skip("-race: sync.Pool drops items at random (the count is pinned by the non-race run)")
+	}
 	conn := &countConn{}
 	bb := newTSBatchBench(conn)
 	defer bb.release()

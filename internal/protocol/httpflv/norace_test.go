@@ -1,0 +1,5 @@
+//go:build !race
+
+package httpflv
+
+const raceEnabled = false
