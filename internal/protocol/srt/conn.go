@@ -202,7 +202,7 @@ type Conn struct {
 	rcv       rcvState
 	snd       sndState
 	st        Stats
-	ctl       []byte // scratch for control packets
+	ctl       []byte    // scratch for control packets
 	out       sendBatch // data packets a flush sends together
 	deadline  time.Time
 	linger    chan struct{}

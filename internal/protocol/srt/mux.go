@@ -23,7 +23,7 @@ const udpBuffer = 4 << 20
 // caller's mux carries one connection.
 type mux struct {
 	pc *net.UDPConn
-	bw *batchWriter // sendmmsg for the data packets of a flush
+	bw *batchWriter                                      // sendmmsg for the data packets of a flush
 	hs func(b []byte, from netip.AddrPort, at time.Time) // socket id 0: a listener's handshakes
 
 	mu     sync.RWMutex
