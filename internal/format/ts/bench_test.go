@@ -91,3 +91,28 @@ func BenchmarkDemux(b *testing.B) {
 		b.Fatal("no frames")
 	}
 }
+
+// BenchmarkAppendShared is what a player pays for a 20 KB H.264 frame that
+// another player encoded (the shared media.WireTS encoding): a copy with
+// its own continuity counters, against BenchmarkMuxVideoFrame.
+func BenchmarkAppendShared(b *testing.B) {
+	enc, m := NewMuxer(), NewMuxer()
+	for _, x := range []*Muxer{enc, m} {
+		x.SetTracks(media.CodecH264, media.CodecAAC)
+		cfg := testStream(media.CodecH264, 0, 0)[0]
+		if _, err := x.AppendFrame(nil, &cfg); err != nil {
+			b.Fatal(err)
+		}
+	}
+	f := media.Frame{Codec: media.CodecH264, Payload: avcc(slice(20000, 0x41, 0x9a))}
+	wire, err := enc.AppendFrame(nil, &f)
+	if err != nil {
+		b.Fatal(err)
+	}
+	buf := make([]byte, 0, 64<<10)
+	b.SetBytes(20000)
+	b.ReportAllocs()
+	for b.Loop() {
+		buf = m.AppendShared(buf[:0], wire)
+	}
+}

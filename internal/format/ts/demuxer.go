@@ -35,6 +35,11 @@ type Demuxer struct {
 
 	in    [8 * PacketSize]byte // input not yet split into packets
 	inLen int
+	// aligned: the current Write started on a packet boundary and carries
+	// whole packets; lost: bytes were skipped since the last packet checked
+	// by the sync byte of the next one. Aligned input that is not lost has
+	// its last packet taken at once.
+	aligned, lost bool
 
 	program    int // program_number followed, -1 before the PAT
 	pmtPID     int // -1 before the PAT
@@ -116,12 +121,14 @@ func NewDemuxer(emit func(f *media.Frame) error) *Demuxer {
 }
 
 // Write feeds transport stream bytes, in chunks of any size (1316-byte SRT
-// payloads, single bytes, whole files). A packet is taken once the sync byte
-// of the next one has arrived, which skips garbage and resyncs after lost
-// bytes; so the last packet written waits for more input or for Flush. It
-// returns len(p) and the first error of emit, if any.
+// payloads, single bytes, whole files). A packet is checked by the sync
+// byte of the next one, which skips garbage and resyncs after lost bytes;
+// the last packet of aligned input (whole packets, as SRT and UDP carry
+// them) is taken at once, without waiting for the next one. It returns
+// len(p) and the first error of emit, if any.
 func (d *Demuxer) Write(p []byte) (int, error) {
 	n := len(p)
+	d.aligned = d.inLen == 0 && n%PacketSize == 0
 	for len(p) > 0 {
 		k := copy(d.in[d.inLen:], p)
 		d.inLen += k
@@ -150,15 +157,17 @@ func (d *Demuxer) Flush() error {
 }
 
 // drain splits the buffered input into packets (ISO 13818-1 §2.4.3.2). A
-// packet is taken only when the sync byte of the next one follows it, so
-// that garbage, or bytes lost inside a packet, cost the damaged packets
-// only: the last buffered packet waits for the next Write, or for Flush
-// (final).
+// packet is taken when the sync byte of the next one follows it, so that
+// garbage, or bytes lost inside a packet, cost the damaged packets only. The
+// last buffered packet is taken at once when the Write was aligned (whole
+// packets) and nothing was skipped since the last checked packet; else it
+// waits for the next Write, or for Flush (final).
 func (d *Demuxer) drain(final bool) error {
 	b := d.in[:d.inLen]
 	var err error
 	for len(b) > 0 {
 		if b[0] != syncByte {
+			d.lost = true
 			i := bytes.IndexByte(b, syncByte)
 			if i < 0 {
 				b = b[len(b):]
@@ -167,12 +176,16 @@ func (d *Demuxer) drain(final bool) error {
 			b = b[i:]
 			continue
 		}
-		if len(b) <= PacketSize && !(final && len(b) == PacketSize) {
+		if len(b) < PacketSize || len(b) == PacketSize && !final && (d.lost || !d.aligned) {
 			break
 		}
 		if len(b) > PacketSize && b[PacketSize] != syncByte {
+			d.lost = true
 			b = b[1:] // not a packet boundary: look for the next sync byte
 			continue
+		}
+		if len(b) > PacketSize {
+			d.lost = false // checked by the next sync byte
 		}
 		err = d.packet(b[:PacketSize])
 		b = b[PacketSize:]
@@ -198,14 +211,16 @@ func (d *Demuxer) packet(p []byte) error {
 		return nil
 	}
 	payload := p[4:]
-	disc := false
+	disc, stuffed := false, false
 	if afc == 3 {
 		n := int(p[4])
 		if n > 182 {
 			return nil
 		}
+		stuffed = n == 0 // a single stuffing byte
 		if n > 0 {
 			disc = p[5]&0x80 != 0 // discontinuity_indicator
+			stuffed = afStuffed(p[5 : 5+n])
 		}
 		payload = p[5+n:]
 	}
@@ -220,14 +235,45 @@ func (d *Demuxer) packet(p []byte) error {
 		}
 	case pid == d.video.pid:
 		if ok, dup := checkCC(&d.video.cc, cc, disc); !dup {
-			return d.pes(&d.video, pusi, ok, payload)
+			return d.pes(&d.video, pusi, ok, stuffed, payload)
 		}
 	case pid == d.audio.pid:
 		if ok, dup := checkCC(&d.audio.cc, cc, disc); !dup {
-			return d.pes(&d.audio, pusi, ok, payload)
+			return d.pes(&d.audio, pusi, ok, stuffed, payload)
 		}
 	}
 	return nil
+}
+
+// afStuffed reports whether an adaptation field (its bytes after the
+// length, ISO 13818-1 §2.4.3.4) ends with stuffing bytes: what its flags
+// announce does not fill it. Muxers stuff the last packet of a PES, whose
+// payload does not fill a packet.
+func afStuffed(af []byte) bool {
+	flags := af[0]
+	used := 1
+	if flags&0x10 != 0 { // PCR
+		used += 6
+	}
+	if flags&0x08 != 0 { // OPCR
+		used += 6
+	}
+	if flags&0x04 != 0 { // splice_countdown
+		used++
+	}
+	if flags&0x02 != 0 { // transport_private_data
+		if used >= len(af) {
+			return false
+		}
+		used += 1 + int(af[used])
+	}
+	if flags&0x01 != 0 { // adaptation_field_extension
+		if used >= len(af) {
+			return false
+		}
+		used += 1 + int(af[used])
+	}
+	return used < len(af)
 }
 
 // checkCC checks the continuity_counter of a packet with payload (ISO
@@ -386,9 +432,11 @@ func codecOf(streamType uint8) media.Codec {
 }
 
 // pes gathers the packets of one PES (ISO 13818-1 §2.4.3.6). A PES ends
-// when its PES_packet_length is reached or, when that is 0, at the next
-// payload_unit_start_indicator.
-func (d *Demuxer) pes(s *pesStream, pusi, ok bool, payload []byte) error {
+// when its PES_packet_length is reached or, when that is 0, at a packet
+// stuffed short (stuffed: the muxer's last packet of the PES, so the frame
+// goes on at once rather than one frame interval later), or else at the
+// next payload_unit_start_indicator.
+func (d *Demuxer) pes(s *pesStream, pusi, ok, stuffed bool, payload []byte) error {
 	if !ok {
 		s.drop()
 	}
@@ -419,6 +467,9 @@ func (d *Demuxer) pes(s *pesStream, pusi, ok bool, payload []byte) error {
 	}
 	if s.want > 0 && len(s.buf) >= s.want {
 		s.buf = s.buf[:s.want]
+		return d.finishPES(s)
+	}
+	if s.want < 0 && stuffed && s.started {
 		return d.finishPES(s)
 	}
 	return nil

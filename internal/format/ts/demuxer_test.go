@@ -321,3 +321,38 @@ func TestTimestampConversion(t *testing.T) {
 		}
 	}
 }
+
+// TestDemuxNoWait: a frame written as aligned packets comes out within the
+// Write that carries its last packet, without waiting for the next frame
+// (an SRT publisher's frame goes on one frame interval sooner).
+func TestDemuxNoWait(t *testing.T) {
+	m := NewMuxer()
+	m.SetTracks(media.CodecH264, 0)
+	cfg := media.Frame{Codec: media.CodecH264, Flags: media.FlagConfig,
+		Payload: []byte{1, 0x64, 0, 0x0d, 0xff, 0xe1, 0, byte(len(testSPS264))}}
+	cfg.Payload = append(cfg.Payload, testSPS264...)
+	cfg.Payload = append(cfg.Payload, 1, 0, byte(len(testPPS264)))
+	cfg.Payload = append(cfg.Payload, testPPS264...)
+	var got []time.Duration
+	d := NewDemuxer(func(f *media.Frame) error {
+		if !f.IsConfig() {
+			got = append(got, f.DTS)
+		}
+		return nil
+	})
+	out := m.AppendTables(nil)
+	out, _ = m.AppendFrame(out, &cfg)
+	for i := range 5 {
+		f := media.Frame{Codec: media.CodecH264, Flags: media.FlagKey, DTS: ms(40 * i), PTS: ms(40 * i),
+			Payload: avcc(slice(3000+i*7, 0x65))}
+		out, _ = m.AppendFrame(out, &f)
+		for len(out) > 0 { // SRT payloads of up to 7 packets
+			n := min(7*PacketSize, len(out))
+			_, _ = d.Write(out[:n])
+			out = out[n:]
+		}
+		if len(got) != i+1 || got[i] != ms(40*i) {
+			t.Fatalf("after frame %d: got %v", i, got)
+		}
+	}
+}

@@ -49,6 +49,9 @@ type Muxer struct {
 	hasASC    bool
 
 	pes []byte // scratch for the PES being written
+
+	key      uint32 // see Key; valid unless keyDirty
+	keyDirty bool
 }
 
 // NewMuxer returns a Muxer with no tracks declared.
@@ -76,6 +79,61 @@ func (m *Muxer) SetTracks(video, audio media.Codec) {
 	m.video, m.audio = video, audio
 	m.version = (m.version + 1) & 0x1f
 	m.buildTables()
+	m.keyDirty = true
+}
+
+// Key identifies the state that AppendFrame's output depends on besides the
+// continuity counters: the tracks, the stored parameter sets and the
+// AudioSpecificConfig. Two Muxers with the same Key write the same packets
+// for a frame, up to their continuity counters, so that one encoding can be
+// shared by many (see AppendShared).
+func (m *Muxer) Key() uint32 {
+	if m.keyDirty || m.key == 0 {
+		var hdr [12]byte
+		b := append(hdr[:0], byte(m.video), byte(m.audio), byte(m.setsCodec), 0)
+		if m.hasASC {
+			b = append(b, 1, byte(m.asc.ObjectType), byte(m.asc.SampleRateIndex), byte(m.asc.ChannelConfig))
+			b = binary.BigEndian.AppendUint32(b, uint32(m.asc.SampleRate))
+		}
+		h := fnv1a(2166136261, b)
+		m.key = fnv1a(h, m.sets) | 1 // never 0
+		m.keyDirty = false
+	}
+	return m.key
+}
+
+// fnv1a continues a 32-bit FNV-1a hash over b.
+func fnv1a(h uint32, b []byte) uint32 {
+	for _, c := range b {
+		h = (h ^ uint32(c)) * 16777619
+	}
+	return h
+}
+
+// AppendShared appends enc, the packets another Muxer with the same Key
+// wrote for a frame with AppendFrame, to dst with this Muxer's continuity
+// counters, and returns the extended slice. enc is not modified: the
+// payloads are shared and only each packet's counter is rewritten in dst.
+func (m *Muxer) AppendShared(dst, enc []byte) []byte {
+	at := len(dst)
+	dst = append(dst, enc...)
+	for b := dst[at:]; len(b) >= PacketSize; b = b[PacketSize:] {
+		pid := uint16(b[1]&0x1f)<<8 | uint16(b[2])
+		var cc *uint8
+		switch pid {
+		case pidVideo:
+			cc = &m.videoCC
+		case pidAudio:
+			cc = &m.audioCC
+		default:
+			continue
+		}
+		b[3] = b[3]&0xf0 | *cc
+		if b[3]&0x10 != 0 { // the counter counts packets with payload
+			*cc = (*cc + 1) & 0x0f
+		}
+	}
+	return dst
 }
 
 // Tracks returns the declared video and audio codecs (0 for none).
@@ -212,6 +270,7 @@ func (m *Muxer) setVideoConfig(f *media.Frame) error {
 		}
 	}
 	m.setsCodec = f.Codec
+	m.keyDirty = true
 	return nil
 }
 
@@ -222,6 +281,7 @@ func (m *Muxer) setASC(f *media.Frame) error {
 		return fmt.Errorf("ts: %w: %w", ErrInvalid, err)
 	}
 	m.asc, m.hasASC = a, true
+	m.keyDirty = true
 	return nil
 }
 
@@ -281,6 +341,7 @@ func (m *Muxer) appendAudio(dst []byte, f *media.Frame) ([]byte, error) {
 			m.asc = aac.ASC{ObjectType: aac.ObjectLC, CoreObjectType: aac.ObjectLC,
 				SampleRateIndex: aac.SampleRateIndex(rate), SampleRate: rate, ChannelConfig: ch, Channels: ch}
 			m.hasASC = true
+			m.keyDirty = true
 		}
 		pes = aac.AppendADTS(pes, m.asc, len(f.Payload))
 	}

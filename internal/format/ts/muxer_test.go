@@ -547,3 +547,49 @@ func TestInBandSets(t *testing.T) {
 		}
 	}
 }
+
+// TestAppendShared: a Muxer that appends the encodings another Muxer with
+// the same Key made writes the bytes its own AppendFrame would, continuity
+// counters included, whatever the counters of the encoder.
+func TestAppendShared(t *testing.T) {
+	in := testStream(media.CodecH264, media.CodecAAC, 30)
+	enc, own, shared := NewMuxer(), NewMuxer(), NewMuxer()
+	for _, m := range []*Muxer{enc, own, shared} {
+		m.SetTracks(media.CodecH264, media.CodecAAC)
+	}
+	// The encoder is ahead: its counters differ from the players'.
+	for i := range 5 {
+		enc.AppendTables(nil)
+		_, _ = enc.AppendFrame(nil, &in[2+i])
+	}
+	var a, b []byte
+	for i := range in {
+		f := &in[i]
+		if f.IsConfig() {
+			for _, m := range []*Muxer{enc, own, shared} {
+				_, _ = m.AppendFrame(nil, f)
+			}
+			a, b = own.AppendTables(a), shared.AppendTables(b)
+			continue
+		}
+		if enc.Key() != shared.Key() || own.Key() != shared.Key() {
+			t.Fatalf("frame %d: keys %x %x %x", i, enc.Key(), own.Key(), shared.Key())
+		}
+		w, err := enc.AppendFrame(nil, f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a, err = own.AppendFrame(a, f); err != nil {
+			t.Fatal(err)
+		}
+		b = shared.AppendShared(b, w)
+	}
+	if !bytes.Equal(a, b) {
+		t.Fatal("the shared encoding differs from the player's own")
+	}
+	m := NewMuxer()
+	m.SetTracks(media.CodecH265, media.CodecAAC)
+	if m.Key() == own.Key() {
+		t.Fatal("other tracks, same key")
+	}
+}

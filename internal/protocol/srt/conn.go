@@ -202,7 +202,8 @@ type Conn struct {
 	rcv       rcvState
 	snd       sndState
 	st        Stats
-	ctl       []byte // scratch for control packets
+	ctl       []byte    // scratch for control packets
+	out       sendBatch // data packets a flush sends together
 	deadline  time.Time
 	linger    chan struct{}
 	readable  chan struct{}
@@ -441,13 +442,49 @@ func (c *Conn) Write(p []byte) (int, error) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.closed {
-		if c.closeErr != nil {
-			return 0, c.closeErr
-		}
-		return 0, ErrClosed
+	if err := c.writableLocked(); err != nil {
+		return 0, err
 	}
 	now := c.clock(time.Now())
+	c.queueLocked(p, now)
+	c.flushLocked(now)
+	return len(p), nil
+}
+
+// WriteSplit sends p as packets of size bytes (the last one shorter), as
+// many Writes would, and returns len(p). The packets the pacer lets through
+// at once go out together: one sendmmsg where the kernel has it.
+func (c *Conn) WriteSplit(p []byte, size int) (int, error) {
+	if size <= 0 || size > c.payload {
+		return 0, fmt.Errorf("%w: %d bytes, at most %d", ErrTooLarge, size, c.payload)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err := c.writableLocked(); err != nil {
+		return 0, err
+	}
+	now := c.clock(time.Now())
+	for b := p; len(b) > 0; {
+		n := min(size, len(b))
+		c.queueLocked(b[:n], now)
+		b = b[n:]
+	}
+	c.flushLocked(now)
+	return len(p), nil
+}
+
+func (c *Conn) writableLocked() error {
+	if c.closed {
+		if c.closeErr != nil {
+			return c.closeErr
+		}
+		return ErrClosed
+	}
+	return nil
+}
+
+// queueLocked puts p in the send ring as the next packet.
+func (c *Conn) queueLocked(p []byte, now time.Duration) {
 	s := &c.snd
 	if s.ring == nil {
 		s.ring = make([]sslot, ringMin)
@@ -472,8 +509,6 @@ func (c *Conn) Write(p []byte) (int, error) {
 	s.next = seqAdd(s.next, 1)
 	s.msgNo = s.msgNo%msgNoMask + 1
 	s.inBytes += int64(len(p) + headerSize + udpIPv4)
-	c.flushLocked(now)
-	return len(p), nil
 }
 
 func growSnd(old []sslot, base, next uint32) []sslot {
@@ -520,6 +555,12 @@ func (c *Conn) pace(now time.Duration) {
 // most a quarter of the peer's latency, so that a keyframe burst is smoothed
 // without making the player drop it as too late.
 func (c *Conn) flushLocked(now time.Duration) {
+	c.fillLocked(now)
+	c.m.sendBatch(&c.out, c.raddr)
+}
+
+// fillLocked queues in c.out what flushLocked sends.
+func (c *Conn) fillLocked(now time.Duration) {
 	s := &c.snd
 	if s.ring == nil {
 		return
@@ -572,11 +613,13 @@ func (c *Conn) spend(n int) {
 	}
 }
 
+// sendData queues a data packet for the flush's batch: b stays in the send
+// ring, under c.mu, until the batch is sent.
 func (c *Conn) sendData(b []byte, now time.Duration) {
 	c.st.PktSent++
 	c.st.BytesSent += uint64(len(b) - headerSize)
 	c.lastSend = now
-	c.m.send(b, c.raddr)
+	c.out.add(b)
 }
 
 // dropSndLocked gives up the packets before seq (§4.6, sender side) and

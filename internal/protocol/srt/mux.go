@@ -23,6 +23,7 @@ const udpBuffer = 4 << 20
 // caller's mux carries one connection.
 type mux struct {
 	pc *net.UDPConn
+	bw *batchWriter                                      // sendmmsg for the data packets of a flush
 	hs func(b []byte, from netip.AddrPort, at time.Time) // socket id 0: a listener's handshakes
 
 	mu     sync.RWMutex
@@ -38,7 +39,7 @@ type mux struct {
 func newMux(pc *net.UDPConn) *mux {
 	_ = pc.SetReadBuffer(udpBuffer)
 	_ = pc.SetWriteBuffer(udpBuffer)
-	m := &mux{pc: pc, conns: map[uint32]*Conn{}, done: make(chan struct{})}
+	m := &mux{pc: pc, bw: newBatchWriter(pc), conns: map[uint32]*Conn{}, done: make(chan struct{})}
 	m.list.Store(&[]*Conn{})
 	return m
 }

@@ -734,7 +734,7 @@ func (p *tsPlayer) write(frames []media.Frame) error {
 			p.lastTables = f.DTS
 		}
 		var err error
-		if out, err = p.mux.AppendFrame(out, f); err != nil {
+		if out, err = p.appendFrame(out, f); err != nil {
 			if p.skipped == 0 {
 				p.log.Warn("srt: frame not sent", "codec", f.Codec.String(), "err", err)
 			}
@@ -745,15 +745,44 @@ func (p *tsPlayer) write(frames []media.Frame) error {
 	if cap(out) > maxKeptOut {
 		p.out = nil // a keyframe's worth is not kept per player
 	}
-	for len(out) > 0 {
-		n := min(p.chunk, len(out))
-		if _, err := p.c.Write(out[:n]); err != nil {
-			return err
-		}
-		p.sess.BytesOut.Add(uint64(n))
-		out = out[n:]
+	if len(out) == 0 {
+		return nil
 	}
+	// Every payload of the batch in one go: one sendmmsg where the
+	// kernel has it.
+	if _, err := p.c.WriteSplit(out, p.chunk); err != nil {
+		return err
+	}
+	p.sess.BytesOut.Add(uint64(len(out)))
 	return nil
+}
+
+// appendFrame appends f's TS packets: the frame's shared encoding (the
+// media.WireTS cache, made by the first player of the stream to send the
+// frame) with this player's continuity counters, or a new encoding, which
+// it then shares. The cache key is the muxer state the packets depend on,
+// so that a player whose tracks or codec configs differ encodes its own.
+func (p *tsPlayer) appendFrame(out []byte, f *media.Frame) ([]byte, error) {
+	b := f.Buf()
+	if b == nil || f.IsConfig() {
+		return p.mux.AppendFrame(out, f)
+	}
+	key := p.mux.Key()
+	if w := b.Wire(media.WireTS, key); w != nil {
+		return p.mux.AppendShared(out, w), nil
+	}
+	at := len(out)
+	out, err := p.mux.AppendFrame(out, f)
+	if err != nil || len(out) == at {
+		return out, err
+	}
+	enc := out[at:]
+	wb := media.GetBuf(len(enc))
+	copy(wb.Bytes(), enc)
+	if _, ok := b.SetWire(media.WireTS, key, wb, len(enc)); !ok {
+		wb.Release() // cached with another key: ours stays private
+	}
+	return out, nil
 }
 
 // tablesDue reports whether the PAT and PMT go before f: before each video

@@ -1,0 +1,5 @@
+//go:build !linux
+
+package srt
+
+func isUnsupported(error) bool { return true }

@@ -1,0 +1,84 @@
+#!/bin/bash
+# SRT fan-out cost against RTMP's: the same ~3 Mbps H.264+AAC stream played
+# by N RTMP and then N SRT players of one srs-lite, the server pinned to
+# CPU 0, the publisher and the bench tool to CPU 1:
+#   scripts/compare-srt.sh [PLAYERS]             (default: 100)
+#   OLD=path/to/srs-lite scripts/compare-srt.sh  (adds a binary from before,
+#   measured the same way in its own run)
+# The reference is srt-live-transmit relaying the same stream (published to
+# it over SRT) to one SRT player; srs-lite's cost for one SRT player is
+# printed beside it. Prints server CPU (% of one core), RSS, kbps per player,
+# stalls, and the SRT/RTMP CPU ratio of each run.
+# DURATION (default 20s, whole seconds) is the length of each point.
+# Needs: ffmpeg, srt-tools (srt-live-transmit), taskset (util-linux).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+n=${1:-100}
+dur=${DURATION:-20s}
+work=$(mktemp -d)
+trap 'kill $(jobs -p) 2>/dev/null || true; sleep 0.5; rm -rf "$work"' EXIT
+ulimit -n "$(ulimit -Hn)"
+go build -o bin/srs-lite ./cmd/srs-lite
+bin=$PWD/bin/srs-lite
+echo "making a 3 Mbps 30 fps 2 s GOP H.264+AAC fixture ..."
+ffmpeg -hide_banner -loglevel error -f lavfi -i testsrc2=size=1280x720:rate=30 -f lavfi -i sine=sample_rate=44100 \
+	-c:v libx264 -preset veryfast -g 60 -keyint_min 60 -sc_threshold 0 -b:v 2900k -maxrate 3M -bufsize 3M \
+	-c:a aac -b:a 96k -t 60 -f flv "$work/fixture.flv"
+cpu_ticks() { awk '{print $14+$15}' "/proc/$1/stat"; }
+rss_kb() { awk '/VmRSS/{print $2}' "/proc/$1/status"; }
+hz=$(getconf CLK_TCK)
+
+measure() { # name pid url players -> prints a row, leaves cpu in $work/cpu
+	local name=$1 pid=$2 url=$3 np=$4 c0 t0 c1 t1 rss
+	c0=$(cpu_ticks "$pid"); t0=$(date +%s.%N)
+	taskset -c 1 "$bin" bench play -n "$np" -d "$dur" -json "$url" > "$work/bench.json" 2>/dev/null &
+	local bp=$!
+	sleep $(( ${dur%s} * 3 / 4 ))
+	rss=$(rss_kb "$pid")
+	wait $bp || true
+	c1=$(cpu_ticks "$pid"); t1=$(date +%s.%N)
+	python3 - "$name" "$np" "$c0" "$c1" "$t0" "$t1" "$hz" "$rss" "$(cat "$work/bench.json")" "$work/cpu" <<'PY'
+import json, sys
+name, n, c0, c1, t0, t1, hz, rss, out, cpuf = sys.argv[1:]
+r = json.loads(out)
+cpu = (int(c1) - int(c0)) / int(hz) / (float(t1) - float(t0)) * 100
+open(cpuf, "w").write(f"{cpu:.2f}")
+print(f"{name:36s} players={int(n):4d} connected={r['connected']:4d} cpu={cpu:5.1f}% rss={int(rss)/1024:6.1f}MiB "
+      f"kbps/player={r['per_player_kbps']:6.0f} ttff p50={r['ttff_ms']['p50']}ms stalls={r['stalls']}", flush=True)
+PY
+}
+
+run() { # name binary
+	local name=$1 b=$2 rtmp srt
+	printf '[log]\nlevel = "warn"\n[rtmp]\nlisten = "127.0.0.1:19371"\n[http_api]\nlisten = "127.0.0.1:19872"\n[http_server]\nenabled = false\n[srt]\nlisten = "127.0.0.1:19380"\n[server]\nmax_connections = 10000\n' > "$work/$name.toml"
+	taskset -c 0 "$b" -c "$work/$name.toml" > "$work/$name.log" 2>&1 &
+	local pid=$!
+	sleep 1
+	taskset -c 1 ffmpeg -hide_banner -loglevel error -re -stream_loop -1 -i "$work/fixture.flv" -c copy -f flv rtmp://127.0.0.1:19371/live/s &
+	local fp=$!
+	sleep 3
+	measure "$name rtmp" "$pid" rtmp://127.0.0.1:19371/live/s "$n"; rtmp=$(cat "$work/cpu")
+	measure "$name srt" "$pid" 'srt://127.0.0.1:19380?streamid=#!::r=live/s,m=request' "$n"; srt=$(cat "$work/cpu")
+	measure "$name srt (1 player)" "$pid" 'srt://127.0.0.1:19380?streamid=#!::r=live/s,m=request' 1
+	python3 -c "print(f'$name: {$n} SRT players cost {$srt/$rtmp:.1f}x what {$n} RTMP players cost')"
+	kill "$fp" "$pid"
+	wait "$fp" "$pid" 2>/dev/null || true
+}
+
+reference() { # srt-live-transmit relaying the stream to one SRT player
+	command -v srt-live-transmit > /dev/null || { echo "srt-live-transmit missing (apt-get install srt-tools): no reference"; return; }
+	taskset -c 0 srt-live-transmit -q 'srt://127.0.0.1:19390?mode=listener' 'srt://127.0.0.1:19391?mode=listener' &
+	local pid=$!
+	sleep 0.5
+	taskset -c 1 ffmpeg -hide_banner -loglevel error -re -stream_loop -1 -i "$work/fixture.flv" -c copy -f mpegts \
+		'srt://127.0.0.1:19390?pkt_size=1316' &
+	local fp=$!
+	sleep 2
+	measure "srt-live-transmit (1 player)" "$pid" 'srt://127.0.0.1:19391' 1
+	kill "$fp" "$pid"
+	wait "$fp" "$pid" 2>/dev/null || true
+}
+
+[ -n "${OLD:-}" ] && run before "$OLD"
+run after "$bin"
+reference
