@@ -45,7 +45,7 @@ unit:
 	$(GO) test -count=1 -timeout 5m -run 'Alloc' $(UNIT)
 
 integration: build cross-test-bins
-	SRS_LITE_BIN=$(CURDIR)/$(BIN) SRS_LITE_CROSS_DIR=$(CURDIR)/bin $(GO) test -count=1 -timeout 10m -v ./test/... 2>&1 | scripts/summarize-tests.sh
+	SRS_LITE_BIN=$(CURDIR)/$(BIN) SRS_LITE_CROSS_DIR=$(CURDIR)/bin $(GO) test -count=1 -timeout 15m -v ./test/... 2>&1 | scripts/summarize-tests.sh
 
 ## bench: every hot-path benchmark, with allocations
 bench:
