@@ -51,6 +51,12 @@ func playHLS(ctx context.Context, client *http.Client, u string, onTag func(uint
 		if err != nil {
 			return err
 		}
+		if pl.url != nil && pl.url.String() != u {
+			// Redirected (srs-lite's and SRS's hls_ctx 302): poll the
+			// final URL from now on, and resolve segments against it, as
+			// hls.js does, so the player stays one viewer session.
+			u, base = pl.url.String(), pl.url
+		}
 		if next < 0 {
 			next = max(pl.seq, pl.seq+int64(len(pl.uris))-hlsLiveEdge)
 		}
@@ -162,6 +168,7 @@ func (p *pacer) play(ctx context.Context) error {
 }
 
 type mediaPlaylist struct {
+	url    *url.URL // where the playlist came from, after redirects
 	target int
 	seq    int64
 	uris   []string
@@ -175,6 +182,7 @@ func getPlaylist(ctx context.Context, client *http.Client, u string) (mediaPlayl
 		return pl, err
 	}
 	defer resp.Body.Close()
+	pl.url = resp.Request.URL
 	sc := bufio.NewScanner(io.LimitReader(resp.Body, 1<<20))
 	for sc.Scan() {
 		line := strings.TrimSpace(sc.Text())

@@ -105,3 +105,38 @@ func TestHLSPlayer(t *testing.T) {
 		t.Fatalf("played 0.6 s of media in %s: not paced", d)
 	}
 }
+
+// TestHLSPlayerFollowsRedirect: a playlist answered with a 302 (srs-lite's
+// and SRS's hls_ctx) is polled at its final URL from then on, as hls.js
+// does, so the player is one viewer session, not one per refresh.
+func TestHLSPlayerFollowsRedirect(t *testing.T) {
+	segs := hlsSegments(t, 2)
+	var plain, polls int
+	mux := http.NewServeMux()
+	mux.HandleFunc("/live/s.m3u8", func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Query().Get("hls_ctx") == "" {
+			plain++
+			http.Redirect(w, r, "s.m3u8?hls_ctx=v1", http.StatusFound)
+			return
+		}
+		polls++
+		end := ""
+		if polls > 2 {
+			end = "#EXT-X-ENDLIST\n"
+		}
+		io.WriteString(w, "#EXTM3U\n#EXT-X-TARGETDURATION:1\n#EXT-X-MEDIA-SEQUENCE:0\n"+
+			"#EXTINF:0.2,\ns-0.ts?hls_ctx=v1\n#EXTINF:0.2,\ns-1.ts?hls_ctx=v1\n"+end)
+	})
+	for i, seg := range segs {
+		mux.HandleFunc(fmt.Sprintf("/live/s-%d.ts", i), func(w http.ResponseWriter, r *http.Request) { w.Write(seg) })
+	}
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	err := playHLS(context.Background(), srv.Client(), srv.URL+"/live/s.m3u8", func(uint8, uint32, []byte) {})
+	if !errors.Is(err, io.EOF) {
+		t.Fatalf("playHLS: %v", err)
+	}
+	if plain != 1 || polls < 3 {
+		t.Fatalf("%d requests without hls_ctx (want 1), %d with it", plain, polls)
+	}
+}

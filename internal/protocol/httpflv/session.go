@@ -9,7 +9,6 @@ import (
 	"os"
 	"runtime/debug"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/srs-lite/srs-lite/internal/format/flv"
@@ -409,53 +408,6 @@ type connSink struct {
 	size    [20]byte    // scratch for the chunk size line
 }
 
-// gatherSize is one TLS record's plaintext: writeGathered copies the
-// pieces of a batch into buffers of this size, each one Write.
-const gatherSize = 16 << 10
-
-// gatherPool holds the gather buffers: a player holds one only while it
-// writes, so that idle HTTPS players keep no memory for it.
-var gatherPool = sync.Pool{New: func() any { b := make([]byte, 0, gatherSize); return &b }}
-
-// writeGathered writes vec to dst as few Writes as it can: the pieces
-// copied into gatherSize buffers, and a piece at least that big written
-// as it is. It is net.Buffers for a connection without writev (*tls.Conn),
-// where one Write per piece would make one TLS record and one syscall of
-// each tag header and chunk size line.
-func writeGathered(dst io.Writer, vec [][]byte) (int64, error) {
-	bp := gatherPool.Get().(*[]byte)
-	defer gatherPool.Put(bp)
-	g := (*bp)[:0]
-	var n int64
-	write := func(b []byte) error {
-		m, err := dst.Write(b)
-		n += int64(m)
-		return err
-	}
-	for _, p := range vec {
-		if len(g) == 0 && len(p) >= gatherSize {
-			if err := write(p); err != nil {
-				return n, err
-			}
-			continue
-		}
-		for len(p) > 0 {
-			k := copy(g[len(g):cap(g)], p)
-			g, p = g[:len(g)+k], p[k:]
-			if len(g) == cap(g) {
-				if err := write(g); err != nil {
-					return n, err
-				}
-				g = g[:0]
-			}
-		}
-	}
-	if len(g) > 0 {
-		return n, write(g)
-	}
-	return n, nil
-}
-
 // writeBatch writes tags as one chunk; total < 0 writes them raw (the
 // response head).
 func (c *connSink) writeBatch(ctx context.Context, tags [][]byte, total int) (int, error) {
@@ -478,7 +430,7 @@ func (c *connSink) writeBatch(ctx context.Context, tags [][]byte, total int) (in
 	var n int64
 	var err error
 	if _, tcp := c.conn.(*net.TCPConn); !tcp && len(vec) > 1 {
-		n, err = writeGathered(c.conn, vec) // HTTPS
+		n, err = media.WriteGathered(c.conn, vec) // HTTPS
 	} else {
 		n, err = c.vec.WriteTo(c.conn) // writev on a *net.TCPConn
 	}

@@ -152,11 +152,11 @@ func TestWriteGathered(t *testing.T) {
 		want = append(want, p...)
 	}
 	var w countingWriter
-	n, err := writeGathered(&w, vec)
+	n, err := media.WriteGathered(&w, vec)
 	if err != nil || n != int64(len(want)) || string(w.buf) != string(want) {
 		t.Fatalf("n=%d err=%v, bytes equal %v", n, err, string(w.buf) == string(want))
 	}
-	if max := len(want)/gatherSize + 3; w.writes > max {
+	if max := len(want)/media.GatherSize + 3; w.writes > max {
 		t.Errorf("%d writes for %d bytes, want at most %d", w.writes, len(want), max)
 	}
 }
@@ -175,7 +175,7 @@ func BenchmarkWriteGathered(b *testing.B) {
 	b.SetBytes(int64(total))
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := writeGathered(io.Discard, vec); err != nil {
+		if _, err := media.WriteGathered(io.Discard, vec); err != nil {
 			b.Fatal(err)
 		}
 	}
