@@ -35,12 +35,12 @@ type fixture struct {
 func newFixture(t *testing.T, mod func(*Deps)) *fixture {
 	t.Helper()
 	f := &fixture{reg: media.NewRegistry(nil), tab: session.NewTable()}
-	s, err := f.reg.Publish(defaultVhost, "live", "livestream")
+	s, err := f.reg.Publish(media.Key{Vhost: defaultVhost, App: "live", Stream: "livestream"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	f.stream = s
-	f.reader = f.reg.Subscribe(defaultVhost, "live", "livestream", nil)
+	f.reader = f.reg.Subscribe(media.Key{Vhost: defaultVhost, App: "live", Stream: "livestream"}, nil)
 	t.Cleanup(func() {
 		f.reader.Close()
 		s.Unpublish()
@@ -244,9 +244,9 @@ func TestStreams(t *testing.T) {
 		check(t, m, map[string]any{"code": float64(CodeStreamNotFound), "server": "vid-test"})
 	})
 	t.Run("no codecs, no publisher", func(t *testing.T) {
-		rd := f.reg.Subscribe("example.com", "app", "waiting", nil)
+		rd := f.reg.Subscribe(media.Key{Vhost: "example.com", App: "app", Stream: "waiting"}, nil)
 		defer rd.Close()
-		s := f.reg.Lookup("example.com", "app", "waiting")
+		s := f.reg.Lookup(media.Key{Vhost: "example.com", App: "app", Stream: "waiting"})
 		_, m := do(t, h, http.MethodGet, "/api/v1/streams/"+s.ID)
 		st := get(t, m, "stream").(map[string]any)
 		check(t, st, map[string]any{"video": nil, "audio": nil, "publish.active": false,
@@ -267,7 +267,7 @@ func TestStreamH265NoProfile(t *testing.T) {
 func TestPaging(t *testing.T) {
 	f := newFixture(t, nil)
 	for _, n := range []string{"a", "b", "c"} {
-		s, err := f.reg.Publish(defaultVhost, "page", n)
+		s, err := f.reg.Publish(media.Key{Vhost: defaultVhost, App: "page", Stream: n})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -692,7 +692,7 @@ func TestSamplerKbps(t *testing.T) {
 
 func TestSamplerDropsStreams(t *testing.T) {
 	f := newFixture(t, nil)
-	s, err := f.reg.Publish(defaultVhost, "live", "gone")
+	s, err := f.reg.Publish(media.Key{Vhost: defaultVhost, App: "live", Stream: "gone"})
 	if err != nil {
 		t.Fatal(err)
 	}

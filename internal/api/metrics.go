@@ -132,7 +132,7 @@ func (a *API) streamRows(streams []*media.Stream, clients []session.Snapshot) []
 	for i, s := range streams {
 		rows[i] = streamRow{s: s, st: s.Stats()}
 		byID[s.ID] = i
-		byKey[media.Key{Vhost: s.Vhost, App: s.App, Stream: s.Name}] = i
+		byKey[s.Key()] = i
 	}
 	for i := range clients {
 		c := &clients[i]

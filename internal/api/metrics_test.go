@@ -89,7 +89,7 @@ func TestMetrics(t *testing.T) {
 	})
 	// An RTMP player, an HLS viewer (a session that names its stream by key
 	// only) and a connected client that does nothing yet.
-	rd := f.reg.Subscribe(defaultVhost, "live", "livestream", nil)
+	rd := f.reg.Subscribe(media.Key{Vhost: defaultVhost, App: "live", Stream: "livestream"}, nil)
 	defer rd.Close()
 	f.tab.Add(testSession("play2", "10.0.0.3", "rtmp", "", 0, "livestream", f.stream.ID, session.Player))
 	f.tab.Add(testSession("hls1", "10.0.0.4", "hls", "", 0, "livestream", "", session.Player))
@@ -171,7 +171,7 @@ func TestMetrics(t *testing.T) {
 func TestMetricsEscapedStreamName(t *testing.T) {
 	f := newFixture(t, nil)
 	name := "we\"ird\\na\nme"
-	s, err := f.reg.Publish(defaultVhost, "live", name)
+	s, err := f.reg.Publish(media.Key{Vhost: defaultVhost, App: "live", Stream: name})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -228,7 +228,7 @@ func benchFixture(b *testing.B, streams, clients int) *API {
 	var ss []*media.Stream
 	for i := 0; i < streams; i++ {
 		name := fmt.Sprintf("cam%d", i)
-		s, err := reg.Publish(defaultVhost, "live", name)
+		s, err := reg.Publish(media.Key{Vhost: defaultVhost, App: "live", Stream: name})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -246,7 +246,7 @@ func benchFixture(b *testing.B, streams, clients int) *API {
 		if proto == "hls" {
 			id = ""
 		} else {
-			rd := reg.Subscribe(defaultVhost, "live", s.Name, nil)
+			rd := reg.Subscribe(media.Key{Vhost: defaultVhost, App: "live", Stream: s.Name}, nil)
 			b.Cleanup(rd.Close)
 		}
 		c := testSession(fmt.Sprintf("c%d", i), "10.0.0.2", proto, "", 0, s.Name, id, session.Player)

@@ -46,7 +46,7 @@ func TestSRTPlayer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err := reg.Publish("__defaultVhost__", "live", "x")
+	st, err := reg.Publish(media.Key{Vhost: "__defaultVhost__", App: "live", Stream: "x"})
 	if err != nil {
 		t.Fatal(err)
 	}

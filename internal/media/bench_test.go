@@ -11,7 +11,7 @@ import (
 // BenchmarkRingWrite measures the publisher's cost per frame with no reader.
 func BenchmarkRingWrite(b *testing.B) {
 	g := NewRegistry(nil)
-	s, _ := g.Publish("v", "live", "bench")
+	s, _ := g.Publish(Key{Vhost: "v", App: "live", Stream: "bench"})
 	defer s.Unpublish()
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -35,11 +35,11 @@ func BenchmarkFanout(b *testing.B) {
 			o.RingFrames = 4096
 			o.MinFrames, o.MaxDelay = 8, 10*time.Millisecond
 			g := NewRegistry(func(string) Options { return o })
-			s, _ := g.Publish("v", "live", "bench")
+			s, _ := g.Publish(Key{Vhost: "v", App: "live", Stream: "bench"})
 			var wg sync.WaitGroup
 			var ready sync.WaitGroup
 			for r := 0; r < readers; r++ {
-				rd := g.Subscribe("v", "live", "bench", nil)
+				rd := g.Subscribe(Key{Vhost: "v", App: "live", Stream: "bench"}, nil)
 				wg.Add(1)
 				ready.Add(1)
 				go func() {

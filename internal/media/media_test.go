@@ -54,7 +54,7 @@ func noMerge() Options {
 
 func TestGOPCacheJoin(t *testing.T) {
 	g := NewRegistry(func(string) Options { return noMerge() })
-	s, err := g.Publish("v", "live", "a")
+	s, err := g.Publish(Key{Vhost: "v", App: "live", Stream: "a"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -68,7 +68,7 @@ func TestGOPCacheJoin(t *testing.T) {
 	write(s, CodecAAC, 0, 70)
 	write(s, CodecH264, 0, 100)
 
-	rd := g.Subscribe("v", "live", "a", nil)
+	rd := g.Subscribe(Key{Vhost: "v", App: "live", Stream: "a"}, nil)
 	defer rd.Close()
 	got := readAll(t, rd, 16)
 	defer releaseAll(got)
@@ -92,10 +92,10 @@ func TestNoGOPCacheStartsAtLiveEdge(t *testing.T) {
 	o := noMerge()
 	o.GOPCache = false
 	g := NewRegistry(func(string) Options { return o })
-	s, _ := g.Publish("v", "live", "a")
+	s, _ := g.Publish(Key{Vhost: "v", App: "live", Stream: "a"})
 	write(s, CodecH264, FlagKey, 0)
 	write(s, CodecH264, 0, 33)
-	rd := g.Subscribe("v", "live", "a", nil)
+	rd := g.Subscribe(Key{Vhost: "v", App: "live", Stream: "a"}, nil)
 	defer rd.Close()
 	write(s, CodecH264, 0, 66)
 	got := readAll(t, rd, 8)
@@ -107,18 +107,18 @@ func TestNoGOPCacheStartsAtLiveEdge(t *testing.T) {
 
 func TestPublishBusyAndFree(t *testing.T) {
 	g := NewRegistry(nil)
-	s, err := g.Publish("v", "live", "a")
+	s, err := g.Publish(Key{Vhost: "v", App: "live", Stream: "a"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := g.Publish("v", "live", "a"); !errors.Is(err, ErrBusy) {
+	if _, err := g.Publish(Key{Vhost: "v", App: "live", Stream: "a"}); !errors.Is(err, ErrBusy) {
 		t.Fatalf("second publish: %v, want ErrBusy", err)
 	}
 	s.Unpublish()
-	if g.Lookup("v", "live", "a") != nil {
+	if g.Lookup(Key{Vhost: "v", App: "live", Stream: "a"}) != nil {
 		t.Fatal("idle stream not freed")
 	}
-	s2, err := g.Publish("v", "live", "a")
+	s2, err := g.Publish(Key{Vhost: "v", App: "live", Stream: "a"})
 	if err != nil {
 		t.Fatalf("republish: %v", err)
 	}
@@ -127,8 +127,8 @@ func TestPublishBusyAndFree(t *testing.T) {
 
 func TestUnpublishDrainsThenEOF(t *testing.T) {
 	g := NewRegistry(func(string) Options { return noMerge() })
-	s, _ := g.Publish("v", "live", "a")
-	rd := g.Subscribe("v", "live", "a", nil)
+	s, _ := g.Publish(Key{Vhost: "v", App: "live", Stream: "a"})
+	rd := g.Subscribe(Key{Vhost: "v", App: "live", Stream: "a"}, nil)
 	defer rd.Close()
 	write(s, CodecH264, FlagKey, 0)
 	write(s, CodecH264, 0, 33)
@@ -145,7 +145,7 @@ func TestUnpublishDrainsThenEOF(t *testing.T) {
 
 func TestReaderWaitsForPublisher(t *testing.T) {
 	g := NewRegistry(func(string) Options { return noMerge() })
-	rd := g.Subscribe("v", "live", "a", nil)
+	rd := g.Subscribe(Key{Vhost: "v", App: "live", Stream: "a"}, nil)
 	defer rd.Close()
 	done := make(chan []Frame)
 	go func() {
@@ -154,7 +154,7 @@ func TestReaderWaitsForPublisher(t *testing.T) {
 		done <- dst[:n]
 	}()
 	time.Sleep(20 * time.Millisecond)
-	s, _ := g.Publish("v", "live", "a")
+	s, _ := g.Publish(Key{Vhost: "v", App: "live", Stream: "a"})
 	write(s, CodecH264, FlagKey, 0)
 	select {
 	case got := <-done:
@@ -173,9 +173,9 @@ func TestLappedReaderSkipsToKeyframe(t *testing.T) {
 	o.RingFrames = 16
 	o.QueueLength = 0
 	g := NewRegistry(func(string) Options { return o })
-	s, _ := g.Publish("v", "live", "a")
+	s, _ := g.Publish(Key{Vhost: "v", App: "live", Stream: "a"})
 	write(s, CodecH264, FlagKey, 0)
-	rd := g.Subscribe("v", "live", "a", nil)
+	rd := g.Subscribe(Key{Vhost: "v", App: "live", Stream: "a"}, nil)
 	defer rd.Close()
 	// 40 frames, a keyframe every 10: the reader reads none of them.
 	for i := 1; i < 40; i++ {
@@ -203,9 +203,9 @@ func TestQueueLengthSkips(t *testing.T) {
 	o := noMerge()
 	o.QueueLength = 100 * time.Millisecond
 	g := NewRegistry(func(string) Options { return o })
-	s, _ := g.Publish("v", "live", "a")
+	s, _ := g.Publish(Key{Vhost: "v", App: "live", Stream: "a"})
 	write(s, CodecH264, FlagKey, 0)
-	rd := g.Subscribe("v", "live", "a", nil)
+	rd := g.Subscribe(Key{Vhost: "v", App: "live", Stream: "a"}, nil)
 	defer rd.Close()
 	for i := 1; i < 10; i++ {
 		fl := Flags(0)
@@ -225,9 +225,9 @@ func TestMergedRead(t *testing.T) {
 	o := DefaultOptions()
 	o.MinFrames, o.MaxDelay = 4, time.Second
 	g := NewRegistry(func(string) Options { return o })
-	s, _ := g.Publish("v", "live", "a")
+	s, _ := g.Publish(Key{Vhost: "v", App: "live", Stream: "a"})
 	write(s, CodecH264, FlagKey, 0)
-	rd := g.Subscribe("v", "live", "a", nil)
+	rd := g.Subscribe(Key{Vhost: "v", App: "live", Stream: "a"}, nil)
 	defer rd.Close()
 	got := readAll(t, rd, 16) // first read: at once
 	releaseAll(got)
@@ -248,9 +248,9 @@ func TestMergedReadTimesOut(t *testing.T) {
 	o := DefaultOptions()
 	o.MinFrames, o.MaxDelay = 100, 30*time.Millisecond
 	g := NewRegistry(func(string) Options { return o })
-	s, _ := g.Publish("v", "live", "a")
+	s, _ := g.Publish(Key{Vhost: "v", App: "live", Stream: "a"})
 	write(s, CodecH264, FlagKey, 0)
-	rd := g.Subscribe("v", "live", "a", nil)
+	rd := g.Subscribe(Key{Vhost: "v", App: "live", Stream: "a"}, nil)
 	defer rd.Close()
 	releaseAll(readAll(t, rd, 16))
 	write(s, CodecH264, 0, 1)
@@ -263,10 +263,10 @@ func TestMergedReadTimesOut(t *testing.T) {
 
 func TestBuffersReturnToZero(t *testing.T) {
 	g := NewRegistry(func(string) Options { return noMerge() })
-	s, _ := g.Publish("v", "live", "a")
+	s, _ := g.Publish(Key{Vhost: "v", App: "live", Stream: "a"})
 	var bufs []*Buf
 	bufs = append(bufs, write(s, CodecH264, FlagConfig, 0))
-	rd := g.Subscribe("v", "live", "a", nil)
+	rd := g.Subscribe(Key{Vhost: "v", App: "live", Stream: "a"}, nil)
 	for i := 0; i < 50; i++ {
 		fl := Flags(0)
 		if i%10 == 0 {
@@ -300,8 +300,8 @@ func TestSteadyPathAllocs(t *testing.T) {
 	o := noMerge()
 	o.RingFrames = 16
 	g := NewRegistry(func(string) Options { return o })
-	s, _ := g.Publish("v", "live", "a")
-	rd := g.Subscribe("v", "live", "a", nil)
+	s, _ := g.Publish(Key{Vhost: "v", App: "live", Stream: "a"})
+	rd := g.Subscribe(Key{Vhost: "v", App: "live", Stream: "a"}, nil)
 	defer rd.Close()
 	dst := make([]Frame, 8)
 	ctx := context.Background()
@@ -334,12 +334,12 @@ func TestConcurrentReaders(t *testing.T) {
 	o := DefaultOptions()
 	o.MinFrames, o.MaxDelay = 4, 5*time.Millisecond
 	g := NewRegistry(func(string) Options { return o })
-	s, _ := g.Publish("v", "live", "a")
+	s, _ := g.Publish(Key{Vhost: "v", App: "live", Stream: "a"})
 	write(s, CodecH264, FlagKey, 0)
 	var wg sync.WaitGroup
 	counts := make([]int, 20)
 	for r := range counts {
-		rd := g.Subscribe("v", "live", "a", nil)
+		rd := g.Subscribe(Key{Vhost: "v", App: "live", Stream: "a"}, nil)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -373,9 +373,9 @@ func TestConcurrentReaders(t *testing.T) {
 
 func TestWaitingReaderGetsWholeSession(t *testing.T) {
 	g := NewRegistry(func(string) Options { return noMerge() })
-	rd := g.Subscribe("v", "live", "a", nil)
+	rd := g.Subscribe(Key{Vhost: "v", App: "live", Stream: "a"}, nil)
 	defer rd.Close()
-	s, _ := g.Publish("v", "live", "a")
+	s, _ := g.Publish(Key{Vhost: "v", App: "live", Stream: "a"})
 	// Two GOPs before the reader wakes up: it still gets the first frame.
 	write(s, CodecH264, FlagKey, 0)
 	write(s, CodecH264, 0, 33)
@@ -392,9 +392,9 @@ func TestMergedReadDoesNotHoldASlowStream(t *testing.T) {
 	o := DefaultOptions()
 	o.MinFrames, o.MaxDelay = 8, 30*time.Millisecond
 	g := NewRegistry(func(string) Options { return o })
-	s, _ := g.Publish("v", "live", "a")
+	s, _ := g.Publish(Key{Vhost: "v", App: "live", Stream: "a"})
 	write(s, CodecH264, FlagKey, 0)
-	rd := g.Subscribe("v", "live", "a", nil)
+	rd := g.Subscribe(Key{Vhost: "v", App: "live", Stream: "a"}, nil)
 	defer rd.Close()
 	releaseAll(readAll(t, rd, 16))
 	write(s, CodecH264, 0, 1) // then the publisher stalls
@@ -414,19 +414,19 @@ func TestMergedReadDoesNotHoldASlowStream(t *testing.T) {
 func TestOnSubscribe(t *testing.T) {
 	g := NewRegistry(nil)
 	var got []string
-	g.OnSubscribe(func(s *Stream) { got = append(got, s.Key()) })
-	r1 := g.Subscribe("v", "live", "a", nil)
-	r2 := g.SubscribeInternal("v", "live", "b", nil)
-	st, err := g.Publish("v", "live", "c")
+	g.OnSubscribe(func(s *Stream) { got = append(got, s.Key().String()) })
+	r1 := g.Subscribe(Key{Vhost: "v", App: "live", Stream: "a"}, nil)
+	r2 := g.SubscribeInternal(Key{Vhost: "v", App: "live", Stream: "b"}, nil)
+	st, err := g.Publish(Key{Vhost: "v", App: "live", Stream: "c"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	r3 := g.Subscribe("v", "live", "c", nil)
+	r3 := g.Subscribe(Key{Vhost: "v", App: "live", Stream: "c"}, nil)
 	if len(got) != 1 || got[0] != "v/live/a" {
 		t.Fatalf("OnSubscribe calls %v, want [v/live/a]", got)
 	}
 	g.OnSubscribe(nil)
-	r4 := g.Subscribe("v", "live", "d", nil)
+	r4 := g.Subscribe(Key{Vhost: "v", App: "live", Stream: "d"}, nil)
 	if len(got) != 1 {
 		t.Fatalf("OnSubscribe(nil) still calls: %v", got)
 	}

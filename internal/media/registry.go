@@ -14,7 +14,7 @@ import (
 // freed.
 type Registry struct {
 	mu      sync.Mutex
-	streams map[string]*Stream
+	streams map[Key]*Stream
 	optsFor func(vhost string) Options
 	ids     atomic.Uint64
 
@@ -53,18 +53,17 @@ func NewRegistry(optsFor func(vhost string) Options) *Registry {
 	if optsFor == nil {
 		optsFor = func(string) Options { return DefaultOptions() }
 	}
-	return &Registry{streams: map[string]*Stream{}, optsFor: optsFor}
+	return &Registry{streams: map[Key]*Stream{}, optsFor: optsFor}
 }
 
-func (g *Registry) get(vhost, app, name string) *Stream {
-	key := vhost + "/" + app + "/" + name
-	s := g.streams[key]
+func (g *Registry) get(k Key) *Stream {
+	s := g.streams[k]
 	if s == nil {
-		s = &Stream{Vhost: vhost, App: app, Name: name, reg: g,
+		s = &Stream{Vhost: k.Vhost, App: k.App, Name: k.Stream, reg: g,
 			ID: "vid-" + strconv.FormatUint(g.ids.Add(1), 36)}
-		o := g.optsFor(vhost)
+		o := g.optsFor(k.Vhost)
 		s.opts.Store(&o)
-		g.streams[key] = s
+		g.streams[k] = s
 	}
 	return s
 }
@@ -72,16 +71,16 @@ func (g *Registry) get(vhost, app, name string) *Stream {
 // Publish starts a publish session on the stream, creating it if needed. It
 // returns ErrBusy when the stream already has a publisher. The caller writes
 // with Stream.Write and ends with Stream.Unpublish.
-func (g *Registry) Publish(vhost, app, name string) (*Stream, error) {
+func (g *Registry) Publish(k Key) (*Stream, error) {
 	g.mu.Lock()
-	s := g.get(vhost, app, name)
+	s := g.get(k)
 	s.mu.Lock()
 	if s.publishing {
 		s.mu.Unlock()
 		g.mu.Unlock()
 		return nil, ErrBusy
 	}
-	o := g.optsFor(vhost)
+	o := g.optsFor(k.Vhost)
 	s.opts.Store(&o)
 	s.gen++
 	s.ring = NewRing(o.RingFrames)
@@ -104,20 +103,20 @@ func (g *Registry) Publish(vhost, app, name string) (*Stream, error) {
 // Subscribe returns a reader of the stream, creating the stream if needed: a
 // reader of a stream nobody publishes yet waits for its publisher. log, when
 // not nil, gets the reader's rare warnings (skips).
-func (g *Registry) Subscribe(vhost, app, name string, log *slog.Logger) *Reader {
-	return g.subscribe(vhost, app, name, log, false)
+func (g *Registry) Subscribe(k Key, log *slog.Logger) *Reader {
+	return g.subscribe(k, log, false)
 }
 
 // SubscribeInternal is Subscribe for the server's own consumers (HLS, DVR,
 // forwarders): their readers do not count as players in Stats.Readers, so
 // that an on-demand source stops when the last real player leaves.
-func (g *Registry) SubscribeInternal(vhost, app, name string, log *slog.Logger) *Reader {
-	return g.subscribe(vhost, app, name, log, true)
+func (g *Registry) SubscribeInternal(k Key, log *slog.Logger) *Reader {
+	return g.subscribe(k, log, true)
 }
 
-func (g *Registry) subscribe(vhost, app, name string, log *slog.Logger, internal bool) *Reader {
+func (g *Registry) subscribe(k Key, log *slog.Logger, internal bool) *Reader {
 	g.mu.Lock()
-	s := g.get(vhost, app, name)
+	s := g.get(k)
 	rd := &Reader{s: s, log: log, wake: make(chan struct{}, 1), internal: internal}
 	s.mu.Lock()
 	rd.subGen = s.gen
@@ -132,10 +131,10 @@ func (g *Registry) subscribe(vhost, app, name string, log *slog.Logger, internal
 }
 
 // Lookup returns the stream, or nil.
-func (g *Registry) Lookup(vhost, app, name string) *Stream {
+func (g *Registry) Lookup(k Key) *Stream {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	return g.streams[vhost+"/"+app+"/"+name]
+	return g.streams[k]
 }
 
 // ByID returns the stream with the given id, or nil.
@@ -158,7 +157,7 @@ func (g *Registry) Streams() []*Stream {
 		out = append(out, s)
 	}
 	g.mu.Unlock()
-	sort.Slice(out, func(i, j int) bool { return out[i].Key() < out[j].Key() })
+	sort.Slice(out, func(i, j int) bool { return out[i].Key().String() < out[j].Key().String() })
 	return out
 }
 

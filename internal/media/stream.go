@@ -153,8 +153,8 @@ type Stream struct {
 	slowClosed  atomic.Uint64 // readers closed with ErrSlowReader
 }
 
-// Key returns "vhost/app/name".
-func (s *Stream) Key() string { return s.Vhost + "/" + s.App + "/" + s.Name }
+// Key returns the stream's key; its String is "vhost/app/name".
+func (s *Stream) Key() Key { return Key{Vhost: s.Vhost, App: s.App, Stream: s.Name} }
 
 // Options returns the stream's current options.
 func (s *Stream) Options() Options { return *s.opts.Load() }

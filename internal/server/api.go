@@ -84,7 +84,7 @@ func (c *apiComponent) hls(st *media.Stream) (any, int) {
 	if hc == nil {
 		return nil, 0
 	}
-	h, ok := hc.m.Stats(media.Key{Vhost: st.Vhost, App: st.App, Stream: st.Name})
+	h, ok := hc.m.Stats(st.Key())
 	if !ok {
 		return nil, 0
 	}

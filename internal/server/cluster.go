@@ -45,7 +45,7 @@ func (s *Server) findOrigin(ctx context.Context, key media.Key, host string) (*o
 	if v == nil || !v.Cluster.OriginCluster || len(v.Cluster.Coworkers) == 0 || v.Cluster.Mode != config.ModeLocal {
 		return nil, nil
 	}
-	if st := s.reg.Lookup(key.Vhost, key.App, key.Stream); st != nil && st.Publishing() {
+	if st := s.reg.Lookup(key); st != nil && st.Publishing() {
 		return nil, nil
 	}
 	c := find[*clusterComponent](s)
@@ -99,7 +99,7 @@ func (s *Server) clusterOrigin(vhost, app, stream, coworker string) any {
 	if v == nil {
 		return nil
 	}
-	st := s.reg.Lookup(v.Name, app, stream)
+	st := s.reg.Lookup(media.Key{Vhost: v.Name, App: app, Stream: stream})
 	if st == nil || !st.Publishing() {
 		return nil
 	}

@@ -70,7 +70,7 @@ func (d *dummy) routes(r *routes) {
 
 func (d *dummy) onPublish(st *media.Stream) {
 	d.mu.Lock()
-	d.published = append(d.published, st.Key())
+	d.published = append(d.published, st.Key().String())
 	d.mu.Unlock()
 }
 
@@ -148,7 +148,7 @@ func TestDummyComponent(t *testing.T) {
 	if code, _ := httpGet(t, "http://"+s.Addr("http_server")+"/live/none.m3u8"); code != 404 {
 		t.Errorf("a missing playlist: %d", code)
 	}
-	st, err := s.reg.Publish(media.DefaultVhost, "live", "d")
+	st, err := s.reg.Publish(media.Key{Vhost: media.DefaultVhost, App: "live", Stream: "d"})
 	if err != nil {
 		t.Fatal(err)
 	}

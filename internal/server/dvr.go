@@ -75,7 +75,7 @@ func (c *dvrComponent) onPublish(st *media.Stream) {
 	}
 	c.wg.Add(1)
 	c.mu.Unlock()
-	rd := c.s.reg.SubscribeInternal(st.Vhost, st.App, st.Name, l)
+	rd := c.s.reg.SubscribeInternal(st.Key(), l)
 	go func() {
 		defer c.wg.Done()
 		// Record logs its own errors; the stream goes on either way.

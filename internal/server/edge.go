@@ -89,12 +89,12 @@ func (c *edgeComponent) serveHLS(w http.ResponseWriter, req *http.Request) bool 
 	if _, edge := c.s.edgeConfig(vhost); !edge {
 		return false
 	}
-	if st := c.s.reg.Lookup(vhost, hr.App, hr.Stream); st != nil && st.Publishing() {
+	if st := c.s.reg.Lookup(media.Key{Vhost: vhost, App: hr.App, Stream: hr.Stream}); st != nil && st.Publishing() {
 		return false
 	}
 	// A reader is a player for the pull's idle count until the viewer's
 	// session takes over.
-	rd := c.s.reg.Subscribe(vhost, hr.App, hr.Stream, nil)
+	rd := c.s.reg.Subscribe(media.Key{Vhost: vhost, App: hr.App, Stream: hr.Stream}, nil)
 	defer rd.Close()
 	ctx, cancel := context.WithTimeout(req.Context(), edgeWait)
 	defer cancel()

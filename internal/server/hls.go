@@ -55,7 +55,7 @@ func (c *hlsComponent) onPublish(st *media.Stream) {
 	if !ok {
 		return
 	}
-	rd := c.s.reg.SubscribeInternal(st.Vhost, st.App, st.Name, c.s.log)
+	rd := c.s.reg.SubscribeInternal(st.Key(), c.s.log)
 	if err := c.m.Publish(st, rd, cfg); err != nil {
 		c.s.log.Error("hls: not started", "stream", st.Key(), "err", err)
 	}

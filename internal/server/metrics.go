@@ -139,7 +139,7 @@ func (c *metricsComponent) writeHLS(w *metrics.Writer, hc *hlsComponent) {
 	}
 	var rows []row
 	for _, st := range c.s.reg.Streams() {
-		h, ok := hc.m.Stats(media.Key{Vhost: st.Vhost, App: st.App, Stream: st.Name})
+		h, ok := hc.m.Stats(st.Key())
 		if ok {
 			rows = append(rows, row{st, h.Segments, h.Seq, h.Bytes})
 		}

@@ -147,7 +147,7 @@ func (m *Manager) Publish(st *media.Stream, rd *media.Reader, cfg Config) error 
 		rd.Close()
 		return err
 	}
-	key := st.Key()
+	key := st.Key().String()
 	m.mu.Lock()
 	if m.closed {
 		m.mu.Unlock()

@@ -94,11 +94,11 @@ func feed(st *media.Stream, base, seconds time.Duration, gop int) {
 
 func publish(t *testing.T, m *Manager, reg *media.Registry, cfg Config) *media.Stream {
 	t.Helper()
-	st, err := reg.Publish("v", "live", "s")
+	st, err := reg.Publish(media.Key{Vhost: "v", App: "live", Stream: "s"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	rd := reg.SubscribeInternal("v", "live", "s", nil)
+	rd := reg.SubscribeInternal(media.Key{Vhost: "v", App: "live", Stream: "s"}, nil)
 	if err := m.Publish(st, rd, cfg); err != nil {
 		t.Fatal(err)
 	}

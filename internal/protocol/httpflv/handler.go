@@ -217,7 +217,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, k kind, vhost, a
 		return
 	}
 	if h.cfg.WaitPublisher == 0 || r.Method == http.MethodHead {
-		if st := h.deps.Registry.Lookup(vhost, app, name); st == nil || !st.Publishing() {
+		if st := h.deps.Registry.Lookup(media.Key{Vhost: vhost, App: app, Stream: name}); st == nil || !st.Publishing() {
 			http.Error(w, "stream not found", http.StatusNotFound)
 			return
 		}
@@ -238,7 +238,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, k kind, vhost, a
 // redirect answers a request for a stream not published here with an
 // HTTP 302 to where Deps.Locate says it is, and reports whether it did.
 func (h *Handler) redirect(w http.ResponseWriter, r *http.Request, vhost, app, name string) bool {
-	if st := h.deps.Registry.Lookup(vhost, app, name); st != nil && st.Publishing() {
+	if st := h.deps.Registry.Lookup(media.Key{Vhost: vhost, App: app, Stream: name}); st != nil && st.Publishing() {
 		return false
 	}
 	key := media.Key{Vhost: vhost, App: app, Stream: name}

@@ -44,7 +44,7 @@ type pub struct {
 
 func publish(t *testing.T, g *media.Registry, vhost, app, name string) *pub {
 	t.Helper()
-	s, err := g.Publish(vhost, app, name)
+	s, err := g.Publish(media.Key{Vhost: vhost, App: app, Stream: name})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -292,7 +292,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 }
 
 func readers(g *media.Registry, vhost, app, name string) int {
-	s := g.Lookup(vhost, app, name)
+	s := g.Lookup(media.Key{Vhost: vhost, App: app, Stream: name})
 	if s == nil {
 		return 0
 	}
@@ -633,14 +633,16 @@ func TestWaitPublisher(t *testing.T) {
 		if d := time.Since(start); d < 250*ms {
 			t.Errorf("answered after %v, want the wait", d)
 		}
-		waitFor(t, "reader closed", func() bool { return e.reg.Lookup("__defaultVhost__", "live", "w0") == nil })
+		waitFor(t, "reader closed", func() bool {
+			return e.reg.Lookup(media.Key{Vhost: "__defaultVhost__", App: "live", Stream: "w0"}) == nil
+		})
 	})
 	t.Run("publisher arrives", func(t *testing.T) {
 		go func() {
 			for readers(e.reg, "__defaultVhost__", "live", "w1") != 1 {
 				time.Sleep(ms)
 			}
-			s, err := e.reg.Publish("__defaultVhost__", "live", "w1")
+			s, err := e.reg.Publish(media.Key{Vhost: "__defaultVhost__", App: "live", Stream: "w1"})
 			if err != nil {
 				panic(err)
 			}

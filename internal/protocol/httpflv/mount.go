@@ -247,7 +247,7 @@ func (h *Handler) ServeStream(w http.ResponseWriter, r *http.Request) bool {
 		return false
 	}
 	if ext != m.ext || k == kindTS {
-		st := h.deps.Registry.Lookup(vhost, app, name)
+		st := h.deps.Registry.Lookup(media.Key{Vhost: vhost, App: app, Stream: name})
 		if !enabled || st == nil || !st.Publishing() {
 			// .aac and .mp3 of a stream published elsewhere in an origin
 			// cluster are redirected; .ts never is (HLS segments share

@@ -78,7 +78,7 @@ func (h *Handler) play(w http.ResponseWriter, r *http.Request, k kind, vhost, ap
 	// SRS remuxes audio to .aac and .mp3 by passthrough only: refuse the
 	// other codec before the hook when the stream tells it already, else
 	// on the first frames.
-	if st := h.deps.Registry.Lookup(vhost, app, name); st != nil {
+	if st := h.deps.Registry.Lookup(media.Key{Vhost: vhost, App: app, Stream: name}); st != nil {
 		if err := checkAudio(k, st, nil); err != nil {
 			http.Error(w, err.Error(), http.StatusUnsupportedMediaType)
 			l.Info(proto+" play refused", "reason", err.Error())
@@ -114,7 +114,7 @@ func (h *Handler) play(w http.ResponseWriter, r *http.Request, k kind, vhost, ap
 
 	start := time.Now()
 	var err error
-	rd := h.deps.Registry.Subscribe(vhost, app, name, l)
+	rd := h.deps.Registry.Subscribe(media.Key{Vhost: vhost, App: app, Stream: name}, l)
 	defer rd.Close()
 	s = &session{h: h, kind: k, rd: rd, sess: ss, batch: make([]media.Frame, h.cfg.BatchFrames)}
 	switch k {

@@ -21,7 +21,7 @@ func TestPlayTags(t *testing.T) {
 		pub.WriteFrame(&frames[i])
 	}
 	waitFor(t, "publish", func() bool {
-		s := ts.reg.Lookup(media.DefaultVhost, "live", "tags")
+		s := ts.reg.Lookup(media.Key{Vhost: media.DefaultVhost, App: "live", Stream: "tags"})
 		return s != nil && s.Stats().FramesIn >= 10
 	})
 
@@ -46,7 +46,9 @@ func TestPlayTags(t *testing.T) {
 		if lastTS != uint32(frameDTS(4)/time.Millisecond) {
 			t.Errorf("last ts %d", lastTS)
 		}
-		waitFor(t, "player gone", func() bool { return ts.reg.Lookup(media.DefaultVhost, "live", "tags").Stats().Readers == 0 })
+		waitFor(t, "player gone", func() bool {
+			return ts.reg.Lookup(media.Key{Vhost: media.DefaultVhost, App: "live", Stream: "tags"}).Stats().Readers == 0
+		})
 	})
 	t.Run("until unpublish", func(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

@@ -237,7 +237,7 @@ func TestCloseLeavesNoGoroutines(t *testing.T) {
 		c.Close()
 	}
 	idle.Close()
-	if s := reg.Lookup(media.DefaultVhost, "live", "g"); s != nil {
+	if s := reg.Lookup(media.Key{Vhost: media.DefaultVhost, App: "live", Stream: "g"}); s != nil {
 		t.Errorf("stream left in the registry: %+v", s.Stats())
 	}
 	settleGoroutines(t, base)

@@ -159,7 +159,7 @@ func (c *conn) onPlay(ctx context.Context, cmd Command) (action, error) {
 		c.onStatus("error", "NetStream.Play.Failed", "Play refused")
 		return actNone, fmt.Errorf("%w: play %s: %w", ErrRejected, key, err)
 	}
-	c.rd = c.srv.deps.Registry.Subscribe(vhost, c.app, stream, c.log)
+	c.rd = c.srv.deps.Registry.Subscribe(media.Key{Vhost: vhost, App: c.app, Stream: stream}, c.log)
 	c.sess.SetStreamID(c.rd.Stream().ID)
 	c.log.Info("rtmp: play", "stream", key, "param", param)
 

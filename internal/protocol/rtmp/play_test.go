@@ -245,7 +245,7 @@ func TestPlayTimeJitter(t *testing.T) {
 				}
 			}
 			waitFor(t, "frames", func() bool {
-				s := ts.reg.Lookup(media.DefaultVhost, "live", "jit")
+				s := ts.reg.Lookup(media.Key{Vhost: media.DefaultVhost, App: "live", Stream: "jit"})
 				return s != nil && s.Stats().FramesIn == uint64(len(frames))
 			})
 			p := dialPlay(t, ts.url("jit"))

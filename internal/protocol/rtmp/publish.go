@@ -97,7 +97,7 @@ func (c *conn) onPublish(ctx context.Context, cmd Command) error {
 		c.onStatus("error", "NetStream.Publish.Rejected", "Publish rejected")
 		return fmt.Errorf("%w: publish %s: %w", ErrRejected, key, err)
 	}
-	s, err := c.srv.deps.Registry.Publish(vhost, c.app, stream)
+	s, err := c.srv.deps.Registry.Publish(media.Key{Vhost: vhost, App: c.app, Stream: stream})
 	if err != nil {
 		if errors.Is(err, media.ErrBusy) {
 			c.onStatus("error", "NetStream.Publish.BadName", "Already publishing")

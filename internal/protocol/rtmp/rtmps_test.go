@@ -94,7 +94,9 @@ func TestRTMPS(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	waitFor(t, "publish", func() bool { return reg.Lookup(media.DefaultVhost, "live", "tls") != nil })
+	waitFor(t, "publish", func() bool {
+		return reg.Lookup(media.Key{Vhost: media.DefaultVhost, App: "live", Stream: "tls"}) != nil
+	})
 
 	got := make(chan int, 1)
 	go func() {

@@ -197,7 +197,7 @@ func waitReaders(t testing.TB, reg *media.Registry, key string, n int) {
 	t.Helper()
 	p := strings.SplitN(key, "/", 3)
 	waitFor(t, fmt.Sprintf("%d readers of %s", n, key), func() bool {
-		s := reg.Lookup(p[0], p[1], p[2])
+		s := reg.Lookup(media.Key{Vhost: p[0], App: p[1], Stream: p[2]})
 		return s != nil && s.Stats().Readers >= n
 	})
 }
@@ -246,10 +246,10 @@ func TestPublishPlay(t *testing.T) {
 		}
 	}
 	waitFor(t, "publish", func() bool {
-		s := ts.reg.Lookup(media.DefaultVhost, "live", "x")
+		s := ts.reg.Lookup(media.Key{Vhost: media.DefaultVhost, App: "live", Stream: "x"})
 		return s != nil && s.Stats().FramesIn >= uint64(split)
 	})
-	s := ts.reg.Lookup(media.DefaultVhost, "live", "x")
+	s := ts.reg.Lookup(media.Key{Vhost: media.DefaultVhost, App: "live", Stream: "x"})
 	st := s.Stats()
 	if st.Video.Codec != media.CodecH264 || st.Video.Width != 320 || st.Video.Height != 240 || st.Video.Profile != "High" {
 		t.Errorf("video info = %+v", st.Video)
@@ -345,7 +345,7 @@ func TestPublishBusy(t *testing.T) {
 	if err := c.ReadFrame(&f); err == nil {
 		t.Error("rejected connection still open")
 	}
-	if s := ts.reg.Lookup(media.DefaultVhost, "live", "busy"); s == nil || !s.Publishing() {
+	if s := ts.reg.Lookup(media.Key{Vhost: media.DefaultVhost, App: "live", Stream: "busy"}); s == nil || !s.Publishing() {
 		t.Error("first publisher lost the stream")
 	}
 	pub.Close()
@@ -371,7 +371,7 @@ func TestLatePlayerStartsAtKeyframe(t *testing.T) {
 		}
 	}
 	waitFor(t, "frames", func() bool {
-		s := ts.reg.Lookup(media.DefaultVhost, "live", "late")
+		s := ts.reg.Lookup(media.Key{Vhost: media.DefaultVhost, App: "live", Stream: "late"})
 		return s != nil && s.Stats().FramesIn == uint64(len(frames))
 	})
 	p := dialPlay(t, ts.url("late"))
@@ -523,7 +523,7 @@ func TestHooksAndVhost(t *testing.T) {
 	}
 	c2 := dialPublish(t, "rtmp://"+ts.addr+"/live/y?vhost=v1&token=abc")
 	defer c2.Close()
-	if s := ts.reg.Lookup("v1", "live", "y"); s == nil || !s.Publishing() {
+	if s := ts.reg.Lookup(media.Key{Vhost: "v1", App: "live", Stream: "y"}); s == nil || !s.Publishing() {
 		t.Error("stream v1/live/y not published")
 	}
 	mu.Lock()
@@ -595,7 +595,7 @@ func TestFFmpeg(t *testing.T) {
 	}
 	defer pub.Wait()
 	waitFor(t, "ffmpeg publish", func() bool {
-		s := ts.reg.Lookup(media.DefaultVhost, "live", "ff")
+		s := ts.reg.Lookup(media.Key{Vhost: media.DefaultVhost, App: "live", Stream: "ff"})
 		return s != nil && s.Stats().VideoFrames > 5
 	})
 	probe := exec.CommandContext(ctx, ffprobe, "-hide_banner", "-loglevel", "error",
@@ -627,7 +627,7 @@ func TestFFmpeg(t *testing.T) {
 	if !video || !audio {
 		t.Errorf("ffprobe streams: %s", out)
 	}
-	st := ts.reg.Lookup(media.DefaultVhost, "live", "ff").Stats()
+	st := ts.reg.Lookup(media.Key{Vhost: media.DefaultVhost, App: "live", Stream: "ff"}).Stats()
 	if st.Video.Width != 320 || st.Video.Height != 240 || st.Audio.Codec != media.CodecAAC {
 		t.Errorf("stream info: %+v %+v", st.Video, st.Audio)
 	}

@@ -407,7 +407,7 @@ func (s *Server) check(ctx context.Context, req *Request) (string, error) {
 	}
 	ask, action := ev.Play, "on_play"
 	if t.id.Mode == ModePublish {
-		if st := reg.Lookup(t.vhost, t.id.App, t.id.Stream); st != nil && st.Publishing() {
+		if st := reg.Lookup(media.Key{Vhost: t.vhost, App: t.id.App, Stream: t.id.Stream}); st != nil && st.Publishing() {
 			return refuse(RejXConflict, "already publishing", nil)
 		}
 		ask, action = ev.Publish, "on_publish"
@@ -457,13 +457,13 @@ func rejectOf(err error) RejectReason {
 // on-demand ingest starts.
 func (s *Server) waitPublisher(ctx context.Context, t target, d time.Duration) bool {
 	reg := s.deps.Registry
-	if st := reg.Lookup(t.vhost, t.id.App, t.id.Stream); st != nil && st.Publishing() {
+	if st := reg.Lookup(media.Key{Vhost: t.vhost, App: t.id.App, Stream: t.id.Stream}); st != nil && st.Publishing() {
 		return true
 	}
 	if d <= 0 {
 		return false
 	}
-	rd := reg.Subscribe(t.vhost, t.id.App, t.id.Stream, nil)
+	rd := reg.Subscribe(media.Key{Vhost: t.vhost, App: t.id.App, Stream: t.id.Stream}, nil)
 	defer rd.Close()
 	ctx, cancel := context.WithTimeout(ctx, d)
 	defer cancel()
@@ -597,7 +597,7 @@ func (ss *session) connArgs() []any {
 func (ss *session) publish() {
 	t := ss.t
 	start := time.Now()
-	st, err := ss.s.deps.Registry.Publish(t.vhost, t.id.App, t.id.Stream)
+	st, err := ss.s.deps.Registry.Publish(media.Key{Vhost: t.vhost, App: t.id.App, Stream: t.id.Stream})
 	if err != nil {
 		ss.log.Warn("srt: publish refused", "err", err)
 		ss.c.CloseWithError(err)
@@ -660,7 +660,7 @@ func (p *tsPublisher) emit(f *media.Frame) error {
 func (ss *session) play() {
 	t := ss.t
 	start := time.Now()
-	rd := ss.s.deps.Registry.Subscribe(t.vhost, t.id.App, t.id.Stream, ss.log)
+	rd := ss.s.deps.Registry.Subscribe(media.Key{Vhost: t.vhost, App: t.id.App, Stream: t.id.Stream}, ss.log)
 	defer rd.Close()
 	ss.sess.SetStreamID(rd.Stream().ID)
 	ss.log.Info("srt: play", "param", t.id.Param, "latency", ss.c.Stats().PeerLatency.String(),

@@ -171,7 +171,7 @@ func (s *testServer) waitPublishing(t *testing.T, name string) *media.Stream {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
-		if st := s.reg.Lookup("__defaultVhost__", "live", name); st != nil && st.Publishing() {
+		if st := s.reg.Lookup(media.Key{Vhost: "__defaultVhost__", App: "live", Stream: name}); st != nil && st.Publishing() {
 			return st
 		}
 		time.Sleep(20 * time.Millisecond)

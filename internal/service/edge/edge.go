@@ -247,7 +247,7 @@ func (p *pull) players() int {
 	if f := p.m.deps.Players; f != nil {
 		n = f(p.key.Vhost, p.key.App, p.key.Stream)
 	}
-	if st := p.m.deps.Registry.Lookup(p.key.Vhost, p.key.App, p.key.Stream); st != nil {
+	if st := p.m.deps.Registry.Lookup(p.key); st != nil {
 		n += st.Stats().Readers
 	}
 	return n
@@ -395,7 +395,7 @@ func (p *pull) write(f *media.Frame) error {
 	now := time.Now()
 	p.lastRecv = now
 	if p.st == nil {
-		st, err := p.m.deps.Registry.Publish(p.key.Vhost, p.key.App, p.key.Stream)
+		st, err := p.m.deps.Registry.Publish(p.key)
 		if err != nil {
 			return err
 		}

@@ -90,7 +90,7 @@ func TestFailover(t *testing.T) {
 	o1 := &fakeOrigin{n: 30, base: 5 * time.Second, err: io.EOF}
 	o2 := &fakeOrigin{n: 30, base: 0}
 	m, reg := newTestManager(t, map[string]*fakeOrigin{"o1": o1, "o2": o2}, []string{"o1", "o2"})
-	rd := reg.Subscribe("v", "live", "s", nil)
+	rd := reg.Subscribe(media.Key{Vhost: "v", App: "live", Stream: "s"}, nil)
 	defer rd.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
@@ -128,10 +128,10 @@ func TestFailover(t *testing.T) {
 func TestIdleStop(t *testing.T) {
 	o1 := &fakeOrigin{n: 5}
 	m, reg := newTestManager(t, map[string]*fakeOrigin{"o1": o1}, []string{"o1"})
-	r1 := reg.Subscribe("v", "live", "s", nil)
-	r2 := reg.Subscribe("v", "live", "s", nil)
+	r1 := reg.Subscribe(media.Key{Vhost: "v", App: "live", Stream: "s"}, nil)
+	r2 := reg.Subscribe(media.Key{Vhost: "v", App: "live", Stream: "s"}, nil)
 	waitFor(t, "publish", func() bool {
-		s := reg.Lookup("v", "live", "s")
+		s := reg.Lookup(media.Key{Vhost: "v", App: "live", Stream: "s"})
 		return s != nil && s.Publishing()
 	})
 	if o1.dials.Load() != 1 {
@@ -139,10 +139,14 @@ func TestIdleStop(t *testing.T) {
 	}
 	r1.Close()
 	r2.Close()
-	waitFor(t, "idle stop", func() bool { return len(m.Status()) == 0 && reg.Lookup("v", "live", "s") == nil })
-	r3 := reg.Subscribe("v", "live", "s", nil)
+	waitFor(t, "idle stop", func() bool {
+		return len(m.Status()) == 0 && reg.Lookup(media.Key{Vhost: "v", App: "live", Stream: "s"}) == nil
+	})
+	r3 := reg.Subscribe(media.Key{Vhost: "v", App: "live", Stream: "s"}, nil)
 	defer r3.Close()
-	waitFor(t, "pull again", func() bool { return o1.dials.Load() == 2 && reg.Lookup("v", "live", "s").Publishing() })
+	waitFor(t, "pull again", func() bool {
+		return o1.dials.Load() == 2 && reg.Lookup(media.Key{Vhost: "v", App: "live", Stream: "s"}).Publishing()
+	})
 }
 
 // TestOriginDown: a refusing origin is skipped; a silent one (no such
@@ -152,7 +156,7 @@ func TestOriginDown(t *testing.T) {
 	o2 := &fakeOrigin{n: 0} // connects, sends the config frame only, then nothing
 	o3 := &fakeOrigin{n: 5}
 	_, reg := newTestManager(t, map[string]*fakeOrigin{"o1": o1, "o2": o2, "o3": o3}, []string{"o1", "o2", "o3"})
-	rd := reg.Subscribe("v", "live", "s", nil)
+	rd := reg.Subscribe(media.Key{Vhost: "v", App: "live", Stream: "s"}, nil)
 	defer rd.Close()
 	waitFor(t, "o3", func() bool { return o3.dials.Load() == 1 })
 	if o1.dials.Load() != 1 || o2.dials.Load() != 1 {

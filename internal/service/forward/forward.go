@@ -97,7 +97,7 @@ type Manager struct {
 	stop context.CancelFunc
 
 	mu     sync.Mutex
-	pubs   map[string]*Publish // by stream key: the current session's
+	pubs   map[media.Key]*Publish // by stream key: the current session's
 	closed bool
 	wg     sync.WaitGroup
 }
@@ -122,7 +122,7 @@ func New(deps Deps) (*Manager, error) {
 	if deps.WriteTimeout <= 0 {
 		deps.WriteTimeout = 10 * time.Second
 	}
-	m := &Manager{deps: deps, log: deps.Log, pubs: map[string]*Publish{}}
+	m := &Manager{deps: deps, log: deps.Log, pubs: map[media.Key]*Publish{}}
 	m.ctx, m.stop = context.WithCancel(context.Background())
 	return m, nil
 }
@@ -223,7 +223,7 @@ func (p *Publish) set(targets []Target, kinds []string, fromStart bool) {
 		ctx, j.cancel = context.WithCancel(p.ctx)
 		var rd *media.Reader
 		if fromStart {
-			rd = m.deps.Registry.SubscribeInternal(p.st.Vhost, p.st.App, p.st.Name, j.log)
+			rd = m.deps.Registry.SubscribeInternal(p.st.Key(), j.log)
 		}
 		p.jobs[id] = j
 		m.wg.Add(1)
@@ -472,7 +472,7 @@ func (j *job) session(ctx context.Context, u string, first **media.Reader) (forw
 	rd := *first
 	*first = nil
 	if rd == nil {
-		rd = m.deps.Registry.SubscribeInternal(st.Vhost, st.App, st.Name, j.log)
+		rd = m.deps.Registry.SubscribeInternal(st.Key(), j.log)
 	}
 	defer rd.Close()
 	if !j.p.live() {
@@ -487,7 +487,7 @@ func (j *job) session(ctx context.Context, u string, first **media.Reader) (forw
 	if tab := m.deps.Clients; tab != nil {
 		cl = session.New(log.NewTraceID(), "forward", host(u))
 		cl.SetURL(Redact(u), "")
-		cl.SetStream(media.Key{Vhost: st.Vhost, App: st.App, Stream: st.Name}, session.Publisher)
+		cl.SetStream(st.Key(), session.Publisher)
 		cl.SetStreamID(st.ID)
 		cl.SetKick(scancel)
 		tab.Add(cl)

@@ -164,7 +164,7 @@ func TestSupervisor(t *testing.T) {
 	d := &fakeDialer{down: map[string]bool{u: true}, dials: map[string]int{}}
 	tab := session.NewTable()
 	m, reg := newTestManager(t, d, tab)
-	st, err := reg.Publish(media.DefaultVhost, "live", "cam")
+	st, err := reg.Publish(media.Key{Vhost: media.DefaultVhost, App: "live", Stream: "cam"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -205,7 +205,7 @@ func TestFailover(t *testing.T) {
 	const o1, o2 = "rtmp://o1/live/cam", "rtmp://o2/live/cam"
 	d := &fakeDialer{down: map[string]bool{o1: true}, dials: map[string]int{}}
 	m, reg := newTestManager(t, d, nil)
-	st, _ := reg.Publish(media.DefaultVhost, "live", "cam")
+	st, _ := reg.Publish(media.Key{Vhost: media.DefaultVhost, App: "live", Stream: "cam"})
 	defer st.Unpublish()
 	m.Start(st, Target{Kind: KindEdge, URLs: []string{o1, o2}})
 	writeFrames(st, 0, 30)
@@ -233,7 +233,7 @@ func TestBlackHole(t *testing.T) {
 	const u = "rtmp://hole/live/cam"
 	d := &fakeDialer{down: map[string]bool{}, dials: map[string]int{}, block: true}
 	m, reg := newTestManager(t, d, nil)
-	st, _ := reg.Publish(media.DefaultVhost, "live", "cam")
+	st, _ := reg.Publish(media.Key{Vhost: media.DefaultVhost, App: "live", Stream: "cam"})
 	defer st.Unpublish()
 	m.Start(st, Target{Kind: KindForward, URLs: []string{u}})
 	start := time.Now()
@@ -254,7 +254,7 @@ func TestDynamicAndApply(t *testing.T) {
 	const a, b, c = "rtmp://a/live/cam", "rtmp://b/live/cam", "rtmp://c/live/cam"
 	d := &fakeDialer{down: map[string]bool{}, dials: map[string]int{}}
 	m, reg := newTestManager(t, d, nil)
-	st, _ := reg.Publish(media.DefaultVhost, "live", "cam")
+	st, _ := reg.Publish(media.Key{Vhost: media.DefaultVhost, App: "live", Stream: "cam"})
 	p := m.Start(st, Target{Kind: KindForward, URLs: []string{a}})
 	p.Add(Target{Kind: KindDynamic, URLs: []string{b}})
 	waitFor(t, "two", func() bool { return len(m.Status()) == 2 })

@@ -21,7 +21,7 @@ func readUntil(t *testing.T, reg *media.Registry, n int, d time.Duration) map[me
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	defer cancel()
-	rd := reg.Subscribe("__defaultVhost__", "live", "cam", nil)
+	rd := reg.Subscribe(media.Key{Vhost: "__defaultVhost__", App: "live", Stream: "cam"}, nil)
 	defer func() { rd.Close() }()
 	seen := map[media.Codec]int{}
 	total, key := 0, false
@@ -40,7 +40,7 @@ func readUntil(t *testing.T, reg *media.Registry, n int, d time.Duration) map[me
 		}
 		if errors.Is(err, io.EOF) {
 			rd.Close()
-			rd = reg.Subscribe("__defaultVhost__", "live", "cam", nil)
+			rd = reg.Subscribe(media.Key{Vhost: "__defaultVhost__", App: "live", Stream: "cam"}, nil)
 			continue
 		}
 		if err != nil {
@@ -70,7 +70,7 @@ func TestCameraRecovers(t *testing.T) {
 	if seen[media.CodecH264] == 0 || seen[media.CodecAAC] == 0 {
 		t.Fatalf("codecs %v, want H264 and AAC", seen)
 	}
-	st := reg.Lookup("__defaultVhost__", "live", "cam").Stats()
+	st := reg.Lookup(media.Key{Vhost: "__defaultVhost__", App: "live", Stream: "cam"}).Stats()
 	if st.Video.Width != 320 || st.Audio.Codec != media.CodecAAC || st.Audio.SampleRate != 44100 {
 		t.Errorf("stream info %+v %+v", st.Video, st.Audio)
 	}
@@ -109,7 +109,7 @@ func TestCameraOnDemand(t *testing.T) {
 		t.Fatalf("codecs %v", seen)
 	}
 	waitFor(t, "idle after the player left", func() bool { return m.Status()[0].State == StateIdle })
-	if st := reg.Lookup("__defaultVhost__", "live", "cam"); st != nil && st.Publishing() {
+	if st := reg.Lookup(media.Key{Vhost: "__defaultVhost__", App: "live", Stream: "cam"}); st != nil && st.Publishing() {
 		t.Fatal("still publishing")
 	}
 }

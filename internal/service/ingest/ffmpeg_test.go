@@ -42,7 +42,7 @@ func readStream(t *testing.T, reg *media.Registry, app, name string, n int) medi
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	rd := reg.Subscribe("__defaultVhost__", app, name, nil)
+	rd := reg.Subscribe(media.Key{Vhost: "__defaultVhost__", App: app, Stream: name}, nil)
 	defer rd.Close()
 	var frames [16]media.Frame
 	got, cfg := 0, false
@@ -65,7 +65,7 @@ func readStream(t *testing.T, reg *media.Registry, app, name string, n int) medi
 			f.Release()
 		}
 	}
-	return reg.Lookup("__defaultVhost__", app, name).Stats().Video
+	return reg.Lookup(media.Key{Vhost: "__defaultVhost__", App: app, Stream: name}).Stats().Video
 }
 
 // fixture writes a 2 s H.264 + AAC FLV file.
@@ -95,7 +95,7 @@ func TestFFmpegFile(t *testing.T) {
 	if st.State != StateRunning || st.Source != "ffmpeg" || st.Restarts != 0 {
 		t.Fatalf("status %+v", st)
 	}
-	if a := reg.Lookup("__defaultVhost__", "live", "clip").Stats(); !a.HasAudio || a.Audio.Codec != media.CodecAAC {
+	if a := reg.Lookup(media.Key{Vhost: "__defaultVhost__", App: "live", Stream: "clip"}).Stats(); !a.HasAudio || a.Audio.Codec != media.CodecAAC {
 		t.Fatalf("audio %+v", a.Audio)
 	}
 }

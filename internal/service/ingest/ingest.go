@@ -471,7 +471,7 @@ func (in *ingest) players() int {
 	if f := in.m.deps.Players; f != nil {
 		return f(c.Vhost, c.App, c.Stream)
 	}
-	if st := in.m.deps.Registry.Lookup(c.Vhost, c.App, c.Stream); st != nil {
+	if st := in.m.deps.Registry.Lookup(c.key()); st != nil {
 		return st.Stats().Readers
 	}
 	return 0
@@ -597,7 +597,7 @@ func (p *publisher) Write(f *media.Frame) error {
 func (p *publisher) open() error {
 	in := p.in
 	c := in.cfg
-	st, err := in.m.deps.Registry.Publish(c.Vhost, c.App, c.Stream)
+	st, err := in.m.deps.Registry.Publish(c.key())
 	if err != nil {
 		if errors.Is(err, media.ErrBusy) {
 			return fmt.Errorf("ingest %s: %s/%s is already published by another client: %w", c.Name, c.App, c.Stream, err)
@@ -612,7 +612,7 @@ func (p *publisher) open() error {
 		}
 		p.client = session.New(log.NewTraceID(), "ingest", host)
 		p.client.SetURL(redact(c.Input), "")
-		p.client.SetStream(media.Key{Vhost: c.Vhost, App: c.App, Stream: c.Stream}, session.Publisher)
+		p.client.SetStream(c.key(), session.Publisher)
 		p.client.SetStreamID(st.ID)
 		p.client.SetKick(func() {
 			p.kicked.Store(true)
@@ -667,3 +667,6 @@ func (p *publisher) close() {
 	}
 	p.st = nil
 }
+
+// key is the stream the ingest publishes in this server.
+func (c Config) key() media.Key { return media.Key{Vhost: c.Vhost, App: c.App, Stream: c.Stream} }

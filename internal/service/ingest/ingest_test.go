@@ -101,7 +101,7 @@ func state(m *Manager, name string) Status {
 func TestPublishes(t *testing.T) {
 	src := &fakeSource{}
 	m, reg, clients := newTestManager(t, src, nil)
-	rd := reg.Subscribe("__defaultVhost__", "live", "cam", nil)
+	rd := reg.Subscribe(media.Key{Vhost: "__defaultVhost__", App: "live", Stream: "cam"}, nil)
 	defer rd.Close()
 	m.Apply([]Config{cfg("cam")})
 	waitFor(t, "running", func() bool { return state(m, "cam").State == StateRunning })
@@ -119,7 +119,7 @@ func TestPublishes(t *testing.T) {
 	for i := range n {
 		frames[i].Release()
 	}
-	st := reg.Lookup("__defaultVhost__", "live", "cam").Stats()
+	st := reg.Lookup(media.Key{Vhost: "__defaultVhost__", App: "live", Stream: "cam"}).Stats()
 	if !st.HasVideo || st.Video.Width != 320 || st.Video.Codec != media.CodecH264 {
 		t.Errorf("video info %+v", st.Video)
 	}
@@ -141,7 +141,7 @@ func TestPublishes(t *testing.T) {
 	if src.active.Load() != 0 {
 		t.Error("source still running after Apply(nil)")
 	}
-	if reg.Lookup("__defaultVhost__", "live", "cam").Publishing() {
+	if reg.Lookup(media.Key{Vhost: "__defaultVhost__", App: "live", Stream: "cam"}).Publishing() {
 		t.Error("stream still published")
 	}
 	if clients.Len() != 0 {
@@ -204,7 +204,7 @@ func TestFailures(t *testing.T) {
 func TestBusy(t *testing.T) {
 	src := &fakeSource{}
 	m, reg, _ := newTestManager(t, src, nil)
-	st, err := reg.Publish("__defaultVhost__", "live", "cam")
+	st, err := reg.Publish(media.Key{Vhost: "__defaultVhost__", App: "live", Stream: "cam"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -94,11 +94,11 @@ func New(deps Deps) (*Taker, error) {
 // JPEG returns a current picture of the stream vhost/app/stream. Errors
 // wrap ErrNotFound, ErrNoVideo, ErrCodec, ErrTimeout or ffmpeg.ErrNotFound.
 func (t *Taker) JPEG(ctx context.Context, vhost, app, stream string) ([]byte, error) {
-	st := t.deps.Registry.Lookup(vhost, app, stream)
+	st := t.deps.Registry.Lookup(media.Key{Vhost: vhost, App: app, Stream: stream})
 	if st == nil || !st.Publishing() {
 		return nil, fmt.Errorf("%w: %s/%s", ErrNotFound, app, stream)
 	}
-	key := st.Key()
+	key := st.Key().String()
 	now := time.Now()
 	t.mu.Lock()
 	e := t.cache[key]
@@ -176,7 +176,7 @@ func (t *Taker) decode(ctx context.Context, st *media.Stream) ([]byte, error) {
 // keyframe reads the stream from its GOP cache until the first keyframe,
 // and returns it with the video sequence header before it (copies).
 func (t *Taker) keyframe(ctx context.Context, st *media.Stream) (cfg, key media.Frame, err error) {
-	rd := t.deps.Registry.SubscribeInternal(st.Vhost, st.App, st.Name, t.log)
+	rd := t.deps.Registry.SubscribeInternal(st.Key(), t.log)
 	defer rd.Close()
 	var frames [16]media.Frame
 	audio := 0

@@ -58,7 +58,7 @@ func clip(t *testing.T, enc string) []media.Frame {
 // keeps it published until the test ends.
 func publish(t *testing.T, reg *media.Registry, name string, frames []media.Frame) {
 	t.Helper()
-	st, err := reg.Publish(vhost, "live", name)
+	st, err := reg.Publish(media.Key{Vhost: vhost, App: "live", Stream: name})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -161,7 +161,7 @@ func TestErrors(t *testing.T) {
 		t.Fatalf("unknown stream: %v", err)
 	}
 	// A stream with a player but no publisher.
-	rd := reg.Subscribe(vhost, "live", "waiting", nil)
+	rd := reg.Subscribe(media.Key{Vhost: vhost, App: "live", Stream: "waiting"}, nil)
 	defer rd.Close()
 	if _, err := tk.JPEG(context.Background(), vhost, "live", "waiting"); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("unpublished stream: %v", err)

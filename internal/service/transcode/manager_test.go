@@ -68,7 +68,7 @@ func clip(t *testing.T) []media.Frame {
 func publishClip(t *testing.T, reg *media.Registry, name string) (stop func()) {
 	t.Helper()
 	frames := clip(t)
-	st, err := reg.Publish(vhost, "live", name)
+	st, err := reg.Publish(media.Key{Vhost: vhost, App: "live", Stream: name})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -132,7 +132,7 @@ func outputInfo(t *testing.T, reg *media.Registry, name string) media.VideoInfo 
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	rd := reg.Subscribe(vhost, "live", name, nil)
+	rd := reg.Subscribe(media.Key{Vhost: vhost, App: "live", Stream: name}, nil)
 	defer rd.Close()
 	var frames [16]media.Frame
 	var info media.VideoInfo
@@ -176,10 +176,10 @@ func TestTranscode(t *testing.T) {
 		t.Fatalf("status %+v", st)
 	}
 	// The output is not transcoded again, though "*" matches it.
-	if reg.Lookup(vhost, "live", "cam_sd_sd") != nil {
+	if reg.Lookup(media.Key{Vhost: vhost, App: "live", Stream: "cam_sd_sd"}) != nil {
 		t.Fatal("the output was transcoded")
 	}
-	if a := reg.Lookup(vhost, "live", "cam_sd").Stats(); !a.HasAudio {
+	if a := reg.Lookup(media.Key{Vhost: vhost, App: "live", Stream: "cam_sd"}).Stats(); !a.HasAudio {
 		t.Fatal("the output has no audio")
 	}
 	found := false
@@ -192,7 +192,7 @@ func TestTranscode(t *testing.T) {
 	// The source ends: so does the transcoder, and its output.
 	stop()
 	waitFor(t, "the end of the transcoder", func() bool { return len(m.Status()) == 0 })
-	if s := reg.Lookup(vhost, "live", "cam_sd"); s != nil && s.Publishing() {
+	if s := reg.Lookup(media.Key{Vhost: vhost, App: "live", Stream: "cam_sd"}); s != nil && s.Publishing() {
 		t.Fatal("the output is still published")
 	}
 }
@@ -205,15 +205,15 @@ func TestSetRules(t *testing.T) {
 	defer stop()
 	m.SetRules([]Rule{{Name: "audio", VCodec: ffmpeg.None, Output: "[stream]_audio"}})
 	waitFor(t, "the audio output", func() bool {
-		s := reg.Lookup(vhost, "live", "cam_audio")
+		s := reg.Lookup(media.Key{Vhost: vhost, App: "live", Stream: "cam_audio"})
 		return s != nil && s.Publishing() && s.Stats().AudioFrames > 10
 	})
-	if s := reg.Lookup(vhost, "live", "cam_audio").Stats(); s.HasVideo || s.VideoFrames > 0 {
+	if s := reg.Lookup(media.Key{Vhost: vhost, App: "live", Stream: "cam_audio"}).Stats(); s.HasVideo || s.VideoFrames > 0 {
 		t.Fatalf("audio only output has video: %+v", s)
 	}
 	m.SetRules(nil)
 	waitFor(t, "the output to end", func() bool {
-		s := reg.Lookup(vhost, "live", "cam_audio")
+		s := reg.Lookup(media.Key{Vhost: vhost, App: "live", Stream: "cam_audio"})
 		return len(m.Status()) == 0 && (s == nil || !s.Publishing())
 	})
 }
@@ -254,7 +254,7 @@ func TestFFmpegMissing(t *testing.T) {
 // TestBusyOutput: a client holds the output stream.
 func TestBusyOutput(t *testing.T) {
 	m, reg, _ := newManager(t, Rule{Name: "sd", Stream: "cam", VCodec: ffmpeg.Copy, ACodec: ffmpeg.Copy})
-	other, err := reg.Publish(vhost, "live", "cam_sd")
+	other, err := reg.Publish(media.Key{Vhost: vhost, App: "live", Stream: "cam_sd"})
 	if err != nil {
 		t.Fatal(err)
 	}

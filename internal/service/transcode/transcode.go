@@ -121,14 +121,14 @@ func (m *Manager) Publish(st *media.Stream) { m.publish(st, true) }
 func (m *Manager) publish(st *media.Stream, session bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.closed || m.outputs[st.Key()] > 0 {
+	if m.closed || m.outputs[st.Key().String()] > 0 {
 		return
 	}
 	for _, r := range m.rules {
 		if !r.Match(st.Vhost, st.App, st.Name) {
 			continue
 		}
-		key := r.Name + "\x00" + st.Key()
+		key := r.Name + "\x00" + st.Key().String()
 		prev := m.jobs[key]
 		if prev != nil && !session && !prev.ended() && !prev.stopping.Load() && prev.currentState() != StateFailed {
 			continue // SetRules: already running
@@ -147,7 +147,7 @@ func (m *Manager) publish(st *media.Stream, session bool) {
 			"output", outApp+"/"+outStream)
 		var ctx context.Context
 		ctx, j.cancel = context.WithCancel(m.ctx)
-		rd := m.deps.Registry.SubscribeInternal(st.Vhost, st.App, st.Name, j.log)
+		rd := m.deps.Registry.SubscribeInternal(st.Key(), j.log)
 		m.jobs[key] = j
 		m.outputs[j.outKey]++
 		m.wg.Add(1)
@@ -320,7 +320,7 @@ func (j *job) run(ctx context.Context, rd *media.Reader) {
 		if !j.src.Publishing() {
 			return
 		}
-		rd = m.deps.Registry.SubscribeInternal(j.src.Vhost, j.src.App, j.src.Name, j.log)
+		rd = m.deps.Registry.SubscribeInternal(j.src.Key(), j.log)
 		j.setState(StateStarting, nil)
 	}
 }
@@ -487,7 +487,7 @@ type output struct {
 func (o *output) write(f *media.Frame) error {
 	j := o.j
 	if o.st == nil {
-		st, err := j.m.deps.Registry.Publish(j.src.Vhost, j.outApp, j.outStream)
+		st, err := j.m.deps.Registry.Publish(media.Key{Vhost: j.src.Vhost, App: j.outApp, Stream: j.outStream})
 		if err != nil {
 			if errors.Is(err, media.ErrBusy) {
 				err = fmt.Errorf("transcode %s: %s/%s is already published by another client: %w", j.rule.Name, j.outApp, j.outStream, err)
@@ -498,7 +498,7 @@ func (o *output) write(f *media.Frame) error {
 		if cl := j.m.deps.Clients; cl != nil {
 			o.client = session.New(log.NewTraceID(), "transcode", "127.0.0.1")
 			o.client.SetURL("transcode://"+j.rule.Name+"/"+j.src.App+"/"+j.src.Name, "")
-			o.client.SetStream(media.Key{Vhost: st.Vhost, App: st.App, Stream: st.Name}, session.Publisher)
+			o.client.SetStream(st.Key(), session.Publisher)
 			o.client.SetStreamID(st.ID)
 			o.client.SetKick(func() { o.j.cancelSession() })
 			cl.Add(o.client)
