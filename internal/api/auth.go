@@ -128,3 +128,20 @@ func (a *API) logRefused(r *http.Request) {
 	a.log.Warn("api: unauthorized request refused", "remote", r.RemoteAddr, "method", r.Method, "path", r.URL.Path,
 		"more_refused", a.refused.dropped.Swap(0))
 }
+
+// Guard wraps h, a handler outside /api/ (the web console), in the API's
+// access policy: Deps.Auth, then [http_api.auth] as for API reads and
+// writes.
+func (a *API) Guard(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if a.deps.Auth != nil && !a.deps.Auth(r) {
+			w.Header().Set("WWW-Authenticate", `Basic realm="srs-lite"`)
+			a.fail(w, r, http.StatusUnauthorized, CodeUnauthorized, "unauthorized")
+			return
+		}
+		if !a.checkAccess(w, r) {
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+}

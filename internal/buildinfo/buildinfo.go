@@ -14,8 +14,9 @@
 //	func init() { buildinfo.Register("webrtc") }
 //
 // The tags in use: tiny (the small-flash profile: make cross-tiny or
-// TAGS=tiny) and nethttpomithttp2 (the standard library's switch that drops
-// HTTP/2 from net/http; the tiny profile sets it).
+// TAGS=tiny), noconsole (leaves out the web console; tiny implies it) and
+// nethttpomithttp2 (the standard library's switch that drops HTTP/2 from
+// net/http; the tiny profile sets it).
 package buildinfo
 
 import (
