@@ -12,16 +12,12 @@ cd "$(dirname "$0")/.."
 players=("${@:-1000 2000}")
 [ $# -eq 0 ] && players=(1000 2000)
 dur=${DURATION:-30s}
-work=$(mktemp -d)
-trap 'kill $(jobs -p) 2>/dev/null || true; sleep 0.5; rm -rf "$work"' EXIT
-ulimit -n "$(ulimit -Hn)"
+# shellcheck source=scripts/load-lib.sh
+. scripts/load-lib.sh
 make -s build
 bin=$PWD/bin/srs-lite
 
-echo "making a 1 Mbps 30 fps 2 s GOP H.264+AAC fixture ..."
-ffmpeg -hide_banner -loglevel error -f lavfi -i testsrc2=size=1280x720:rate=30 -f lavfi -i sine=sample_rate=44100 \
-	-c:v libx264 -preset veryfast -g 60 -keyint_min 60 -sc_threshold 0 -b:v 900k -maxrate 1M -bufsize 1M \
-	-c:a aac -b:a 64k -t 60 -f flv "$work/fixture.flv"
+make_fixture 900
 
 cat > "$work/nginx.conf" <<CONF
 worker_processes 1;
@@ -46,10 +42,6 @@ listen = "127.0.0.1:19853"
 max_connections = 10000
 CONF
 
-cpu_ticks() { awk '{print $14+$15}' "/proc/$1/stat"; }
-hwm_kb() { awk '/VmHWM/{print $2}' "/proc/$1/status"; }
-rss_kb() { awk '/VmRSS/{print $2}' "/proc/$1/status"; }
-hz=$(getconf CLK_TCK)
 
 measure() { # name pid url n
 	local name=$1 pid=$2 url=$3 n=$4

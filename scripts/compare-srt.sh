@@ -15,18 +15,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 n=${1:-100}
 dur=${DURATION:-20s}
-work=$(mktemp -d)
-trap 'kill $(jobs -p) 2>/dev/null || true; sleep 0.5; rm -rf "$work"' EXIT
-ulimit -n "$(ulimit -Hn)"
+# shellcheck source=scripts/load-lib.sh
+. scripts/load-lib.sh
 go build -o bin/srs-lite ./cmd/srs-lite
 bin=$PWD/bin/srs-lite
-echo "making a 3 Mbps 30 fps 2 s GOP H.264+AAC fixture ..."
-ffmpeg -hide_banner -loglevel error -f lavfi -i testsrc2=size=1280x720:rate=30 -f lavfi -i sine=sample_rate=44100 \
-	-c:v libx264 -preset veryfast -g 60 -keyint_min 60 -sc_threshold 0 -b:v 2900k -maxrate 3M -bufsize 3M \
-	-c:a aac -b:a 96k -t 60 -f flv "$work/fixture.flv"
-cpu_ticks() { awk '{print $14+$15}' "/proc/$1/stat"; }
-rss_kb() { awk '/VmRSS/{print $2}' "/proc/$1/status"; }
-hz=$(getconf CLK_TCK)
+make_fixture 2900
 
 measure() { # name pid url players -> prints a row, leaves cpu in $work/cpu
 	local name=$1 pid=$2 url=$3 np=$4 c0 t0 c1 t1 rss

@@ -11,18 +11,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 n=${1:-1000}
 dur=${DURATION:-30s}
-work=$(mktemp -d)
-trap 'kill $(jobs -p) 2>/dev/null || true; sleep 0.5; rm -rf "$work"' EXIT
-ulimit -n "$(ulimit -Hn)"
+# shellcheck source=scripts/load-lib.sh
+. scripts/load-lib.sh
 make -s build
 bin=$PWD/bin/srs-lite
-echo "making a 1 Mbps 30 fps 2 s GOP H.264+AAC fixture ..."
-ffmpeg -hide_banner -loglevel error -f lavfi -i testsrc2=size=1280x720:rate=30 -f lavfi -i sine=sample_rate=44100 \
-	-c:v libx264 -preset veryfast -g 60 -keyint_min 60 -sc_threshold 0 -b:v 900k -maxrate 1M -bufsize 1M \
-	-c:a aac -b:a 64k -t 60 -f flv "$work/fixture.flv"
-cpu_ticks() { awk '{print $14+$15}' "/proc/$1/stat"; }
-rss_kb() { awk '/VmRSS/{print $2}' "/proc/$1/status"; }
-hz=$(getconf CLK_TCK)
+make_fixture 900
 
 conf() { # name rtmp api extra
 	printf '[log]\nlevel = "warn"\n[rtmp]\nlisten = "127.0.0.1:%s"\n[http_api]\nlisten = "127.0.0.1:%s"\n' "$2" "$3"
