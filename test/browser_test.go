@@ -56,6 +56,9 @@ type pageReport struct {
 	FirstMs       float64
 	Errors        []string
 	Supported     bool
+	// Latency samples, seconds (low-latency HLS): the player's estimate
+	// and the wall clock against the frame's PROGRAM-DATE-TIME.
+	Latency, WallLatency []float64
 }
 
 // playInChromium serves page (and the player script at scriptPath) from

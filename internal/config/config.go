@@ -178,6 +178,10 @@ type HLS struct {
 	// playlist after an EXT-X-DISCONTINUITY.
 	Dispose Duration `toml:"dispose" json:"dispose"`
 	Ctx     bool     `toml:"hls_ctx" json:"hls_ctx"` // viewer sessions (SRS's hls_ctx); false behind a cache
+	// LowLatency makes low-latency HLS (parts, blocking playlist reload);
+	// it needs container "fmp4".
+	LowLatency bool     `toml:"low_latency" json:"low_latency"`
+	Part       Duration `toml:"part" json:"part"` // low-latency part length, 100ms..1s, less than fragment
 }
 
 // Time jitter algorithms (SRS's time_jitter): what RTMP and HTTP-FLV players
@@ -290,6 +294,7 @@ func DefaultVhostConfig(name string) Vhost {
 			Container: ContainerTS,
 			Dispose:   Duration(2 * time.Minute),
 			Ctx:       true,
+			Part:      Duration(200 * time.Millisecond),
 		},
 		DVR: DVR{
 			Path:     "./dvr/[app]/[stream].[timestamp].flv",

@@ -8,11 +8,9 @@ import "strings"
 // ignored: a documented key either works or says so. A key leaves this
 // list when the feature lands.
 var unsupported = map[string]string{
-	"rtc":                   "WebRTC (WHIP/WHEP)",
-	"rtsp":                  "the RTSP server (play out and publish)",
-	"gb28181":               "GB28181",
-	"vhost.hls.low_latency": "low-latency HLS",
-	"vhost.hls.part":        "low-latency HLS parts",
+	"rtc":     "WebRTC (WHIP/WHEP)",
+	"rtsp":    "the RTSP server (play out and publish)",
+	"gb28181": "GB28181",
 }
 
 // notSupported returns what the key at path (as decodeState names it) is

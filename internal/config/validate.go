@@ -24,6 +24,8 @@ const (
 	maxConnections   = 1000000
 	maxGOPFrames     = 1 << 20
 	maxHLSFragment   = 10 * time.Minute
+	minHLSPart       = 100 * time.Millisecond
+	maxHLSPart       = time.Second
 	maxHLSWindow     = 24 * time.Hour
 	maxDVRDuration   = 24 * time.Hour
 	maxNameLength    = 128
@@ -152,6 +154,13 @@ func (v *Vhost) validate(ps *problems, p string) {
 
 	oneOf(ps, p+".hls.container", h.Container, ContainerTS, ContainerFMP4)
 	durationRange(ps, p+".hls.dispose", h.Dispose, 0, maxHLSWindow)
+	durationRange(ps, p+".hls.part", h.Part, minHLSPart, maxHLSPart)
+	if h.LowLatency && h.Container != ContainerFMP4 && !ps.seen[p+".hls.container"] {
+		ps.check(p+".hls.low_latency", "low-latency HLS needs container = %q (container is %q)", ContainerFMP4, h.Container)
+	}
+	if h.LowLatency && h.Part >= h.Fragment && h.Fragment > 0 && !ps.seen[p+".hls.part"] && !ps.seen[p+".hls.fragment"] {
+		ps.check(p+".hls.part", "%s is not shorter than hls.fragment %s", h.Part, h.Fragment)
+	}
 	d := v.DVR
 	if err := checkTemplate(d.Path, []string{".flv", ".ts", ".mp4"}, "vhost", "app", "stream", "timestamp", "seq",
 		"2006", "01", "02", "15", "04", "05", "999"); err != nil {

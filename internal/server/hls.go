@@ -44,7 +44,8 @@ func (c *hlsComponent) config(vhost string) (hls.Config, bool) {
 	}
 	h := v.HLS
 	return hls.Config{Fragment: h.Fragment.D(), Window: h.Window.D(), Dispose: h.Dispose.D(),
-		Container: h.Container, Dir: h.Path, NoCtx: !h.Ctx, ATC: v.ATC}, true
+		Container: h.Container, Dir: h.Path, NoCtx: !h.Ctx, ATC: v.ATC,
+		LowLatency: h.LowLatency, Part: h.Part.D()}, true
 }
 
 // onPublish starts the segmenter of a publish session. The reader is

@@ -60,6 +60,13 @@ type Config struct {
 	// floor(DTS/Fragment). Origins fed by one encoder then give the same
 	// segment names, sequence numbers and durations (see atcSlot).
 	ATC bool
+	// LowLatency makes low-latency HLS (RFC 8216bis, fMP4 only): each
+	// segment is also published as parts of at most Part of media as they
+	// are made, the playlist lists them (EXT-X-PART, EXT-X-PRELOAD-HINT)
+	// and a playlist request with _HLS_msn/_HLS_part waits for the part it
+	// names (blocking reload). See lowlatency.go.
+	LowLatency bool
+	Part       time.Duration
 }
 
 // Guard decides whether a client at ip may play a stream when no session
@@ -76,6 +83,9 @@ func (c *Config) check() error {
 		return ErrConfig
 	}
 	if c.Container != ContainerTS && c.Container != ContainerFMP4 {
+		return ErrConfig
+	}
+	if c.LowLatency && (c.Container != ContainerFMP4 || c.Part <= 0 || c.Part >= c.Fragment) {
 		return ErrConfig
 	}
 	return nil
@@ -155,7 +165,7 @@ func (m *Manager) Publish(st *media.Stream, rd *media.Reader, cfg Config) error 
 		return errors.New("hls: closed")
 	}
 	mx := m.muxers[key]
-	if mx == nil || mx.cfg.Container != cfg.Container || mx.cfg.Dir != cfg.Dir {
+	if mx == nil || mx.cfg.Container != cfg.Container || mx.cfg.Dir != cfg.Dir || mx.cfg.LowLatency != cfg.LowLatency {
 		if mx != nil {
 			m.remember(mx)
 			mx.dispose()
@@ -264,6 +274,7 @@ type Request struct {
 	App, Stream string
 	Kind        Kind
 	Seq         uint64 // segment sequence, or init generation
+	Part        int    // KindPart: the part's index in its segment
 }
 
 // Kind is what an HLS URL names.
@@ -274,10 +285,12 @@ const (
 	KindPlaylist Kind = iota + 1 // /APP/STREAM.m3u8
 	KindSegment                  // /APP/STREAM-SEQ.ts or .m4s
 	KindInit                     // /APP/STREAM-init-GEN.mp4
+	KindPart                     // /APP/STREAM-SEQ.PART.m4s (low-latency HLS)
 )
 
 // ParsePath parses an HLS URL path: /APP/STREAM.m3u8, /APP/STREAM-SEQ.ts,
-// /APP/STREAM-SEQ.m4s or /APP/STREAM-init-GEN.mp4. APP may hold slashes.
+// /APP/STREAM-SEQ.m4s, /APP/STREAM-SEQ.PART.m4s (a low-latency part) or
+// /APP/STREAM-init-GEN.mp4. APP may hold slashes.
 func ParsePath(p string) (r Request, ok bool) {
 	if !strings.HasPrefix(p, "/") || strings.Contains(p, "//") || strings.Contains(p, "\\") {
 		return r, false
@@ -299,7 +312,17 @@ func ParsePath(p string) (r Request, ok bool) {
 		if i <= 0 {
 			return r, false
 		}
-		n, err := strconv.ParseUint(base[i+1:], 10, 64)
+		num := base[i+1:]
+		if sq, pt, ok := strings.Cut(num, "."); ok && ext == ".m4s" {
+			n, err1 := strconv.ParseUint(sq, 10, 64)
+			k, err2 := strconv.ParseUint(pt, 10, 16)
+			if err1 != nil || err2 != nil {
+				return r, false
+			}
+			r.Kind, r.Stream, r.Seq, r.Part = KindPart, base[:i], n, int(k)
+			return r, true
+		}
+		n, err := strconv.ParseUint(num, 10, 64)
 		if err != nil {
 			return r, false
 		}

@@ -46,6 +46,8 @@ type segment struct {
 	frames  int
 	done    time.Time // when it was completed: Last-Modified
 	etag    string    // its entity tag, unique across publish sessions and restarts
+	pdt     time.Time // low latency: the wall-clock time of its first frame
+	parts   []part    // low latency: published so far, under Muxer.mu
 
 	data []byte // memory: the whole segment; folder: what is not written yet
 	size int64
@@ -78,6 +80,8 @@ type Muxer struct {
 	pendDisc  bool   // the next segment starts after a gap
 	targetDur int    // EXT-X-TARGETDURATION: never decreases
 	playlist  []byte
+	cur       *segment      // low latency: the segment in progress once it has a part
+	making    uint64        // low latency: 1 + the sequence of the segment in progress, 0 when none
 	plTime    time.Time     // when the playlist last changed: Last-Modified
 	changed   chan struct{} // closed and replaced when the playlist changes
 	inits     map[uint64][]byte
@@ -136,6 +140,12 @@ func (mx *Muxer) run(rd *media.Reader) {
 	ss := &session{mx: mx, cfg: cfg, tol: min(cfg.Fragment/10, 100*time.Millisecond)}
 	ss.c = newContainer(cfg.Container)
 	frames := make([]media.Frame, 64)
+	if cfg.LowLatency {
+		// A read of one frame returns as soon as it is there: the reader
+		// does not hold frames back for a merged write (mw_latency), which
+		// would delay each part by as much.
+		frames = frames[:1]
+	}
 	var err error
 	for err == nil {
 		var n int
@@ -158,6 +168,12 @@ func (mx *Muxer) run(rd *media.Reader) {
 
 	mx.mu.Lock()
 	mx.sessions--
+	if mx.sessions == 0 && mx.cfg.LowLatency && !mx.disposed && mx.playlist != nil {
+		// No more preload hint; blocked requests get the final playlist.
+		mx.playlist = mx.render(make([]byte, 0, len(mx.playlist)), "")
+		close(mx.changed)
+		mx.changed = make(chan struct{})
+	}
 	if mx.sessions == 0 && !mx.disposed {
 		d := mx.cfg.Dispose
 		mx.timer = time.AfterFunc(d, func() {
@@ -195,6 +211,7 @@ func (mx *Muxer) dispose() {
 	mx.disposed = true
 	segs := mx.segs
 	mx.segs = nil
+	mx.cur = nil
 	mx.playlist = nil
 	close(mx.changed)
 	mx.changed = make(chan struct{})
@@ -293,6 +310,16 @@ type session struct {
 	err      error // a write error: HLS stops for this session
 	tables   bool  // TS: the track set changed inside the current segment
 	newInit  bool  // fMP4: the track set changed; the next segment needs a new init
+
+	// Low latency: the part in progress of cur.
+	partOff    int           // where it starts in cur.data
+	partStart  time.Duration // DTS of its first frame
+	partFrames int
+	partVideo  bool // it has a video frame
+	partIndep  bool // its first video frame is a keyframe
+	minGap     time.Duration
+	wallBase   time.Time // wall clock at DTS 0, from the session's first frame
+	haveBase   bool
 }
 
 func trackOf(f *media.Frame) int {
@@ -370,6 +397,9 @@ func (ss *session) frame(f *media.Frame) {
 	if ss.err != nil || ss.cur == nil {
 		return
 	}
+	if ss.cfg.LowLatency && ss.partFrames > 0 && ss.partDue(f.DTS) {
+		ss.endPart(f.DTS, false)
+	}
 	if ss.tables {
 		ss.cur.data = ss.c.begin(ss.cur.data)
 		ss.tables = false
@@ -381,7 +411,10 @@ func (ss *session) frame(f *media.Frame) {
 		return
 	}
 	ss.cur.frames++
-	if ss.cur.tmp != nil && len(ss.cur.data) >= fileFlush {
+	if ss.cfg.LowLatency {
+		ss.partFrame(f, key)
+	}
+	if ss.cur.tmp != nil && len(ss.cur.data) >= fileFlush && !ss.cfg.LowLatency {
 		ss.flush()
 	}
 }
@@ -406,7 +439,10 @@ func atcSlot(dts, tol, fragment time.Duration) uint64 {
 func (ss *session) open(dts time.Duration) {
 	mx := ss.mx
 	mx.mu.Lock()
-	s := &segment{seq: mx.nextSeq, start: dts, disc: mx.pendDisc, mx: mx}
+	if !ss.haveBase {
+		ss.wallBase, ss.haveBase = mx.m.now().Add(-dts), true
+	}
+	s := &segment{seq: mx.nextSeq, start: dts, disc: mx.pendDisc, mx: mx, pdt: ss.wallBase.Add(dts)}
 	if ss.cfg.ATC {
 		s.slot = atcSlot(dts, ss.tol, ss.cfg.Fragment)
 		if mx.nextSeq == 0 && len(mx.segs) == 0 {
@@ -414,6 +450,7 @@ func (ss *session) open(dts time.Duration) {
 		}
 	}
 	mx.nextSeq = s.seq + 1
+	mx.making = s.seq + 1
 	mx.pendDisc = false
 	if ss.newInit || mx.cfg.Container == ContainerFMP4 && len(mx.inits) == 0 {
 		mx.initGen++
@@ -445,6 +482,7 @@ func (ss *session) open(dts time.Duration) {
 	s.data = ss.c.begin(s.data)
 	ss.tables = false
 	ss.cur = s
+	ss.partOff, ss.partFrames = len(s.data), 0
 }
 
 // flush writes the buffered part of a folder segment to its temp file.
@@ -466,6 +504,12 @@ func (ss *session) fail(err error) {
 			_ = os.Remove(s.tmp.Name())
 		}
 		ss.cur = nil
+		ss.mx.mu.Lock()
+		if ss.mx.cur == s {
+			ss.mx.cur = nil
+		}
+		ss.mx.making = 0
+		ss.mx.mu.Unlock()
 	}
 }
 
@@ -485,9 +529,32 @@ func (ss *session) close(dur time.Duration) {
 	if s == nil {
 		return
 	}
-	s.data = ss.c.end(s.data)
+	if ss.cfg.LowLatency && ss.partFrames > 0 {
+		ss.cur = s
+		ss.endPart(s.start+dur, true)
+		ss.cur = nil
+	} else {
+		s.data = ss.c.end(s.data)
+	}
 	s.dur = max(dur, time.Millisecond)
-	if s.tmp != nil {
+	if s.tmp != nil && ss.cfg.LowLatency {
+		// The parts are slices of s.data: it stays in memory (until the
+		// segment leaves the window) and goes to the file whole.
+		_, err := s.tmp.Write(s.data)
+		if err == nil {
+			err = s.tmp.Close()
+		}
+		if err == nil {
+			err = os.Rename(s.tmp.Name(), s.file)
+		}
+		s.tmp = nil
+		s.size = int64(len(s.data))
+		if err != nil {
+			ss.cur = s
+			ss.fail(err)
+			return
+		}
+	} else if s.tmp != nil {
 		ss.cur = s
 		ss.flush()
 		ss.cur = nil
@@ -536,6 +603,7 @@ func (ss *session) drop() {
 	}
 	s.release()
 	ss.mx.mu.Lock()
+	ss.mx.making = 0
 	if ss.mx.nextSeq == s.seq+1 {
 		ss.mx.nextSeq = s.seq // nobody saw it
 		if ss.cfg.ATC && len(ss.mx.segs) == 0 && s.seq == s.slot {
@@ -556,6 +624,12 @@ func (mx *Muxer) add(s *segment) {
 		return
 	}
 	s.done = time.Now()
+	if mx.cur == s {
+		mx.cur = nil
+	}
+	if mx.making == s.seq+1 {
+		mx.making = 0
+	}
 	// The completion time (ns) makes a segment name that a later publish
 	// (after a restart) reuses a different entity.
 	s.etag = "\"" + strconv.FormatUint(s.seq, 10) + "-" + strconv.FormatInt(s.done.UnixNano(), 36) + "\""
@@ -604,6 +678,9 @@ func (mx *Muxer) add(s *segment) {
 // render appends the media playlist (RFC 8216 §4.3). query, when not empty,
 // is added to every URI ("?vhost=...").
 func (mx *Muxer) render(b []byte, query string) []byte {
+	if mx.cfg.LowLatency {
+		return mx.renderLL(b, query)
+	}
 	version := 3
 	if mx.cfg.Container == ContainerFMP4 {
 		version = 7
@@ -694,6 +771,8 @@ func (mx *Muxer) serve(w http.ResponseWriter, r *http.Request, req Request, ctx 
 		return serveBytes(w, r, "video/mp4", data)
 	case KindSegment:
 		return mx.serveSegment(w, r, req.Seq)
+	case KindPart:
+		return mx.servePart(w, r, req.Seq, req.Part)
 	}
 	return 0
 }
@@ -723,36 +802,66 @@ func uriQuery(r *http.Request, ctx string) string {
 // servePlaylist answers the playlist; while a publish has produced no
 // segment yet it waits for the first one, so that a player (or ffprobe)
 // started with the publisher plays as soon as there is something to play.
+// With low latency, a request with _HLS_msn waits for the part or segment
+// it names (blocking reload, RFC 8216bis §6.2.5.2): 400 when that is too
+// far ahead, 503 when it does not come within 3 target durations.
 func (mx *Muxer) servePlaylist(w http.ResponseWriter, r *http.Request, ctx string) int64 {
 	mx.mu.Lock()
+	ll := mx.cfg.LowLatency
 	wait := mx.cfg.Fragment*maxSegmentFragments/2 + 2*time.Second
+	var br blockReq
+	if ll {
+		var err error
+		if br, err = parseBlock(r.URL.RawQuery); err != nil {
+			mx.mu.Unlock()
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return 0
+		}
+		if br.on {
+			wait = mx.blockWait()
+		}
+	}
 	mx.mu.Unlock()
 	deadline := time.NewTimer(wait)
 	defer deadline.Stop()
 	for {
 		mx.mu.Lock()
-		if len(mx.segs) > 0 {
+		avail := len(mx.segs) > 0 || mx.cur != nil
+		live := mx.sessions > 0 && !mx.disposed
+		if br.on && avail && live && mx.tooFar(br) {
+			mx.mu.Unlock()
+			http.Error(w, "_HLS_msn/_HLS_part too far ahead", http.StatusBadRequest)
+			return 0
+		}
+		if avail && (!br.on || !live || mx.has(br)) {
 			pl := mx.playlist
 			if q := uriQuery(r, ctx); q != "" {
-				pl = mx.render(make([]byte, 0, len(pl)+len(mx.segs)*len(q)+64), q)
+				pl = mx.render(make([]byte, 0, len(pl)+(len(mx.segs)+16)*len(q)+64), q)
 			}
 			mod, frag := mx.plTime, mx.cfg.Fragment
 			mx.mu.Unlock()
 			h := w.Header()
-			h.Set("Cache-Control", playlistCacheControl(frag))
+			if ll {
+				h.Set("Cache-Control", "no-cache")
+			} else {
+				h.Set("Cache-Control", playlistCacheControl(frag))
+			}
 			h.Set("Last-Modified", mod.UTC().Format(http.TimeFormat))
 			return serveBytes(w, r, "application/vnd.apple.mpegurl", pl)
 		}
-		waiting := mx.sessions > 0 && !mx.disposed
 		ch := mx.changed
 		mx.mu.Unlock()
-		if !waiting {
+		if !live {
 			http.Error(w, "stream not published", http.StatusNotFound)
 			return 0
 		}
 		select {
 		case <-ch:
 		case <-deadline.C:
+			if br.on && avail {
+				http.Error(w, "the part asked was not produced in time", http.StatusServiceUnavailable)
+				return 0
+			}
 			http.Error(w, "no segment yet", http.StatusNotFound)
 			return 0
 		case <-r.Context().Done():
