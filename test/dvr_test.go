@@ -120,9 +120,7 @@ func TestDvrSession(t *testing.T) {
 			if d < 19 || d > 21 {
 				t.Errorf("%s: duration %.2f s, want 20 ± 1", filepath.Base(files[0]), d)
 			}
-			if !strings.Contains(s.logs(), "dvr: recording complete") {
-				t.Errorf("no completion log line:\n%s", tail(s.logs(), 20))
-			}
+			s.waitLog(t, "dvr: recording complete", 5*time.Second)
 		})
 	}
 }
@@ -189,9 +187,7 @@ func TestDvrCrashRepair(t *testing.T) {
 			if _, err := os.Stat(tmp); !os.IsNotExist(err) {
 				t.Errorf("%s still there: %v", filepath.Base(tmp), err)
 			}
-			if !strings.Contains(s2.logs(), "repaired a recording left by a crash") {
-				t.Errorf("the log does not say so:\n%s", tail(s2.logs(), 20))
-			}
+			s2.waitLog(t, "repaired a recording left by a crash", 5*time.Second)
 			p, d := probeFile(t, final)
 			checkCodecs(t, final, p)
 			t.Logf("killed %.2f s into the stream; the repaired file plays %.2f s", elapsed, d)

@@ -74,9 +74,7 @@ output = "rtmp://%s/live/%s?from=gateway"
 	if a := got["audio"]; a.codec != "aac" || a.frames < 30 {
 		t.Errorf("pushed audio %+v", a)
 	}
-	if !strings.Contains(s.logs(), "ingest: pushing") {
-		t.Errorf("no push log line:\n%s", tail(s.logs(), 10))
-	}
+	s.waitLog(t, "ingest: pushing", 5*time.Second)
 }
 
 // TestFFmpegMissing runs the server with a PATH without ffmpeg: the

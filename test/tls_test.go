@@ -262,9 +262,7 @@ func TestTLSCertReplaced(t *testing.T) {
 			time.Sleep(200 * time.Millisecond)
 		}
 	}
-	if !strings.Contains(s.logs(), "certificate reloaded") {
-		t.Errorf("no reload in the log:\n%s", s.logs())
-	}
+	s.waitLog(t, "certificate reloaded", 5*time.Second)
 }
 
 // TestTLSForwardRTMPS: a forward to an rtmps:// destination verifies the
