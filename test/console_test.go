@@ -379,3 +379,112 @@ func TestConsoleAuth(t *testing.T) {
 		t.Errorf("/console: %s at %s", resp.Status, resp.Request.URL.Path)
 	}
 }
+
+// TestConsoleLogsAndConfig: the logs page shows the publish line of the
+// test's stream, filtered by its publisher's cid; the config page shows
+// the TOML; a config with an error is checked, the error shown at its line
+// (listed, marked in the gutter, the cursor on it) and nothing applied; a
+// valid change (the log level) is applied through the transaction.
+func TestConsoleLogsAndConfig(t *testing.T) {
+	chrome := findChromium(t)
+	needTools(t, "ffmpeg")
+	s, name := liveServer(t)
+	var cid string
+	for _, c := range s.clients(t) {
+		if c.Publish {
+			cid = c.ID
+		}
+	}
+	if cid == "" {
+		t.Fatal("no publisher in /api/v1/clients")
+	}
+	cdp := startCDP(t, chrome)
+	base := "http://" + s.api + "/console/"
+	art := artefactDir(t)
+	cdp.call(t, "Emulation.setDeviceMetricsOverride", map[string]any{"width": 1280, "height": 800, "deviceScaleFactor": 1, "mobile": false})
+
+	// Logs, filtered by the publisher's cid.
+	cdp.call(t, "Page.navigate", map[string]any{"url": base + "#/logs"})
+	cdp.waitFor(t, "the logs page shows lines", `document.querySelectorAll('#l-lines div').length > 0`)
+	cdp.eval(t, fmt.Sprintf(`{ const c = document.getElementById('l-cid'); c.value = %q; c.dispatchEvent(new Event('change')); }`, cid))
+	cdp.waitFor(t, "the publish line of the stream shows, and only its connection's lines",
+		fmt.Sprintf(`(() => { const ls = [...document.querySelectorAll('#l-lines div')];
+		  return ls.length > 0 && ls.every(l => l.dataset.cid === %q) && ls.some(l => l.textContent.includes('rtmp: publish') && l.textContent.includes(%q)); })()`, cid, name))
+	cdp.screenshot(t, filepath.Join(art, "console-logs-laptop.png"))
+	// A new line arrives by polling: the viewer's connection, at warn and
+	// up there is none of it.
+	cdp.eval(t, `{ const l = document.getElementById('l-level'); l.value = 'error'; l.dispatchEvent(new Event('change')); }`)
+	cdp.waitFor(t, "level error hides the info lines", `document.querySelectorAll('#l-lines div').length === 0 && !document.getElementById('l-empty').hidden`)
+
+	// Config: the TOML in the editor.
+	var before struct {
+		Data struct {
+			Config struct {
+				RTMP struct {
+					ChunkSize int `json:"chunk_size"`
+				} `json:"rtmp"`
+				Log struct{ Level string } `json:"log"`
+			} `json:"config"`
+		} `json:"data"`
+	}
+	s.getJSON(t, "/api/v1/config", &before)
+	fileBefore, err := os.ReadFile(s.conf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cdp.call(t, "Page.navigate", map[string]any{"url": base + "#/config"})
+	cdp.waitFor(t, "the config page shows the TOML", `(() => { const v = document.getElementById('c-editor').value;
+	  return v.includes('[rtmp]') && /chunk_size = 60000/.test(v) && document.getElementById('c-gutter').childElementCount === v.split('\n').length; })()`)
+
+	// An error: checked, shown at its line, not applied.
+	line := cdp.eval(t, `(() => { const ed = document.getElementById('c-editor');
+	  ed.value = ed.value.replace(/chunk_size = 60000/, 'chunk_size = 1'); ed.dispatchEvent(new Event('input'));
+	  return ed.value.split('\n').findIndex(l => l.trim() === 'chunk_size = 1') + 1; })()`)
+	n, _ := line.(float64)
+	if n < 1 {
+		t.Fatalf("chunk_size line %v", line)
+	}
+	cdp.eval(t, `document.getElementById('c-check').click()`)
+	cdp.waitFor(t, "the error is listed at its line, marked in the gutter, with the cursor on it",
+		fmt.Sprintf(`(() => { const p = document.querySelector('#c-problems li'); const ed = document.getElementById('c-editor');
+		  const start = ed.value.split('\n').slice(0, %[1]d - 1).reduce((n, l) => n + l.length + 1, 0);
+		  return !!p && p.dataset.line === '%[1]d' && p.textContent.includes('rtmp.chunk_size') &&
+		    document.querySelector('#c-gutter span.err') === document.getElementById('c-gutter').children[%[1]d - 1] &&
+		    ed.selectionStart === start && document.getElementById('c-msg').classList.contains('bad'); })()`, int(n)))
+	cdp.screenshot(t, filepath.Join(art, "console-config-error-laptop.png"))
+	var after struct {
+		Data struct {
+			Config struct {
+				RTMP struct {
+					ChunkSize int `json:"chunk_size"`
+				} `json:"rtmp"`
+				Log struct{ Level string } `json:"log"`
+			} `json:"config"`
+		} `json:"data"`
+	}
+	s.getJSON(t, "/api/v1/config", &after)
+	if after.Data.Config.RTMP.ChunkSize != before.Data.Config.RTMP.ChunkSize || after.Data.Config.RTMP.ChunkSize != 60000 {
+		t.Errorf("chunk_size %d after a failed check, was %d", after.Data.Config.RTMP.ChunkSize, before.Data.Config.RTMP.ChunkSize)
+	}
+	if b, _ := os.ReadFile(s.conf); string(b) != string(fileBefore) {
+		t.Errorf("the config file changed after a check:\n%s", b)
+	}
+
+	// A valid change, applied.
+	if before.Data.Config.Log.Level != "info" {
+		t.Fatalf("log level %q before", before.Data.Config.Log.Level)
+	}
+	cdp.eval(t, `(() => { const ed = document.getElementById('c-editor');
+	  ed.value = ed.value.replace(/chunk_size = 1\n/, 'chunk_size = 60000\n').replace(/(\[log\][^\[]*?level = )"info"/, '$1"debug"');
+	  ed.dispatchEvent(new Event('input')); document.getElementById('c-check').click(); })()`)
+	cdp.waitFor(t, "the valid config checks", `document.getElementById('c-msg').textContent.includes('valid') && document.querySelectorAll('#c-problems li').length === 0`)
+	cdp.eval(t, `document.getElementById('c-apply').click()`)
+	cdp.waitFor(t, "the config is applied", `document.getElementById('c-msg').textContent.startsWith('applied')`)
+	s.getJSON(t, "/api/v1/config", &after)
+	if after.Data.Config.Log.Level != "debug" {
+		t.Errorf("log level %q after apply", after.Data.Config.Log.Level)
+	}
+	cdp.waitFor(t, "the editor shows the config in force", `/\[log\][^\[]*?level = "debug"/.test(document.getElementById('c-editor').value)`)
+	cdp.waitFor(t, "the last good config can be restored", `!document.getElementById('c-restore').disabled`)
+	cdp.screenshot(t, filepath.Join(art, "console-config-laptop.png"))
+}

@@ -105,6 +105,16 @@ type Deps struct {
 	// /api/v1/config), rolling back what fails; origin is the client's
 	// address, for the log (nil: 403). See package txn for its errors.
 	PutConfig func(ctx context.Context, data []byte, origin string) error
+	// CheckConfig parses and validates a candidate config file as srs-lite
+	// -t does, applying nothing (POST /api/v1/config/check; nil: 403).
+	CheckConfig func(data []byte) error
+	// LastGood returns the last config that applied and passed the
+	// self-check, nil when none is known yet (GET and POST
+	// /api/v1/config/last-good; nil: 403).
+	LastGood func() []byte
+	// Logs returns the lines of the in-memory log ring after sequence
+	// number since, oldest first (GET /api/v1/logs; nil: 404).
+	Logs func(since uint64) []LogLine
 	// PTZ sends a command to the serial PTZ port called name (POST
 	// /api/v1/ptz/{name}; nil: 404).
 	PTZ func(ctx context.Context, name string, c ptz.Command) error
@@ -238,6 +248,10 @@ func (a *API) routes() {
 	m.HandleFunc("POST /api/v1/raw", a.raw)
 	m.HandleFunc("GET /api/v1/config", a.getConfig)
 	m.HandleFunc("PUT /api/v1/config", a.putConfig)
+	m.HandleFunc("POST /api/v1/config/check", a.checkConfig)
+	m.HandleFunc("GET /api/v1/config/last-good", a.getLastGood)
+	m.HandleFunc("POST /api/v1/config/last-good", a.restoreLastGood)
+	m.HandleFunc("GET /api/v1/logs", a.logs)
 	m.HandleFunc("POST /api/v1/ptz/{name}", a.postPTZ)
 	m.HandleFunc("GET /api/v1/clusters", a.clusters)
 	a.cameraRoutes(m)
@@ -375,7 +389,8 @@ func (a *API) v1(w http.ResponseWriter, r *http.Request) {
 		"vhosts":    "the vhosts and their settings",
 		"ingests":   "the [[ingest]] pull sources and their state",
 		"raw":       "the RAW API: ?rpc=reload reloads the config",
-		"config":    "the config in force (GET, secrets redacted; ?format=toml), or a new one to apply (PUT, TOML body)",
+		"config":    "the config in force (GET, secrets redacted; ?format=toml), or a new one to apply (PUT, TOML body); /api/v1/config/check (POST) validates without applying; /api/v1/config/last-good (GET, redacted TOML; POST restores it)",
+		"logs":      "the in-memory log ring, newest last: ?since=SEQ&level=warn&cid=ID&count=200",
 		"ptz":       "PTZ of a serial camera: POST /api/v1/ptz/{name} {\"action\": \"pan_left\", \"speed\": 32}",
 		"forwards":  "the forwards of published streams ([vhost.forward], on_forward, publish edge) and their state",
 		"clusters":  "origin cluster: where a stream lives, ?vhost=&ip=&app=&stream=&coworker= (SRS's)",

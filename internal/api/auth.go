@@ -70,7 +70,7 @@ func isWrite(r *http.Request) bool {
 		return true
 	}
 	p := strings.TrimSuffix(r.URL.Path, "/")
-	return p == "/api/v1/raw" || p == "/api/v1/config"
+	return p == "/api/v1/raw" || p == "/api/v1/config" || p == "/api/v1/config/last-good"
 }
 
 // isLoopback reports whether the request comes from this host.

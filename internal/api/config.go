@@ -68,27 +68,120 @@ func (a *API) putConfig(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, http.StatusForbidden, CodeRawDisabled, "config changes through the API are disabled")
 		return
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, config.MaxFileSize))
-	if err != nil {
-		var mb *http.MaxBytesError
-		if errors.As(err, &mb) {
-			a.fail(w, r, http.StatusRequestEntityTooLarge, http.StatusRequestEntityTooLarge,
-				fmt.Sprintf("config larger than %d bytes", config.MaxFileSize))
-			return
-		}
-		a.fail(w, r, http.StatusBadRequest, CodeBadRequest, "reading the body: "+err.Error())
+	body, ok := a.readConfigBody(w, r)
+	if !ok {
 		return
 	}
-	err = a.deps.PutConfig(r.Context(), body, r.RemoteAddr)
-	var es *config.Errors
-	switch {
-	case err == nil:
+	err := a.deps.PutConfig(r.Context(), body, r.RemoteAddr)
+	if err == nil {
 		sum := sha256.Sum256(body)
 		a.log.Info("api: config replaced", "remote", r.RemoteAddr, "bytes", len(body))
 		a.reply(w, r, http.StatusOK, struct {
 			envelope
 			Data putData `json:"data"`
 		}{a.env(CodeSuccess), putData{hex.EncodeToString(sum[:]), len(body)}})
+		return
+	}
+	a.configError(w, r, err)
+}
+
+// readConfigBody reads a TOML body of at most config.MaxFileSize bytes;
+// false: it answered the error.
+func (a *API) readConfigBody(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, config.MaxFileSize))
+	if err != nil {
+		var mb *http.MaxBytesError
+		if errors.As(err, &mb) {
+			a.fail(w, r, http.StatusRequestEntityTooLarge, http.StatusRequestEntityTooLarge,
+				fmt.Sprintf("config larger than %d bytes", config.MaxFileSize))
+			return nil, false
+		}
+		a.fail(w, r, http.StatusBadRequest, CodeBadRequest, "reading the body: "+err.Error())
+		return nil, false
+	}
+	return body, true
+}
+
+// checkConfig is POST /api/v1/config/check: the TOML body parsed and
+// validated as srs-lite -t does (board profile included), nothing applied.
+// It answers 200 with code 0, or 400 with the problems as PUT does.
+func (a *API) checkConfig(w http.ResponseWriter, r *http.Request) {
+	if a.deps.CheckConfig == nil {
+		a.fail(w, r, http.StatusForbidden, CodeRawDisabled, "config checks through the API are disabled")
+		return
+	}
+	body, ok := a.readConfigBody(w, r)
+	if !ok {
+		return
+	}
+	if err := a.deps.CheckConfig(body); err != nil {
+		a.configError(w, r, err)
+		return
+	}
+	a.reply(w, r, http.StatusOK, struct {
+		envelope
+		Msg string `json:"msg"`
+	}{a.env(CodeSuccess), "the config is valid"})
+}
+
+// getLastGood is GET /api/v1/config/last-good: the last config that applied
+// and passed the self-check (FILE.last-good), as TOML with its secrets
+// redacted, as GET /api/v1/config?format=toml shows the config in force.
+func (a *API) getLastGood(w http.ResponseWriter, r *http.Request) {
+	if a.deps.LastGood == nil {
+		a.fail(w, r, http.StatusForbidden, CodeRawDisabled, "the last good config is not available through the API")
+		return
+	}
+	data := a.deps.LastGood()
+	if data == nil {
+		a.fail(w, r, http.StatusNotFound, CodeNotFound, "no last good config yet")
+		return
+	}
+	c, err := config.Parse("last-good", data)
+	var b []byte
+	if err == nil {
+		b, err = c.Redacted().Marshal()
+	}
+	if err != nil {
+		a.fail(w, r, http.StatusInternalServerError, http.StatusInternalServerError, "the last good config: "+err.Error())
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/toml")
+	h.Set("Content-Length", strconv.Itoa(len(b)))
+	w.WriteHeader(http.StatusOK)
+	w.Write(b)
+}
+
+// restoreLastGood is POST /api/v1/config/last-good: the last good config
+// applied again through the transaction, as a PUT of it would (its secrets
+// never leave the box).
+func (a *API) restoreLastGood(w http.ResponseWriter, r *http.Request) {
+	if a.deps.LastGood == nil || a.deps.PutConfig == nil {
+		a.fail(w, r, http.StatusForbidden, CodeRawDisabled, "config changes through the API are disabled")
+		return
+	}
+	data := a.deps.LastGood()
+	if data == nil {
+		a.fail(w, r, http.StatusNotFound, CodeNotFound, "no last good config yet")
+		return
+	}
+	if err := a.deps.PutConfig(r.Context(), data, r.RemoteAddr); err != nil {
+		a.configError(w, r, err)
+		return
+	}
+	sum := sha256.Sum256(data)
+	a.log.Info("api: last good config restored", "remote", r.RemoteAddr, "bytes", len(data))
+	a.reply(w, r, http.StatusOK, struct {
+		envelope
+		Data putData `json:"data"`
+	}{a.env(CodeSuccess), putData{hex.EncodeToString(sum[:]), len(data)}})
+}
+
+// configError answers the error of a config check or transaction.
+func (a *API) configError(w http.ResponseWriter, r *http.Request, err error) {
+	var es *config.Errors
+	switch {
 	case errors.Is(err, txn.ErrRolledBack):
 		a.fail(w, r, http.StatusInternalServerError, CodeRaw, err.Error())
 	case errors.As(err, &es):

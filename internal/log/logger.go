@@ -172,6 +172,11 @@ func (l *Logger) Close() error {
 // first; n <= 0 returns every line kept.
 func (l *Logger) Recent(n int) []string { return l.ring.last(n) }
 
+// Since returns the lines kept whose sequence number is above seq, oldest
+// first: Since(0) is every line kept; a poller passes the Seq of the last
+// line it has, and sees a gap in the numbers when the ring overran.
+func (l *Logger) Since(seq uint64) []Line { return l.ring.since(seq) }
+
 // ParseLevel parses debug, info, warn or error (any case); empty is info.
 func ParseLevel(s string) (slog.Level, error) {
 	switch strings.ToLower(s) {

@@ -323,3 +323,30 @@ func BenchmarkLog(b *testing.B) {
 		}
 	})
 }
+
+// TestSince: lines carry increasing sequence numbers; Since returns only
+// the newer ones, and a ring that overran shows the gap.
+func TestSince(t *testing.T) {
+	l, err := New(Options{File: filepath.Join(t.TempDir(), "a.log"), Recent: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	for i := range 2 {
+		l.Slog().Info(fmt.Sprint("m", i))
+	}
+	all := l.Since(0)
+	if len(all) != 2 || all[0].Seq != 1 || all[1].Seq != 2 || !strings.HasSuffix(all[1].Text, "msg=m1") {
+		t.Fatalf("Since(0) = %+v", all)
+	}
+	if got := l.Since(2); len(got) != 0 {
+		t.Fatalf("Since(2) = %+v", got)
+	}
+	for i := 2; i < 6; i++ {
+		l.Slog().Info(fmt.Sprint("m", i))
+	}
+	got := l.Since(2)
+	if len(got) != 3 || got[0].Seq != 4 || got[2].Seq != 6 || !strings.HasSuffix(got[2].Text, "msg=m5") {
+		t.Fatalf("Since(2) after overrun = %+v", got)
+	}
+}

@@ -40,6 +40,7 @@ func newAPI(s *Server) (component, error) {
 		Devices: func() any { return v4l2.List("", nil) }, Snapshot: c.snapshot, Clusters: s.clusterOrigin,
 		Reload: s.Reload, ServerID: s.serverID, Start: s.start,
 		Access: s.apiAccess, Board: s.boardView, TLS: s.tlsInfo, Config: s.Config, PutConfig: s.putConfig, PTZ: c.ptz,
+		CheckConfig: s.checkConfig, LastGood: s.lastGood, Logs: s.recentLogs,
 	})
 	if err != nil {
 		return nil, err
@@ -147,6 +148,16 @@ func (s *Server) vhostsJSON() any {
 			"dvr": map[string]any{"enabled": v.DVR.Enabled, "path": v.DVR.Path, "plan": v.DVR.Plan,
 				"duration": v.DVR.Duration.String()},
 		})
+	}
+	return out
+}
+
+// recentLogs is the API's GET /api/v1/logs: the log ring's lines after seq.
+func (s *Server) recentLogs(seq uint64) []api.LogLine {
+	ls := s.logger.Since(seq)
+	out := make([]api.LogLine, len(ls))
+	for i, l := range ls {
+		out[i] = api.LogLine{Seq: l.Seq, Text: l.Text}
 	}
 	return out
 }

@@ -59,6 +59,15 @@ func (s *Server) putConfig(ctx context.Context, data []byte, origin string) erro
 	return m.Put(ctx, data, origin)
 }
 
+// lastGood is the API's GET and POST /api/v1/config/last-good: the last
+// config that applied and passed the self-check, nil when none is known.
+func (s *Server) lastGood() []byte {
+	if s.ota == nil {
+		return nil
+	}
+	return s.ota.Good()
+}
+
 // reloadChecked reloads the config file as a transaction: checked, applied,
 // held to the self-check, and rolled back to the last good config (file and
 // running state) when any of it fails. SIGHUP and the RAW API use it.

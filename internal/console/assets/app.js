@@ -55,9 +55,24 @@ async function api(path, opts = {}) {
   if (!r.ok) {
     const err = new Error((body && body.msg) || `${r.status} ${r.statusText}`);
     err.status = r.status;
+    err.body = body;
     throw err;
   }
   return body;
+}
+
+// apiText GETs a text answer (the TOML config); null on 404.
+async function apiText(path) {
+  const r = await fetch(path, { credentials: 'same-origin', cache: 'no-store' });
+  if (r.status === 404) return null;
+  if (!r.ok) {
+    let msg = `${r.status} ${r.statusText}`;
+    try { msg = (await r.json()).msg || msg; } catch { /* not JSON */ }
+    const err = new Error(msg);
+    err.status = r.status;
+    throw err;
+  }
+  return r.text();
 }
 
 // ---- dashboard ----
@@ -295,8 +310,211 @@ async function pollStreams() {
   if (state.env && state.env.rtmp) text('s-example', `ffmpeg -re -i FILE -c copy -f flv rtmp://${hostFor(state.env.rtmp)}/live/livestream`);
 }
 
+// ---- logs ----
+const LOG_KEEP = 1000;          // lines kept on the page
+const logs = { since: 0, filter: '', count: 0 };
+
+function logFilter() {
+  const q = new URLSearchParams();
+  if ($('l-level').value) q.set('level', $('l-level').value);
+  const cid = $('l-cid').value.trim();
+  if (cid) q.set('cid', cid);
+  return q;
+}
+
+function resetLogs() {
+  logs.since = 0;
+  logs.count = 0;
+  $('l-lines').replaceChildren();
+  if (state.page === 'logs') tick();
+}
+
+function logLine(l) {
+  const e = document.createElement('div');
+  e.className = `lvl-${(l.level || 'INFO').replace(/[+-].*/, '')}`;
+  e.dataset.seq = l.seq;
+  if (l.cid) e.dataset.cid = l.cid;
+  // the cid is a link that filters on it
+  const i = l.cid ? l.text.indexOf(`cid=${l.cid}`) : -1;
+  if (i < 0) {
+    e.textContent = l.text;
+  } else {
+    const c = span('cid', l.cid);
+    c.title = 'show this connection only';
+    c.addEventListener('click', () => { $('l-cid').value = l.cid; resetLogs(); });
+    e.append(l.text.slice(0, i + 4), c, l.text.slice(i + 4 + l.cid.length));
+  }
+  return e;
+}
+
+async function pollLogs() {
+  if (state.page !== 'logs' || $('l-pause').checked) return;
+  const q = logFilter();
+  const sig = q.toString();
+  if (sig !== logs.filter) { logs.filter = sig; logs.since = 0; logs.count = 0; $('l-lines').replaceChildren(); }
+  q.set('since', logs.since);
+  q.set('count', LOG_KEEP);
+  const r = await api(`/api/v1/logs?${q}`);
+  if (sig !== logs.filter) return; // the filter changed meanwhile
+  const box = $('l-lines');
+  const atBottom = box.scrollTop + box.clientHeight >= box.scrollHeight - 8;
+  const lines = r.data.lines || [];
+  if (lines.length) {
+    box.append(...lines.map(logLine));
+    while (box.childElementCount > LOG_KEEP) box.firstElementChild.remove();
+    if (atBottom || logs.since === 0) box.scrollTop = box.scrollHeight;
+  }
+  logs.since = r.data.next;
+  logs.count = box.childElementCount;
+  $('l-empty').hidden = logs.count > 0;
+  text('l-count', `${logs.count} line${logs.count === 1 ? '' : 's'}`);
+}
+
+// ---- config ----
+const cfg = { loaded: false, errLines: new Set() };
+
+function configMsg(msg, kind) {
+  const m = $('c-msg');
+  m.textContent = msg;
+  m.className = `msg ${kind || ''}`;
+}
+
+function gutter() {
+  const n = $('c-editor').value.split('\n').length;
+  const g = $('c-gutter');
+  if (g.childElementCount !== n || g.dataset.errs !== [...cfg.errLines].join(',')) {
+    const out = [];
+    for (let i = 1; i <= n; i++) {
+      const e = document.createElement('span');
+      e.textContent = i;
+      if (cfg.errLines.has(i)) e.className = 'err';
+      out.push(e);
+    }
+    g.replaceChildren(...out);
+    g.dataset.errs = [...cfg.errLines].join(',');
+  }
+  g.scrollTop = $('c-editor').scrollTop;
+}
+
+// gotoLine puts the cursor at the start of line n and scrolls it into view.
+function gotoLine(n) {
+  const ta = $('c-editor');
+  const lines = ta.value.split('\n');
+  let start = 0;
+  for (let i = 0; i < n - 1 && i < lines.length; i++) start += lines[i].length + 1;
+  const end = start + (lines[n - 1] || '').length;
+  ta.focus();
+  ta.setSelectionRange(start, end);
+  const lh = parseFloat(getComputedStyle(ta).lineHeight) || 18;
+  ta.scrollTop = Math.max(0, (n - 1) * lh - ta.clientHeight / 3);
+  gutter();
+}
+
+function showProblems(err) {
+  const ps = (err.body && err.body.problems) || [];
+  cfg.errLines = new Set(ps.filter((p) => p.line).map((p) => p.line));
+  const list = ps.length ? ps : [{ msg: err.message }];
+  $('c-problems').replaceChildren(...list.map((p) => {
+    const e = document.createElement('li');
+    e.textContent = `${p.line ? `line ${p.line}: ` : ''}${p.key ? p.key + ': ' : ''}${p.msg}`;
+    if (p.line) { e.dataset.line = p.line; e.addEventListener('click', () => gotoLine(p.line)); }
+    return e;
+  }));
+  gutter();
+  const first = ps.find((p) => p.line);
+  if (first) gotoLine(first.line);
+}
+
+function clearProblems() {
+  cfg.errLines = new Set();
+  $('c-problems').replaceChildren();
+  gutter();
+}
+
+function refused(err) {
+  return err.status === 401 ?
+    `refused by the box: ${err.message}` : err.message;
+}
+
+async function loadConfig() {
+  try {
+    const [toml, meta] = await Promise.all([apiText('/api/v1/config?format=toml'), api('/api/v1/config')]);
+    $('c-editor').value = toml || '';
+    text('c-file', meta.data.file ? `file: ${meta.data.file}` : 'no config file: the server runs on its embedded defaults');
+    cfg.loaded = true;
+    clearProblems();
+  } catch (err) {
+    configMsg(`cannot read the config: ${refused(err)}`, 'bad');
+  }
+  try {
+    $('c-restore').disabled = (await apiText('/api/v1/config/last-good')) === null;
+  } catch {
+    $('c-restore').disabled = true;
+  }
+}
+
+async function configAction(what, fn) {
+  for (const b of document.querySelectorAll('#config .toolbar button')) b.disabled = true;
+  configMsg(`${what}…`);
+  try {
+    await fn();
+  } catch (err) {
+    configMsg(`${what}: ${refused(err)}`, 'bad');
+    if (err.status === 400) showProblems(err);
+  } finally {
+    for (const b of document.querySelectorAll('#config .toolbar button')) b.disabled = false;
+    try { $('c-restore').disabled = (await apiText('/api/v1/config/last-good')) === null; } catch { $('c-restore').disabled = true; }
+  }
+}
+
+const tomlBody = () => ({ headers: { 'Content-Type': 'application/toml' }, body: $('c-editor').value });
+
+function checkConfig() {
+  return configAction('check', async () => {
+    await api('/api/v1/config/check', { method: 'POST', ...tomlBody() });
+    clearProblems();
+    configMsg('the config is valid (nothing applied yet)', 'ok');
+  });
+}
+
+function applyConfig() {
+  return configAction('apply', async () => {
+    const r = await api('/api/v1/config', { method: 'PUT', ...tomlBody() });
+    clearProblems();
+    await loadConfig();
+    configMsg(`applied (sha256 ${r.data.sha256.slice(0, 12)}…, ${r.data.bytes} bytes)`, 'ok');
+  });
+}
+
+function restoreConfig() {
+  if (!confirm('Apply the last good config again, replacing the config in force?')) return;
+  return configAction('restore', async () => {
+    await api('/api/v1/config/last-good', { method: 'POST' });
+    await loadConfig();
+    configMsg('the last good config is applied', 'ok');
+  });
+}
+
+async function pollConfig() {
+  if (!cfg.loaded) await loadConfig();
+}
+
+function setupPages() {
+  $('l-filter').addEventListener('submit', (e) => { e.preventDefault(); resetLogs(); });
+  $('l-level').addEventListener('change', resetLogs);
+  $('l-cid').addEventListener('change', resetLogs);
+  $('l-clear').addEventListener('click', () => { $('l-lines').replaceChildren(); logs.count = 0; text('l-count', ''); });
+  $('c-check').addEventListener('click', checkConfig);
+  $('c-apply').addEventListener('click', applyConfig);
+  $('c-revert').addEventListener('click', async () => { await loadConfig(); configMsg('reloaded from the box'); });
+  $('c-restore').addEventListener('click', restoreConfig);
+  const ed = $('c-editor');
+  ed.addEventListener('input', gutter);
+  ed.addEventListener('scroll', () => { $('c-gutter').scrollTop = ed.scrollTop; });
+}
+
 // ---- pages ----
-const pages = { dashboard: pollSummary, streams: pollStreams };
+const pages = { dashboard: pollSummary, streams: pollStreams, logs: pollLogs, config: pollConfig };
 let timer = 0;
 
 async function tick() {
@@ -326,6 +544,7 @@ async function main() {
   } catch (err) {
     setStatus(`error: ${err.message}`, true);
   }
+  setupPages();
   window.addEventListener('hashchange', route);
   route();
 }
