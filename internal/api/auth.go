@@ -70,7 +70,9 @@ func isWrite(r *http.Request) bool {
 		return true
 	}
 	p := strings.TrimSuffix(r.URL.Path, "/")
-	return p == "/api/v1/raw" || p == "/api/v1/config" || p == "/api/v1/config/last-good"
+	// The config and the log (client addresses, stream parameters that
+	// may carry tokens) need write access even to be read.
+	return p == "/api/v1/raw" || p == "/api/v1/config" || p == "/api/v1/config/last-good" || p == "/api/v1/logs"
 }
 
 // isLoopback reports whether the request comes from this host.
