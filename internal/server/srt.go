@@ -116,17 +116,7 @@ func (c *srtComponent) totals() (t srt.Totals, ok bool) {
 			continue
 		}
 		ok = true
-		x := srv.Totals()
-		t.Publishers += x.Publishers
-		t.Players += x.Players
-		t.PktRecv += x.PktRecv
-		t.PktSent += x.PktSent
-		t.PktLoss += x.PktLoss
-		t.PktRetrans += x.PktRetrans
-		t.PktRecvRetrans += x.PktRecvRetrans
-		t.PktRecvDrop += x.PktRecvDrop
-		t.PktSndDrop += x.PktSndDrop
-		t.PktRecvUndecrypt += x.PktRecvUndecrypt
+		t.Add(srv.Totals())
 	}
 	return t, ok
 }

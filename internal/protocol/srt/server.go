@@ -229,6 +229,21 @@ func (t *Totals) add(st *Stats) {
 	t.PktRecvUndecrypt += st.PktRecvUndecrypt
 }
 
+// Add adds o's counters and connection counts to t (the totals of
+// several servers: a listen address changed on reload).
+func (t *Totals) Add(o Totals) {
+	t.Publishers += o.Publishers
+	t.Players += o.Players
+	t.PktRecv += o.PktRecv
+	t.PktSent += o.PktSent
+	t.PktLoss += o.PktLoss
+	t.PktRetrans += o.PktRetrans
+	t.PktRecvRetrans += o.PktRecvRetrans
+	t.PktRecvDrop += o.PktRecvDrop
+	t.PktSndDrop += o.PktSndDrop
+	t.PktRecvUndecrypt += o.PktRecvUndecrypt
+}
+
 // Totals returns the counters of every connection so far.
 func (s *Server) Totals() Totals {
 	s.mu.Lock()
