@@ -20,7 +20,7 @@ const maxPESPayload = 65535 - 3 - 10
 
 // Muxer writes frames as a program stream the way GB28181 cameras do: every
 // frame in a pack of its own, the system header and program stream map
-// before each keyframe, video as Annex B with the parameter sets in front
+// before each keyframe (and the first frame), video as Annex B with the parameter sets in front
 // of keyframes, split into PES packets of at most 64 KB (the first one
 // with the PTS and DTS), AAC with an ADTS header, G.711 as is.
 type Muxer struct {
@@ -29,6 +29,7 @@ type Muxer struct {
 	asc          aac.ASC
 	haveASC      bool
 	version      uint8 // of the program stream map
+	started      bool  // the headers were written once
 	es           []byte
 }
 
@@ -60,7 +61,7 @@ func (m *Muxer) AppendFrame(dst []byte, f *media.Frame) ([]byte, error) {
 		}
 		scr := Ticks(f.DTS)
 		dst = appendPack(dst, scr)
-		if f.IsKey() {
+		if f.IsKey() || !m.started {
 			dst = m.appendHeaders(dst)
 		}
 		es := append(m.es[:0], 0, 0, 0, 1)
@@ -91,6 +92,9 @@ func (m *Muxer) AppendFrame(dst []byte, f *media.Frame) ([]byte, error) {
 	}
 	t := Ticks(f.DTS)
 	dst = appendPack(dst, t)
+	if !m.started {
+		dst = m.appendHeaders(dst)
+	}
 	return appendPES(dst, idAudio, es, t, t), nil
 }
 
@@ -167,6 +171,7 @@ func (m *Muxer) appendHeaders(b []byte) []byte {
 		ids[n], types[n] = idAudio, t
 		n++
 	}
+	m.started = true
 	// System header.
 	const rateBound = muxRate
 	b = append(b, 0, 0, 1, idSystem, 0, byte(6+3*n),
