@@ -363,3 +363,33 @@ func cameraPackets(t testing.TB) ([][]byte, []bool) {
 	}
 	return pkts, markers
 }
+
+// TestSplitFrames cuts GStreamer's stream into per-frame pieces, as the
+// device simulator sends them, and demuxes each with the marker bit.
+func TestSplitFrames(t *testing.T) {
+	data := readFile(t, gstFile)
+	var pieces [][]byte
+	var pts []int64
+	SplitFrames(data, func(p []byte, t int64) {
+		pieces = append(pieces, p)
+		pts = append(pts, t)
+	})
+	if len(pieces) != 50 {
+		t.Fatalf("%d pieces, want 50", len(pieces))
+	}
+	if !bytes.Equal(bytes.Join(pieces, nil), data) {
+		t.Fatal("pieces do not make up the stream")
+	}
+	d := &Demuxer{}
+	c := &collector{}
+	for i, p := range pieces {
+		if i > 0 && pts[i]-pts[i-1] != 3600 {
+			t.Errorf("piece %d: PTS %d after %d", i, pts[i], pts[i-1])
+		}
+		_ = d.Write(p, true, c.emit)
+		if n := c.count(media.CodecH264, 0); n != i+1 {
+			t.Fatalf("after piece %d: %d video frames", i, n)
+		}
+	}
+	checkGStreamer(t, c, 50, 41, 2, 320, 180)
+}

@@ -14,6 +14,7 @@
 package ps
 
 import (
+	"encoding/binary"
 	"errors"
 	"time"
 
@@ -164,4 +165,70 @@ func crc32(b []byte) uint32 {
 		}
 	}
 	return c
+}
+
+// SplitFrames cuts a program stream (a .ps file, mpegpsmux output) into the
+// pieces a camera sends in the RTP packets of one frame: each piece starts
+// at a video PES with a new PTS, or at the pack, system header and map just
+// before it, and runs to the next; audio PES go with the piece they follow.
+// fn gets each piece with the PTS of its video (90 kHz, 33 bits), or of its
+// first PES when it has no video. A piece aliases data. Bytes that do not
+// parse as program stream units end the walk in the last piece.
+func SplitFrames(data []byte, fn func(piece []byte, pts int64)) {
+	start := 0       // of the current piece
+	cut := -1        // where the next piece starts: the first header after the last video PES
+	var pts int64    // of the current piece
+	havePTS := false // the piece has its PTS
+	haveVideo := false
+	i := 0
+	for i+4 <= len(data) {
+		b := data[i:]
+		if b[0] != 0 || b[1] != 0 || b[2] != 1 || b[3] < idEnd {
+			break
+		}
+		id := b[3]
+		n := 4
+		switch {
+		case id == idPack && len(b) >= 14 && b[4]&0xc4 == 0x44:
+			n = 14 + int(b[13]&7)
+		case id == idPack && len(b) >= 12 && b[4]&0xf1 == 0x21:
+			n = 12
+		case id == idPack:
+			n = len(b)
+		case id > idEnd && len(b) >= 6:
+			n = 6 + int(binary.BigEndian.Uint16(b[4:]))
+		}
+		n = min(n, len(b))
+		isVideo := id >= idVideo && id <= 0xef
+		switch {
+		case isVideo && n >= 14 && b[7]&0x80 != 0:
+			t := readTimestamp(b[9:])
+			if haveVideo && t != pts {
+				at := i
+				if cut >= 0 {
+					at = cut
+				}
+				fn(data[start:at], pts)
+				start = at
+			}
+			if !haveVideo || t != pts {
+				pts, havePTS, haveVideo = t, true, true
+			}
+			cut = -1
+		case isVideo:
+			cut = -1
+		case id >= idAudio || id == idPrivate1:
+			if !havePTS && n >= 14 && b[7]&0x80 != 0 {
+				pts, havePTS = readTimestamp(b[9:]), true
+			}
+		default: // pack, system header, map, padding
+			if haveVideo && cut < 0 {
+				cut = i
+			}
+		}
+		i += n
+	}
+	if start < len(data) {
+		fn(data[start:], pts)
+	}
 }
