@@ -45,7 +45,7 @@ var (
 const DefaultTimeout = 10 * time.Second
 
 // reorderWindow is the UDP reorder window in packets: a lost packet delays
-// the ones after it until this many more have come (about 0.3 s at 2
+// the ones after it until this many more have come (about 0.2 s at 2
 // Mbit/s).
 const reorderWindow = 32
 
