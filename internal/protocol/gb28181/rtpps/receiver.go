@@ -44,6 +44,9 @@ var (
 // connection without naming an expected SSRC) before it is given up.
 const DefaultTimeout = 10 * time.Second
 
+// udpReadBuffer is the socket receive buffer asked for the UDP port.
+const udpReadBuffer = 1 << 20
+
 // reorderWindow is the UDP reorder window in packets: a lost packet delays
 // the ones after it until this many more have come (about 0.2 s at 2
 // Mbit/s).
@@ -135,6 +138,11 @@ func NewReceiver(tcp net.Listener, udp net.PacketConn, log *slog.Logger) *Receiv
 		go r.accept()
 	}
 	if udp != nil {
+		if u, ok := udp.(*net.UDPConn); ok {
+			// Room for bursts of several cameras' keyframes (the kernel caps
+			// it at net.core.rmem_max).
+			_ = u.SetReadBuffer(udpReadBuffer)
+		}
 		r.wg.Add(1)
 		go r.readUDP()
 	}
