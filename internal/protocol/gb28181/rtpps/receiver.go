@@ -186,12 +186,11 @@ func (r *Receiver) Dial(ctx context.Context, addr string, ssrc uint32, sink Sink
 	if err != nil {
 		return fmt.Errorf("rtpps: dial %s: %w", addr, err)
 	}
-	s := r.add(ssrc, sink, c, "tcp-active")
+	s := r.add(ssrc, sink, c, "tcp-active") // adds its two goroutines to r.wg
 	if s == nil {
 		c.Close()
 		return ErrClosed
 	}
-	r.wg.Add(2)
 	go func() {
 		defer r.wg.Done()
 		select {
@@ -228,6 +227,9 @@ func (r *Receiver) add(ssrc uint32, sink Sink, c net.Conn, transport string) *st
 	}
 	old := r.exp[ssrc]
 	r.exp[ssrc] = s
+	if c != nil {
+		r.wg.Add(2) // Dial's goroutines, counted before Close can wait
+	}
 	r.mu.Unlock()
 	if old != nil {
 		old.end(ErrReplaced, true)
