@@ -47,6 +47,9 @@ const DefaultTimeout = 10 * time.Second
 // udpReadBuffer is the socket receive buffer asked for the UDP port.
 const udpReadBuffer = 1 << 20
 
+// statsEvery is the interval of the stats line each stream logs.
+const statsEvery = time.Minute
+
 // reorderWindow is the UDP reorder window in packets: a lost packet delays
 // the ones after it until this many more have come (about 0.2 s at 2
 // Mbit/s).
@@ -118,6 +121,8 @@ type stream struct {
 	conn  net.Conn // the TCP connection feeding it, if any
 	ended bool     // Gone was called or the expectation was cancelled
 	endCh chan struct{}
+	// At the last stats line.
+	logBytes, logFrames, logLost uint64
 
 	last atomic.Int64 // unix nanoseconds of the last packet, or of Expect
 }
@@ -352,11 +357,16 @@ func (r *Receiver) watch() {
 	defer r.wg.Done()
 	t := time.NewTicker(250 * time.Millisecond)
 	defer t.Stop()
+	nextStats := time.Now().Add(statsEvery)
 	for {
 		select {
 		case <-r.done:
 			return
 		case now := <-t.C:
+			if now.After(nextStats) {
+				nextStats = now.Add(statsEvery)
+				r.logStats()
+			}
 			limit := now.Add(-r.timeoutDur()).UnixNano()
 			var dead []*stream
 			r.mu.Lock()
@@ -370,6 +380,29 @@ func (r *Receiver) watch() {
 				r.remove(s, ErrTimeout)
 			}
 		}
+	}
+}
+
+// logStats writes one line per stream: its rate, frames and losses since
+// the last line (SRS's pithy print).
+func (r *Receiver) logStats() {
+	r.mu.Lock()
+	ss := make([]*stream, 0, len(r.exp))
+	for _, s := range r.exp {
+		ss = append(ss, s)
+	}
+	r.mu.Unlock()
+	for _, s := range ss {
+		s.mu.Lock()
+		st := s.stats
+		db, df, dl := st.Bytes-s.logBytes, st.Frames-s.logFrames, st.Lost-s.logLost
+		s.logBytes, s.logFrames, s.logLost = st.Bytes, st.Frames, st.Lost
+		s.mu.Unlock()
+		if st.Packets == 0 {
+			continue
+		}
+		s.log.Info("gb28181 media", "transport", st.Transport, "remote", st.Remote,
+			"kbps", db*8/uint64(statsEvery/time.Millisecond), "frames", df, "lost", dl, "errors", st.Errors)
 	}
 }
 

@@ -489,3 +489,40 @@ func FuzzPacket(f *testing.F) {
 		}
 	})
 }
+
+// TestTCPLoss: a device that drops packets (its send buffer overflowed)
+// leaves sequence gaps on a TCP connection: counted as lost, their frames
+// dropped, the rest delivered at once.
+func TestTCPLoss(t *testing.T) {
+	r, tcp, _ := newReceiver(t)
+	const ssrc = 31
+	sk := newSink()
+	defer r.Expect(ssrc, sk)()
+	c, err := net.Dial("tcp", tcp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	s := NewSender(c, true, ssrc, PayloadType)
+	dropped := 0
+	s.Drop = func(seq uint16) bool {
+		if seq%20 == 10 {
+			dropped++
+			return true
+		}
+		return false
+	}
+	send(t, s, pieces(t))
+	want := 50 - dropped
+	sk.waitVideo(t, want-1) // the last frame may end in a dropped packet
+	time.Sleep(50 * time.Millisecond)
+	v, _, _ := sk.counts()
+	st, _ := r.StatsOf(ssrc)
+	t.Logf("%d packets, %d dropped: video %d, stats %+v", s.Seq(), dropped, v, st)
+	if st.Lost != uint64(dropped) && st.Lost != uint64(dropped-1) {
+		t.Errorf("lost %d, want %d", st.Lost, dropped)
+	}
+	if v < want-1 || v > 50-dropped/2 {
+		t.Errorf("video %d, want about %d", v, want)
+	}
+}
