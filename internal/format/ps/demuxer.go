@@ -272,6 +272,13 @@ func (d *Demuxer) garbage() int {
 // was taken (or garbage skipped), else the header length it needs.
 func (d *Demuxer) parse() int {
 	b := d.in
+	if len(b) >= 3 && b[0] == 0 && b[1] == 0 && b[2] == 0 {
+		// A zero byte before a start code (a 4-byte start code, or zero
+		// padding after a PES): skipped without counting it as garbage.
+		d.stats.Skipped++
+		d.in = b[1:]
+		return -1
+	}
 	if len(b) < 4 {
 		if len(b) > 0 && !isPrefix(b) {
 			return d.garbage()

@@ -393,3 +393,21 @@ func TestSplitFrames(t *testing.T) {
 	}
 	checkGStreamer(t, c, 50, 41, 2, 320, 180)
 }
+
+// TestZeroPadding reads a stream with zero bytes between its units (4-byte
+// start codes, zero padding): no garbage counted.
+func TestZeroPadding(t *testing.T) {
+	data := readFile(t, gstFile)
+	var in []byte
+	for i, u := range units(t, data) {
+		in = append(in, make([]byte, i%3)...)
+		in = append(in, data[u.off:u.off+u.n]...)
+	}
+	for _, n := range []int{1400, 1} {
+		c, d := demuxChunks(t, in, n)
+		checkGStreamer(t, c, 50, 41, 2, 320, 180)
+		if s := d.Stats(); s.Resyncs != 0 || s.Errors != 0 {
+			t.Errorf("chunk %d: stats %+v", n, s)
+		}
+	}
+}
