@@ -289,3 +289,62 @@ func countConfig(c *collector) (n int) {
 	}
 	return n
 }
+
+// TestUnboundedPES reads video PES packets whose PES_packet_length is 0:
+// each runs to the next start code.
+func TestUnboundedPES(t *testing.T) {
+	frames := demuxedGStreamer(t)
+	for i := range frames {
+		if frames[i].IsKey() {
+			big := binary.BigEndian.AppendUint32(nil, 100000)
+			big = append(append(big, 0x65), bytes.Repeat([]byte{0x88}, 100000-1)...)
+			frames[i].Payload = big
+		}
+	}
+	m := NewMuxer()
+	var pieces [][]byte
+	var data []byte
+	for i := range frames {
+		b, err := m.AppendFrame(nil, &frames[i])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(b) == 0 {
+			continue
+		}
+		for _, u := range units(t, b) {
+			if u.id == idVideo {
+				b[u.off+4], b[u.off+5] = 0, 0
+			}
+		}
+		pieces = append(pieces, b)
+		data = append(data, b...)
+	}
+	for _, n := range []int{1400, 1, 0} {
+		c, d := demuxChunks(t, data, n)
+		if v, a := c.count(media.CodecH264, 0), c.count(media.CodecAAC, 0); v != 50 || a != 41 || d.Stats().Errors != 0 {
+			t.Errorf("chunk %d: video %d audio %d, stats %+v", n, v, a, d.Stats())
+		}
+		for _, f := range c.of(media.CodecH264) {
+			if f.IsKey() && len(f.Payload) != 100004 {
+				t.Errorf("keyframe of %d bytes", len(f.Payload))
+			}
+		}
+	}
+	d := &Demuxer{}
+	got := 0
+	for i, p := range pieces {
+		for len(p) > 0 {
+			k := min(len(p), 1400)
+			_ = d.Write(p[:k], k == len(p), func(f *media.Frame) {
+				if !f.IsConfig() {
+					got++
+				}
+			})
+			p = p[k:]
+		}
+		if got != i+1 {
+			t.Fatalf("%d frames after piece %d", got, i)
+		}
+	}
+}
