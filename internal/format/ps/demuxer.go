@@ -46,8 +46,10 @@ type Stats struct {
 //
 // A video access unit ends at the RTP marker bit (Write's marker), at the
 // next video PES that carries a different PTS, or at Flush; the PES packets
-// of one frame (a frame over 64 KB needs several) are joined. Bytes that do
-// not start a pack, a header or a PES are skipped up to the next start code.
+// of one frame (a frame over 64 KB needs several) are joined; a video PES
+// of unbounded length (PES_packet_length 0) runs to the next start code.
+// Bytes that do not start a pack, a header or a PES are skipped up to the
+// next start code.
 //
 // The zero Demuxer is ready to use.
 type Demuxer struct {
