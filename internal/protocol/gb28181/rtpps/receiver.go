@@ -32,11 +32,11 @@ import (
 
 // Errors given to Sink.Gone.
 var (
-	// ErrTimeout: no packet came for the receiver's timeout.
+	// ErrTimeout reports that no packet came for the receiver's timeout.
 	ErrTimeout = errors.New("rtpps: no media")
-	// ErrClosed: the receiver was closed.
+	// ErrClosed reports that the receiver was closed.
 	ErrClosed = errors.New("rtpps: receiver closed")
-	// ErrReplaced: a new TCP connection for the SSRC took over (passive).
+	// ErrReplaced reports that a new expectation of the same SSRC took over.
 	ErrReplaced = errors.New("rtpps: replaced")
 )
 
