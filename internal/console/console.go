@@ -32,6 +32,13 @@ var assets embed.FS
 const CSP = "default-src 'self'; img-src 'self' blob:; media-src 'self' blob:; " +
 	"object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
 
+// CSPConnect is CSP with a connect-src of the page's own origin and the
+// given ones ("http://HOST:PORT").
+func CSPConnect(origins []string) string {
+	return "default-src 'self'; connect-src 'self' " + strings.Join(origins, " ") + "; " +
+		strings.TrimPrefix(CSP, "default-src 'self'; ")
+}
+
 // asset is one embedded file, raw and gzipped. A file committed gzipped
 // (NAME.gz, a vendored library) is served as NAME; its raw bytes are
 // unzipped only for a browser that does not take gzip.
@@ -131,11 +138,22 @@ func Size() (embedded, gz int) {
 // Handler serves the console under prefix ("/console/"): the page at the
 // prefix itself and at any path without an extension (the pages are routed
 // in the browser), the assets by name.
-func Handler(prefix string) http.Handler {
+func Handler(prefix string) http.Handler { return HandlerConnect(prefix, nil) }
+
+// HandlerConnect is Handler whose pages may also fetch from the origins
+// connect returns for a request (the box's HTTP server, for the HTTP-FLV
+// preview): they are added to the CSP's connect-src.
+func HandlerConnect(prefix string, connect func(r *http.Request) []string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		once.Do(load)
 		h := w.Header()
-		h.Set("Content-Security-Policy", CSP)
+		csp := CSP
+		if connect != nil {
+			if o := connect(r); len(o) > 0 {
+				csp = CSPConnect(o)
+			}
+		}
+		h.Set("Content-Security-Policy", csp)
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("Referrer-Policy", "no-referrer")
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
