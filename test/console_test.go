@@ -818,7 +818,7 @@ func TestConsoleRecordings(t *testing.T) {
 			}
 			b, _ := io.ReadAll(resp.Body)
 			resp.Body.Close()
-			if resp.StatusCode/100 == 2 || strings.Contains(string(b), "secret") {
+			if resp.StatusCode/100 == 2 || strings.Contains(string(b), "FLV secret") {
 				t.Errorf("%s %s: %s %q", m, p, resp.Status, b)
 			}
 		}
