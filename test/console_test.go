@@ -50,6 +50,7 @@ func TestConsole(t *testing.T) {
 		cdp.call(t, "Page.navigate", map[string]any{"url": base + "?load=" + strconv.Itoa(i) + "#/dashboard"})
 		cdp.waitFor(t, "the dashboard shows the version",
 			fmt.Sprintf(`document.getElementById('d-version').textContent === %q`, ver.Data.Version))
+		cdp.waitFor(t, "the paint timings are there", `performance.getEntriesByType('paint').length >= 2`)
 		v := cdp.eval(t, `(() => { const p = performance.getEntriesByType('paint');
 		  const f = (n) => (p.find(e => e.name === n) || {}).startTime || -1; return [f('first-paint'), f('first-contentful-paint')]; })()`)
 		if a, ok := v.([]any); ok && len(a) == 2 {

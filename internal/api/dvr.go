@@ -182,12 +182,13 @@ func streamOf(tmpl, dir, rel string) string {
 		t = t[len(d)+1:]
 	}
 	vals := map[string]string{}
-	if !matchTemplate(t, rel, vals) {
-		// a file that existed already got NAME.N.ext
-		ext := path.Ext(rel)
-		base := strings.TrimSuffix(rel, ext)
-		i := strings.LastIndexByte(base, '.')
-		if i < 0 || !digits(base[i+1:]) || !matchTemplate(t, base[:i]+ext, vals) {
+	// A file whose name was taken got NAME.N.ext: that reading first.
+	ext := path.Ext(rel)
+	base := strings.TrimSuffix(rel, ext)
+	i := strings.LastIndexByte(base, '.')
+	if i < 0 || !digits(base[i+1:]) || !matchTemplate(t, base[:i]+ext, vals) {
+		clear(vals)
+		if !matchTemplate(t, rel, vals) {
 			return ""
 		}
 	}

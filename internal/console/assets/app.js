@@ -313,7 +313,8 @@ async function togglePreview(c, st) {
   video.muted = true;
   video.autoplay = true;
   video.playsInline = true;
-  video.controls = true;
+  video.title = 'double-click: full screen';
+  video.addEventListener('dblclick', () => { if (video.requestFullscreen) video.requestFullscreen().catch(() => {}); });
   const box = c.querySelector('.preview');
   const live = { video, stop: () => {}, kind };
   c.live = live;
@@ -435,7 +436,7 @@ function renderStream(st, clients) {
   set('.stats', `${r ? `in ${fmtBits(r.rx)} · out ${fmtBits(r.tx)}` : 'measuring bitrate…'} · ${st.frames} frames`);
   const pub = st.publish && st.publish.active ? clients.find((x) => x.id === st.publish.cid) : null;
   const pubLine = c.querySelector('.publisher');
-  pubLine.replaceChildren(span('', pub ? `publisher ${pub.type} from ${pub.ip}, ${fmtDur(pub.alive)} ` :
+  pubLine.replaceChildren(span('', pub ? `publisher ${pub.type}${pub.ip ? ' from ' + pub.ip : ''}, ${fmtDur(pub.alive)} ` :
     (st.publish && st.publish.active ? 'publishing ' : 'no publisher ')));
   if (pub) pubLine.append(button('kick', 'kick', () => kick(pub.id, `the publisher of ${st.app}/${st.name}`)));
 
