@@ -1,3 +1,5 @@
+//go:build !tiny
+
 package api
 
 import (
@@ -9,37 +11,12 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
-	"time"
 
 	"github.com/srs-lite/srs-lite/internal/service/dvr"
 )
 
 // maxDVRFiles bounds the list of GET /api/v1/dvr/files.
 const maxDVRFiles = 5000
-
-// DVRRoot is a folder recordings are written under: the fixed part of a
-// [vhost.dvr] path template (dvr.Root), how many folder levels below it
-// the files may be, and the template itself (to tell the stream of a file).
-type DVRRoot struct {
-	Dir      string
-	Depth    int
-	Template string
-}
-
-// DVRFile is a recording as GET /api/v1/dvr/files lists it.
-type DVRFile struct {
-	// Path is the file's path in the API: the root's label, then the path
-	// below the root ("dvr/live/cam.1700000000000.flv").
-	Path   string    `json:"path"`
-	Name   string    `json:"name"`
-	Stream string    `json:"stream,omitempty"` // "app/stream" when the template tells it
-	Format string    `json:"format"`           // flv, mp4, ts
-	Size   int64     `json:"size"`
-	MTime  time.Time `json:"mtime"`
-	// Duration in seconds, when known (FLV, MP4, or tracked at the end of
-	// the recording).
-	Duration *float64 `json:"duration,omitempty"`
-}
 
 var dvrTypes = map[string]string{".flv": "video/x-flv", ".mp4": "video/mp4", ".ts": "video/mp2t"}
 

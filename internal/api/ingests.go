@@ -1,3 +1,5 @@
+//go:build !tiny
+
 package api
 
 import (
@@ -6,21 +8,6 @@ import (
 	"io/fs"
 	"net/http"
 )
-
-// IngestEdit is an [[ingest]] entry as POST and PUT /api/v1/ingests/{name}
-// take it (JSON); empty fields are left out of the config file, so they
-// keep their defaults.
-type IngestEdit struct {
-	Name        string `json:"name"`
-	Enabled     *bool  `json:"enabled,omitempty"` // nil: true
-	Input       string `json:"input"`
-	Output      string `json:"output,omitempty"`
-	OnDemand    bool   `json:"on_demand,omitempty"`
-	IdleTimeout string `json:"idle_timeout,omitempty"`
-	Transport   string `json:"transport,omitempty"`
-	Encoder     string `json:"encoder,omitempty"`
-	ACodec      string `json:"acodec,omitempty"`
-}
 
 // maxIngestBody bounds the body of an ingest edit.
 const maxIngestBody = 16 << 10

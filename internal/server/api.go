@@ -5,14 +5,12 @@ import (
 	"fmt"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/srs-lite/srs-lite/internal/api"
 	"github.com/srs-lite/srs-lite/internal/config"
 	"github.com/srs-lite/srs-lite/internal/device/ptz"
 	"github.com/srs-lite/srs-lite/internal/device/v4l2"
 	"github.com/srs-lite/srs-lite/internal/media"
-	"github.com/srs-lite/srs-lite/internal/service/dvr"
 	"github.com/srs-lite/srs-lite/internal/service/forward"
 	"github.com/srs-lite/srs-lite/internal/service/ingest"
 	"github.com/srs-lite/srs-lite/internal/service/snapshot"
@@ -43,7 +41,7 @@ func newAPI(s *Server) (component, error) {
 		Reload: s.Reload, ServerID: s.serverID, Start: s.start,
 		Access: s.apiAccess, Board: s.boardView, TLS: s.tlsInfo, Config: s.Config, PutConfig: s.putConfig, PTZ: c.ptz,
 		CheckConfig: s.checkConfig, LastGood: s.lastGood, Logs: s.recentLogs,
-		EditIngest: s.editIngest, RetryIngest: s.retryIngest, DVRRoots: s.dvrRoots, DVRDuration: c.dvrDuration,
+		EditIngest: c.editIngest(), RetryIngest: c.retryIngest(), DVRRoots: c.dvrRoots(), DVRDuration: c.dvrDuration(),
 	})
 	if err != nil {
 		return nil, err
@@ -127,27 +125,6 @@ func (c *apiComponent) snapshot(ctx context.Context, vhost, app, stream string) 
 		return nil, c.snapErr
 	}
 	return c.snap.JPEG(ctx, v, app, stream)
-}
-
-// dvrRoots are the folders of the recordings: the roots of the [vhost.dvr]
-// path templates of every vhost that records.
-func (s *Server) dvrRoots() []api.DVRRoot {
-	var out []api.DVRRoot
-	for _, v := range s.cfg.Load().Vhosts {
-		if v.DVR.Enabled {
-			dir, depth := dvr.Root(v.DVR.Path)
-			out = append(out, api.DVRRoot{Dir: dir, Depth: depth, Template: v.DVR.Path})
-		}
-	}
-	return out
-}
-
-// dvrDuration is the duration of a recording the DVR finished in this run.
-func (c *apiComponent) dvrDuration(path string) (time.Duration, bool) {
-	if dc := find[*dvrComponent](c.s); dc != nil {
-		return dc.duration(path)
-	}
-	return 0, false
 }
 
 // vhostsJSON is GET /api/v1/vhosts.

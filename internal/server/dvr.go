@@ -29,30 +29,7 @@ type dvrComponent struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 
-	durMu sync.Mutex
-	durs  map[string]time.Duration // finished files -> duration (the API's list)
-}
-
-// maxTracked bounds the durations kept for the API's list of recordings.
-const maxTracked = 4096
-
-// track keeps the duration of a finished recording, for TS files whose
-// duration the API cannot read cheaply.
-func (c *dvrComponent) track(f dvr.File) {
-	c.durMu.Lock()
-	defer c.durMu.Unlock()
-	if c.durs == nil || len(c.durs) >= maxTracked {
-		c.durs = map[string]time.Duration{}
-	}
-	c.durs[filepath.Clean(f.Path)] = f.Duration
-}
-
-// duration returns the duration of a recording finished in this run.
-func (c *dvrComponent) duration(path string) (time.Duration, bool) {
-	c.durMu.Lock()
-	defer c.durMu.Unlock()
-	d, ok := c.durs[filepath.Clean(path)]
-	return d, ok
+	durs tracked // finished files -> duration, for the API's list (not in tiny)
 }
 
 func newDVR(s *Server) (component, error) {

@@ -1,3 +1,5 @@
+//go:build !tiny
+
 package server
 
 import (
@@ -6,12 +8,15 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/srs-lite/srs-lite/internal/api"
 	"github.com/srs-lite/srs-lite/internal/config"
 	"github.com/srs-lite/srs-lite/internal/config/txn"
+	"github.com/srs-lite/srs-lite/internal/service/dvr"
 	"github.com/srs-lite/srs-lite/internal/service/ingest"
 )
 
@@ -222,6 +227,35 @@ func tomlString(s string) string {
 	return b.String()
 }
 
+// The API's console endpoints (left out of the tiny profile:
+// ingestedit_tiny.go).
+func (c *apiComponent) editIngest() func(context.Context, string, *api.IngestEdit, bool, string) error {
+	return c.s.editIngest
+}
+func (c *apiComponent) retryIngest() func(string) error { return c.s.retryIngest }
+func (c *apiComponent) dvrRoots() func() []api.DVRRoot  { return c.s.dvrRoots }
+func (c *apiComponent) dvrDuration() func(string) (time.Duration, bool) {
+	return func(path string) (time.Duration, bool) {
+		if dc := find[*dvrComponent](c.s); dc != nil {
+			return dc.duration(path)
+		}
+		return 0, false
+	}
+}
+
+// dvrRoots are the folders of the recordings: the roots of the [vhost.dvr]
+// path templates of every vhost that records.
+func (s *Server) dvrRoots() []api.DVRRoot {
+	var out []api.DVRRoot
+	for _, v := range s.cfg.Load().Vhosts {
+		if v.DVR.Enabled {
+			dir, depth := dvr.Root(v.DVR.Path)
+			out = append(out, api.DVRRoot{Dir: dir, Depth: depth, Template: v.DVR.Path})
+		}
+	}
+	return out
+}
+
 // retryIngest is the API's POST /api/v1/ingests/{name}/retry.
 func (s *Server) retryIngest(name string) error {
 	ic := find[*ingestComponent](s)
@@ -246,3 +280,25 @@ type kindError struct {
 
 func (e kindError) Error() string        { return e.msg }
 func (e kindError) Is(target error) bool { return target == e.kind }
+
+// maxTracked bounds the durations kept for the API's list of recordings.
+const maxTracked = 4096
+
+// track keeps the duration of a finished recording, for TS files whose
+// duration the API cannot read cheaply.
+func (c *dvrComponent) track(f dvr.File) {
+	c.durs.mu.Lock()
+	defer c.durs.mu.Unlock()
+	if c.durs.m == nil || len(c.durs.m) >= maxTracked {
+		c.durs.m = map[string]time.Duration{}
+	}
+	c.durs.m[filepath.Clean(f.Path)] = f.Duration
+}
+
+// duration returns the duration of a recording finished in this run.
+func (c *dvrComponent) duration(path string) (time.Duration, bool) {
+	c.durs.mu.Lock()
+	defer c.durs.mu.Unlock()
+	d, ok := c.durs.m[filepath.Clean(path)]
+	return d, ok
+}
