@@ -1,6 +1,7 @@
 package test
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -111,6 +112,14 @@ func TestConsole(t *testing.T) {
 	cdp.screenshot(t, filepath.Join(art, "console-streams-preview-phone.png"))
 	cdp.eval(t, `document.querySelector('.stream .preview .play').click()`)
 	cdp.waitFor(t, "the preview stops", `!document.querySelector('.stream .preview video')`)
+
+	// A preview that cannot play falls back to the snapshots.
+	cdp.eval(t, `window.mpegts.__real = window.mpegts.getFeatureList; window.mpegts.getFeatureList = () => ({ mseLivePlayback: false });
+	  document.querySelector('.stream .preview .play').click()`)
+	cdp.waitFor(t, "a failed preview falls back to snapshots", `(() => { const c = document.querySelector('.stream');
+	  return !c.querySelector('video') && c.querySelector('.nopreview').textContent.startsWith('live preview failed'); })()`)
+	cdp.waitFor(t, "the snapshot comes back", `(() => { const i = document.querySelector('.stream .preview img'); return !i.hidden && i.naturalWidth === 640; })()`)
+	cdp.eval(t, `window.mpegts.getFeatureList = window.mpegts.__real`)
 
 	// Kick the viewer from the page, then the publisher.
 	cdp.eval(t, `window.confirm = () => true; [...document.querySelectorAll('.viewers button.kick')][0].click()`)
@@ -559,7 +568,7 @@ var consolePages = []struct{ name, ready string }{
 func TestConsolePages(t *testing.T) {
 	needTools(t, "ffmpeg")
 	chrome := findChromium(t)
-	_, pty := openPTY(t)
+	ptyMaster, pty := openPTY(t)
 	dir := t.TempDir()
 	s := startServer(t, fmt.Sprintf(`
 [[ingest]]
@@ -616,6 +625,23 @@ path = "%s/dvr/[app]/[stream].[timestamp].flv"
 			t.Errorf("the console requested %s, outside the box", u)
 		}
 	}
+
+	// PTZ: a pan while the button is held, a stop on release, a preset.
+	cdp.call(t, "Page.navigate", map[string]any{"url": base + "#/cameras"})
+	cdp.waitFor(t, "the PTZ pad shows", `document.querySelectorAll('#p-list .ptz button[data-a=pan_left]').length === 1`)
+	cdp.eval(t, `document.querySelector('#p-list button[data-a=pan_left]').dispatchEvent(new PointerEvent('pointerdown', {bubbles: true}))`)
+	if b := wire(t, ptyMaster, 7); !bytes.Equal(b, []byte{0xff, 0x01, 0x00, 0x04, 0x20, 0x00, 0x25}) {
+		t.Errorf("pan left: % X", b)
+	}
+	cdp.eval(t, `document.querySelector('#p-list button[data-a=pan_left]').dispatchEvent(new PointerEvent('pointerup', {bubbles: true}))`)
+	if b := wire(t, ptyMaster, 7); !bytes.Equal(b, []byte{0xff, 0x01, 0x00, 0x00, 0x00, 0x00, 0x01}) {
+		t.Errorf("stop on release: % X", b)
+	}
+	cdp.eval(t, `document.querySelector('#p-list .preset').value = '3'; document.querySelector('#p-list button[data-p=preset_go]').click()`)
+	if b := wire(t, ptyMaster, 7); !bytes.Equal(b, []byte{0xff, 0x01, 0x00, 0x07, 0x00, 0x03, 0x0b}) {
+		t.Errorf("preset go 3: % X", b)
+	}
+	cdp.waitFor(t, "the pad says what it sent", `document.querySelector('#p-list .ptz .msg').textContent === 'preset_go 3'`)
 }
 
 // recordShort publishes 3 s of the fixture as live/NAME and waits for its

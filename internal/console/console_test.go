@@ -124,3 +124,19 @@ func TestVendoredMpegts(t *testing.T) {
 		t.Errorf("the .gz name answers %d", w.Code)
 	}
 }
+
+// TestCSPConnect: the page may fetch from the box's HTTP server (the
+// preview) and nothing else; MSE's blob: media and the snapshots' blob:
+// images are allowed, no worker (mpegts.js runs without one).
+func TestCSPConnect(t *testing.T) {
+	h := HandlerConnect("/console/", func(*http.Request) []string { return []string{"http://10.0.0.1:8080"} })
+	csp := get(t, h, "/console/", "").Header().Get("Content-Security-Policy")
+	for _, want := range []string{"default-src 'self';", "connect-src 'self' http://10.0.0.1:8080;", "media-src 'self' blob:", "img-src 'self' blob:"} {
+		if !strings.Contains(csp, want) {
+			t.Errorf("CSP %q lacks %q", csp, want)
+		}
+	}
+	if strings.Contains(csp, "worker-src") || strings.Contains(csp, "*") {
+		t.Errorf("CSP %q", csp)
+	}
+}
