@@ -531,7 +531,13 @@ function ingestCard(inj) {
   set('.since', inj.since ? `for ${fmtDur((Date.now() - Date.parse(inj.since)) / 1000)}` : '');
   set('.src', `${inj.source ? inj.source + ' · ' : ''}${inj.on_demand ? 'on demand · ' : ''}${inj.input}`);
   set('.err', inj.error ? `last error: ${inj.error}` : '');
-  set('.stats', `${inj.restarts} restart${inj.restarts === 1 ? '' : 's'} · ${inj.frames} frames · ${fmtBits(inj.kbps * 1000)}${inj.transport ? ' · ' + inj.transport : ''}`);
+  // the bitrate from the byte counter between two polls (the API's kbps
+  // needs 30 s of samples)
+  const now = { t: Date.now(), b: inj.bytes };
+  if (c.bytes && now.t > c.bytes.t + 500) c.rate = Math.max(0, now.b - c.bytes.b) * 8 / ((now.t - c.bytes.t) / 1000);
+  if (!c.bytes || now.t > c.bytes.t + 500) c.bytes = now;
+  const rate = c.rate != null ? c.rate : inj.kbps * 1000;
+  set('.stats', `${inj.restarts} restart${inj.restarts === 1 ? '' : 's'} · ${inj.frames} frames · ${fmtBits(rate)}${inj.transport ? ' · ' + inj.transport : ''}`);
   // The snapshot of the stream it publishes (not of a push to another server).
   if (!inj.output.includes('://') && inj.state === 'running') {
     const [app, ...rest] = inj.output.split('/');
