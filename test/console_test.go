@@ -787,6 +787,25 @@ func TestConsoleCameras(t *testing.T) {
 	if b, _ := os.ReadFile(s.conf); string(b) != string(before)+"\n" {
 		t.Errorf("the config file after the removal:\n%q\nwas\n%q", b, before)
 	}
+
+	// The video devices with their formats, and "add" filling the form.
+	// This machine has no /dev/video* (and the vivid module cannot be
+	// loaded): the page's GET /api/v1/devices is answered by a fake of what
+	// a UVC camera lists.
+	cdp.call(t, "Page.addScriptToEvaluateOnNewDocument", map[string]any{"source": `{ const real = window.fetch;
+	  window.fetch = (u, o) => String(u).startsWith('/api/v1/devices') ? Promise.resolve(new Response(JSON.stringify({code: 0, devices: [
+	    {path: '/dev/video0', driver: 'uvcvideo', card: 'USB Camera', bus: 'usb-0000:00:14.0-1', capture: true, formats: [
+	      {fourcc: 'MJPG', name: 'mjpeg', description: 'Motion-JPEG', compressed: true, sizes: [{width: 1280, height: 720, fps: [30, 15]}, {width: 640, height: 480, fps: [30]}]},
+	      {fourcc: 'YUYV', name: 'yuyv', description: 'YUYV 4:2:2', compressed: false, sizes: [{width: 640, height: 480, fps: [30]}]}]},
+	    {path: '/dev/video1', driver: 'uvcvideo', card: 'USB Camera', capture: false}]}), {headers: {'Content-Type': 'application/json'}})) : real(u, o); }`})
+	cdp.call(t, "Page.navigate", map[string]any{"url": base + "?devices#/cameras"})
+	cdp.waitFor(t, "the devices are listed with their formats", `(() => { const l = document.getElementById('v-list');
+	  return l.children.length === 2 && l.textContent.includes('mjpeg (Motion-JPEG): 1280×720@30, 640×480@30') && l.textContent.includes('not a capture node') &&
+	    document.getElementById('v-empty').hidden; })()`)
+	cdp.eval(t, `document.querySelector('#v-list button').click()`)
+	cdp.waitFor(t, "add fills the form", `!document.getElementById('i-form').hidden && document.getElementById('f-name').value === 'video0' &&
+	  document.getElementById('f-input').value === 'v4l2:///dev/video0?format=mjpeg&size=1280x720'`)
+	cdp.screenshot(t, filepath.Join(art, "console-cameras-devices-laptop.png"))
 }
 
 // TestConsoleRecordings: the recordings page lists a DVR file with its
