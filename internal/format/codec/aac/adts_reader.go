@@ -8,8 +8,10 @@ import (
 
 // ADTSReader reads ADTS frames from a byte stream (a raw .aac file, ffmpeg's
 // `-f adts` output), reusing its buffer: no allocation per frame. Junk
-// between frames is skipped: the reader looks for the next syncword whose
-// header parses, and counts the bytes it skipped.
+// between frames is skipped: after junk, the reader takes the next syncword
+// whose header parses and is followed by another frame (or the end), and
+// counts the bytes it skipped. A frame is returned as soon as it is whole,
+// without waiting for the next one.
 type ADTSReader struct {
 	br      *bufio.Reader
 	last    int // bytes of the previous frame still to discard
@@ -34,6 +36,7 @@ func (r *ADTSReader) ReadFrame() (h ADTS, payload []byte, err error) {
 		r.br.Discard(r.last)
 		r.last = 0
 	}
+	resync := false
 	for {
 		hdr, err := r.br.Peek(ADTSHeaderLen)
 		if err != nil {
@@ -51,7 +54,19 @@ func (r *ADTSReader) ReadFrame() (h ADTS, payload []byte, err error) {
 			}
 			r.br.Discard(k)
 			r.Skipped += k
+			resync = true
 			continue
+		}
+		if resync {
+			// After junk, a syncword can be a false one: trust it when
+			// the next frame starts where its length says (or the stream
+			// ends there).
+			b, err := r.br.Peek(n + 2)
+			if err == nil && (b[n] != 0xff || b[n+1]&0xf6 != 0xf0) || err != nil && len(b) != n {
+				r.br.Discard(1)
+				r.Skipped++
+				continue
+			}
 		}
 		b, err := r.br.Peek(n)
 		if err != nil {
