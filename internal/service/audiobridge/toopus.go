@@ -180,13 +180,16 @@ func (p *opusPipe) run(ctx context.Context) {
 	}
 }
 
-// opusArgs is the AAC (ADTS) to Ogg Opus command line. The input side reads
-// without probing (the ADTS header says everything), the output side writes
-// a page per packet and flushes it: the child holds no more than a frame or
-// two (see docs/webrtc-audio.md for the measured latency).
+// opusArgs is the AAC (ADTS) to Ogg Opus command line. The input is not
+// probed (the ADTS header says everything); the output is a page per packet,
+// flushed at once (-page_duration: the Ogg muxer's default holds a second of
+// packets). Measured added latency: one AAC frame (24 ms at 44.1 kHz, see
+// docs/webrtc-audio.md). Not -fflags nobuffer: ffmpeg then drops the frame it
+// decoded while probing, which shifts the output by a frame against the
+// timeline.
 func (b *Bridge) opusArgs(channels int) []string {
 	args := append([]string(nil), ffmpeg.BaseArgs...)
-	args = append(args, "-fflags", "nobuffer", "-probesize", "32", "-analyzeduration", "0",
+	args = append(args, "-probesize", "32", "-analyzeduration", "0",
 		"-c:a", b.decoder, "-f", "aac", "-i", "pipe:0", "-map", "0:a:0",
 		"-c:a", b.encoder, "-b:a", kbps(b.opt.OpusBitrate), "-ar", "48000", "-ac", strconv.Itoa(channels))
 	if b.encoder == "libopus" {
