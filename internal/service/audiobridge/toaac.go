@@ -152,7 +152,7 @@ func (b *Bridge) aacArgs() []string {
 	args := append([]string(nil), ffmpeg.BaseArgs...)
 	return append(args, "-probesize", "32", "-analyzeduration", "0",
 		"-f", "ogg", "-i", "pipe:0", "-map", "0:a:0",
-		"-c:a", "aac", "-b:a", kbps(b.opt.AACBitrate), "-ar", "48000", "-ac", "2",
+		"-af", "asetpts=N/SR/TB", "-c:a", "aac", "-b:a", kbps(b.opt.AACBitrate), "-ar", "48000", "-ac", "2",
 		"-flush_packets", "1", "-f", "adts", "pipe:1")
 }
 

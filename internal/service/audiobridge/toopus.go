@@ -36,9 +36,12 @@ type opusPipe struct {
 	dead   bool
 	linger *time.Timer
 
-	// The run goroutine's.
+	// The run goroutine's (and its session's feeder, which ends before the
+	// next session starts).
 	lastOut time.Duration
 	hasOut  bool
+	asc     aac.ASC // the source's AAC config: its config frame comes once
+	hasASC  bool
 }
 
 // Opus returns a reader of the Opus version of the stream's AAC audio: a
@@ -191,6 +194,7 @@ func (b *Bridge) opusArgs(channels int) []string {
 	args := append([]string(nil), ffmpeg.BaseArgs...)
 	args = append(args, "-probesize", "32", "-analyzeduration", "0",
 		"-c:a", b.decoder, "-f", "aac", "-i", "pipe:0", "-map", "0:a:0",
+		"-af", "asetpts=N/SR/TB", // gapless: the timeline maps gaps
 		"-c:a", b.encoder, "-b:a", kbps(b.opt.OpusBitrate), "-ar", "48000", "-ac", strconv.Itoa(channels))
 	if b.encoder == "libopus" {
 		args = append(args, "-application", "lowdelay", "-frame_duration", "20")
@@ -251,6 +255,9 @@ func (p *opusPipe) session(ctx context.Context, rd *media.Reader) (srcEnded bool
 // waitConfig reads up to the first AAC frame after a config, and returns the
 // config and that frame (or an empty frame when the config came last).
 func (p *opusPipe) waitConfig(ctx context.Context, rd *media.Reader) (aac.ASC, media.Frame, error) {
+	if p.hasASC {
+		return p.asc, media.Frame{}, nil // a restart
+	}
 	var dst [1]media.Frame
 	var asc aac.ASC
 	have := false
@@ -274,6 +281,7 @@ func (p *opusPipe) waitConfig(ctx context.Context, rd *media.Reader) (aac.ASC, m
 				asc, have = a, true
 			}
 		case have:
+			p.asc, p.hasASC = asc, true
 			return asc, f, nil
 		default:
 			f.Release() // no config yet: ADTS cannot be written
@@ -319,6 +327,7 @@ func (f *feeder) run(ctx context.Context, rd *media.Reader, w io.WriteCloser, fi
 			fr.Release()
 			if err == nil && (a.SampleRate != f.asc.SampleRate || a.Channels != f.asc.Channels ||
 				a.ObjectType != f.asc.ObjectType || a.FrameLength != f.asc.FrameLength) {
+				f.p.asc = a
 				return errConfigChanged
 			}
 		default:
