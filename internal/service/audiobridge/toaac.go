@@ -39,8 +39,9 @@ type aacJob struct {
 	// The run goroutine's.
 	lastOut time.Duration
 	hasOut  bool
-	cfgOut  [3]int // object type, rate, channels of the config last sent to out
-	cfgSent bool   // sent by this session's child
+	cfgOut  [3]int      // object type, rate, channels of the config last sent to out
+	cfgSent bool        // sent by this session's child
+	frame   media.Frame // handed to out: a local would escape through the func value
 }
 
 // ToAAC converts a publisher's Opus to AAC. push takes the publisher's Opus
@@ -273,18 +274,18 @@ func (j *aacJob) readAAC(r io.Reader, tl *timeline) error {
 		if c := [3]int{asc.ObjectType, asc.SampleRate, asc.Channels}; !j.cfgSent || c != j.cfgOut {
 			j.cfgOut, j.cfgSent = c, true
 			cfg := aac.BuildASC(asc.ObjectType, asc.SampleRate, asc.Channels)
-			cf := media.Frame{DTS: ts, PTS: ts, Codec: media.CodecAAC, Flags: media.FlagConfig,
+			j.frame = media.Frame{DTS: ts, PTS: ts, Codec: media.CodecAAC, Flags: media.FlagConfig,
 				SampleRate: uint32(asc.SampleRate), Channels: uint8(asc.Channels)}
 			buf := media.GetBuf(len(cfg))
 			copy(buf.Bytes(), cfg)
-			cf.SetBuf(buf, 0, len(cfg))
-			j.out(&cf)
+			j.frame.SetBuf(buf, 0, len(cfg))
+			j.out(&j.frame)
 		}
 		buf := media.GetBuf(len(payload))
 		copy(buf.Bytes(), payload)
-		f := media.Frame{DTS: ts, PTS: ts, Codec: media.CodecAAC, SampleRate: uint32(asc.SampleRate), Channels: uint8(asc.Channels)}
-		f.SetBuf(buf, 0, len(payload))
-		j.out(&f)
+		j.frame = media.Frame{DTS: ts, PTS: ts, Codec: media.CodecAAC, SampleRate: uint32(asc.SampleRate), Channels: uint8(asc.Channels)}
+		j.frame.SetBuf(buf, 0, len(payload))
+		j.out(&j.frame)
 		j.lastOut, j.hasOut = ts, true
 		j.framesOut.Add(1)
 	}
