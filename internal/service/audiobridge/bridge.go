@@ -326,3 +326,37 @@ func (j *job) failed(err error, delay time.Duration) {
 
 // kbps formats a bitrate for ffmpeg.
 func kbps(n int) string { return strconv.Itoa(n) + "k" }
+
+// stallAfter is how long a child may take input without giving output before
+// it counts as hung and is killed (then restarted). Encoders hold a frame or
+// two, not seconds; a slow board takes a second or two to start one.
+var stallAfter = 10 * time.Second
+
+// watch kills proc when j's input count grows while its output count stays
+// the same for stallAfter, and reports that it did. It returns when ctx ends.
+func (j *job) watch(ctx context.Context, kill func(), stalled *atomic.Bool) {
+	t := time.NewTicker(stallAfter / 5)
+	defer t.Stop()
+	in, out := j.framesIn.Load(), j.framesOut.Load()
+	since := time.Now()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		i, o := j.framesIn.Load(), j.framesOut.Load()
+		if o != out || i == in {
+			in, out, since = i, o, time.Now()
+			continue
+		}
+		if time.Since(since) >= stallAfter {
+			stalled.Store(true)
+			kill()
+			return
+		}
+	}
+}
+
+// errStalled is the failure of a child killed by watch.
+var errStalled = errors.New("ffmpeg stalled: input but no output")

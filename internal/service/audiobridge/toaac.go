@@ -174,6 +174,8 @@ func (j *aacJob) session(ctx context.Context) error {
 	resume, hasResume := j.lastOut, j.hasOut
 	j.cfgSent = false
 	go func() { feedErr <- j.feed(sctx, proc.Stdin, tl, resume, hasResume) }()
+	var stalled atomic.Bool
+	go j.watch(sctx, proc.Kill, &stalled)
 	rerr := j.readAAC(proc.Stdout, tl)
 	if rerr != nil {
 		proc.Kill()
@@ -184,6 +186,8 @@ func (j *aacJob) session(ctx context.Context) error {
 	switch {
 	case ctx.Err() != nil:
 		return ctx.Err()
+	case stalled.Load():
+		return errStalled
 	case werr != nil:
 		return werr
 	case rerr != nil:

@@ -240,3 +240,45 @@ func TestTimeline(t *testing.T) {
 		t.Errorf("after the gap: %v, want %v", ts, dts+2*time.Second+10*ms)
 	}
 }
+
+// TestStall runs a fake ffmpeg that takes input and writes nothing: the
+// watchdog kills it, and it is restarted.
+func TestStall(t *testing.T) {
+	dir := t.TempDir()
+	fake := filepath.Join(dir, "ffmpeg")
+	script := `#!/bin/sh
+case "$2" in
+-encoders) printf ' ------\n A..... libopus x\n A..... aac x\n' ;;
+-decoders) printf ' ------\n A..... opus x\n A..... aac x\n' ;;
+*) cat >/dev/null ;;
+esac
+`
+	if err := os.WriteFile(fake, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	defer func(d time.Duration) { stallAfter = d }(stallAfter)
+	stallAfter = 500 * time.Millisecond
+	l, logs := testLogger(t)
+	b := New(media.NewRegistry(nil), Options{FFmpeg: fake, Logger: l, MinBackoff: 50 * time.Millisecond})
+	defer b.Close()
+	push, stop, err := b.ToAAC(media.Key{Vhost: media.DefaultVhost, App: "live", Stream: "stall"}, func(f *media.Frame) { f.Release() })
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stop()
+	pkt := []byte{0xfc, 1, 2, 3}
+	for i := 0; ; i++ {
+		f := media.Frame{DTS: time.Duration(i) * 20 * time.Millisecond, Codec: media.CodecOpus, Payload: pkt}
+		push(&f)
+		if s := b.Stats(); len(s) == 1 && s[0].Restarts > 0 {
+			if !strings.Contains(s[0].LastError, "stalled") {
+				t.Fatalf("stats %+v", s[0])
+			}
+			break
+		}
+		if i > 250 {
+			t.Fatalf("not killed: %+v\n%s", b.Stats(), logs)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/srs-lite/srs-lite/internal/backoff"
@@ -227,6 +228,8 @@ func (p *opusPipe) session(ctx context.Context, rd *media.Reader) (srcEnded bool
 	feedErr := make(chan error, 1)
 	f := &feeder{p: p, asc: cfg, tl: tl, resume: p.lastOut, hasResume: p.hasOut}
 	go func() { feedErr <- f.run(sctx, rd, proc.Stdin, first) }()
+	var stalled atomic.Bool
+	go p.watch(sctx, proc.Kill, &stalled)
 	rerr := p.readOpus(proc.Stdout, tl)
 	if rerr != nil {
 		proc.Kill()
@@ -238,6 +241,8 @@ func (p *opusPipe) session(ctx context.Context, rd *media.Reader) (srcEnded bool
 		return false, ctx.Err()
 	}
 	switch {
+	case stalled.Load():
+		return false, errStalled
 	case errors.Is(ferr, io.EOF):
 		return true, nil // the source ended; ffmpeg flushed and exited
 	case errors.Is(ferr, errConfigChanged):
