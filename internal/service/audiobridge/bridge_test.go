@@ -322,3 +322,69 @@ func waitFor(t *testing.T, what string, ok func() bool) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// TestGap publishes 1.5 s of AAC, nothing for 1 s (a gap in the
+// timestamps), then 1.5 s more: the Opus frames after the gap are
+// timestamped at the source's, not right after the first part.
+func TestGap(t *testing.T) {
+	needFFmpeg(t)
+	cfg, frames := aacClip(t, 3, 44100, 1, 64)
+	reg := media.NewRegistry(nil)
+	key := media.Key{Vhost: media.DefaultVhost, App: "live", Stream: "gap"}
+	st, _ := reg.Publish(key)
+	st.SetAudioInfo(media.AudioInfo{Codec: media.CodecAAC, SampleRate: 44100, Channels: 1})
+	writeConfig(st, cfg)
+	l, _ := testLogger(t)
+	b := New(reg, Options{Logger: l})
+	defer b.Close()
+	rd, release, err := b.Opus(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer release()
+	half := len(frames) / 2
+	gapAt := frames[half].DTS
+	const gap = time.Second
+	for i := half; i < len(frames); i++ {
+		frames[i].DTS += gap
+		frames[i].PTS += gap
+	}
+	publish(t.Context(), st, frames, 0, false, nil)
+	st.Unpublish()
+	var got []time.Duration
+	dst := make([]media.Frame, 16)
+	for {
+		n, err := rd.Read(t.Context(), dst)
+		for _, f := range dst[:n] {
+			got = append(got, f.DTS)
+			f.Release()
+		}
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	after := -1
+	for i, ts := range got {
+		if ts > gapAt && ts < gapAt+gap-20*time.Millisecond {
+			t.Errorf("frame %d at %v: inside the gap [%v, %v)", i, ts, gapAt, gapAt+gap)
+		}
+		if after < 0 && ts >= gapAt+gap-20*time.Millisecond {
+			after = i
+		}
+		if i > 0 && after != i && (ts-got[i-1] < 19*time.Millisecond || ts-got[i-1] > 21*time.Millisecond) {
+			t.Errorf("frame %d: spacing %v", i, ts-got[i-1])
+		}
+	}
+	if after < 0 {
+		t.Fatalf("no frame after the gap: %d frames, last %v", len(got), got[len(got)-1])
+	}
+	// The first frame starting after the gap starts within a frame of the
+	// source's first frame after it.
+	if d := got[after] - (gapAt + gap); d < -20*time.Millisecond || d > 20*time.Millisecond {
+		t.Errorf("first frame after the gap at %v, the source resumes at %v", got[after], gapAt+gap)
+	}
+	t.Logf("%d frames; before the gap %v, after it %v (source resumes at %v)", len(got), got[after-1], got[after], gapAt+gap)
+}

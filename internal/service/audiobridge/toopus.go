@@ -112,8 +112,11 @@ func (b *Bridge) startOpus(key media.Key) (*opusPipe, error) {
 	var ctx context.Context
 	ctx, p.cancel = context.WithCancel(b.ctx)
 	b.opus[key] = p
+	// Subscribed here, not in run: the frames the source writes from now on
+	// are all converted.
+	rd := b.reg.SubscribeInternal(key, p.log)
 	b.wg.Add(1)
-	go p.run(ctx)
+	go p.run(ctx, rd)
 	return p, nil
 }
 
@@ -144,10 +147,9 @@ func (p *opusPipe) end() {
 }
 
 // run supervises the children until ctx ends or the source's session does.
-func (p *opusPipe) run(ctx context.Context) {
+func (p *opusPipe) run(ctx context.Context, rd *media.Reader) {
 	b := p.b
 	defer b.wg.Done()
-	rd := b.reg.SubscribeInternal(p.key, p.log)
 	defer func() {
 		rd.Close()
 		p.st.Unpublish()
