@@ -335,13 +335,17 @@ func TestGap(t *testing.T) {
 	st.SetAudioInfo(media.AudioInfo{Codec: media.CodecAAC, SampleRate: 44100, Channels: 1})
 	writeConfig(st, cfg)
 	l, _ := testLogger(t)
-	b := New(reg, Options{Logger: l})
+	// The fixed-point decoder of FPU-less boards, here on a mono source.
+	b := New(reg, Options{Logger: l, AACDecoder: DecoderFixed})
 	defer b.Close()
 	rd, release, err := b.Opus(key)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer release()
+	if b.Decoder() != DecoderFixed {
+		t.Fatalf("decoder %q", b.Decoder())
+	}
 	half := len(frames) / 2
 	gapAt := frames[half].DTS
 	const gap = time.Second
