@@ -97,3 +97,26 @@ func BenchmarkReadAAC(b *testing.B) {
 	}
 	b.ReportMetric(float64(time.Since(start).Nanoseconds())/float64(b.N*n), "ns/frame")
 }
+
+// TestFeedNoAllocs pins the per-frame input path and the timeline at zero
+// allocations.
+func TestFeedNoAllocs(t *testing.T) {
+	asc := aac.ASC{ObjectType: 2, CoreObjectType: 2, SampleRateIndex: 4, SampleRate: 44100, ChannelConfig: 2, Channels: 2, FrameLength: 1024}
+	f := &feeder{p: &opusPipe{}, asc: asc, tl: newTimeline(), buf: make([]byte, 0, 2048)}
+	src := media.GetBuf(370)
+	var dts time.Duration
+	if n := testing.AllocsPerRun(200, func() {
+		src.Retain()
+		fr := media.Frame{DTS: dts, Codec: media.CodecAAC}
+		fr.SetBuf(src, 0, 370)
+		if err := f.write(io.Discard, &fr); err != nil {
+			t.Fatal(err)
+		}
+		dts += 1024 * time.Second / 44100
+		if _, ok := f.tl.at(f.tl.pos - 960); !ok {
+			t.Fatal("no anchor")
+		}
+	}); n != 0 {
+		t.Errorf("%v allocs per frame", n)
+	}
+}

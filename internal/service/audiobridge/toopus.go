@@ -169,7 +169,9 @@ func (p *opusPipe) run(ctx context.Context, rd *media.Reader) {
 		if ctx.Err() != nil || srcEnded {
 			return
 		}
-		if errors.Is(err, errConfigChanged) {
+		if errors.Is(err, errConfigChanged) && time.Since(start) > 2*time.Second {
+			// A new child at once; a publisher that keeps changing its
+			// config gets the backoff below instead.
 			p.log.Info("audiobridge: AAC configuration changed, restarting ffmpeg")
 			continue
 		}
