@@ -50,8 +50,12 @@ type aacJob struct {
 // dropped and counted. out gets, from the bridge's goroutine, an AAC config
 // frame (AudioSpecificConfig) first and whenever the child restarts, then raw
 // AAC frames (48 kHz, 1024 samples) timestamped on the publisher's timeline;
-// out takes over each frame's reference (Stream.Write does). stop ends the
-// child and waits for it; push must not be called after stop.
+// out takes over each frame's reference (Stream.Write does). out runs on the
+// bridge's goroutine, not the publisher's: Stream.Write belongs to one
+// goroutine at a time, so a publisher that also writes its video must
+// serialize the two (a mutex around both Writes, or out handing the frames
+// to the publisher's goroutine). stop ends the child and waits for it (out
+// is not called after stop returns); push must not be called after stop.
 //
 // It fails with ErrOff, ErrNoFFmpeg or ErrNoOpus (Available).
 func (b *Bridge) ToAAC(key media.Key, out func(*media.Frame)) (push func(*media.Frame), stop func(), err error) {
