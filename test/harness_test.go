@@ -352,6 +352,7 @@ type probe struct {
 		Height        int    `json:"height"`
 		SampleRate    string `json:"sample_rate"`
 		NbReadPackets string `json:"nb_read_packets"`
+		NbReadFrames  string `json:"nb_read_frames"`
 	} `json:"streams"`
 	Format struct {
 		ProbeScore int `json:"probe_score"`

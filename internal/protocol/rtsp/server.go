@@ -685,4 +685,3 @@ func (a *atomicTime) get() time.Time {
 	defer a.mu.Unlock()
 	return a.t
 }
-

@@ -1,0 +1,287 @@
+package test
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+func (s *srv) rtspURL(stream string) string { return "rtsp://" + s.rtsp + "/live/" + stream }
+
+// checkAV checks that a probe found the fixture's H.264 640x360 and AAC
+// 44.1 kHz, with at least minFrames decoded frames of each (when counted).
+func checkAV(t *testing.T, what string, p probe, minFrames int) {
+	t.Helper()
+	var video, audio bool
+	for _, st := range p.Streams {
+		n, _ := strconv.Atoi(st.NbReadFrames)
+		switch st.CodecType {
+		case "video":
+			video = st.CodecName == "h264" && st.Width == 640 && st.Height == 360 &&
+				(st.NbReadFrames == "" || n >= minFrames)
+		case "audio":
+			audio = st.CodecName == "aac" && st.SampleRate == "44100" && (st.NbReadFrames == "" || n >= minFrames)
+		}
+	}
+	if !video || !audio {
+		t.Errorf("%s: want h264 640x360 and aac 44100 with >= %d frames each: %+v", what, minFrames, p.Streams)
+	}
+}
+
+// TestRTSPPlayFFmpeg: ffprobe plays an RTMP-published H.264+AAC stream over
+// RTSP, TCP interleaved and UDP, and decodes three seconds of it.
+func TestRTSPPlayFFmpeg(t *testing.T) {
+	needTools(t, "ffmpeg", "ffprobe")
+	t.Parallel()
+	s, name := liveServer(t)
+	for _, tr := range []string{"tcp", "udp"} {
+		t.Run(tr, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			p := ffprobe(t, ctx, s.rtspURL(name), "-rtsp_transport", tr, "-count_frames", "-read_intervals", "%+3")
+			checkAV(t, "rtsp/"+tr, p, 30)
+		})
+	}
+	s.waitLog(t, "rtsp: play end", 5*time.Second)
+	// A stream nobody publishes: 404.
+	out, err := exec.Command("ffprobe", "-v", "error", "-rtsp_transport", "tcp", s.rtspURL("nobody")).CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "404") {
+		t.Errorf("a stream nobody publishes: %v %s", err, out)
+	}
+}
+
+// TestRTSPPlayGStreamer: GStreamer's rtspsrc plays and decodes the video,
+// over TCP and UDP.
+func TestRTSPPlayGStreamer(t *testing.T) {
+	needTools(t, "ffmpeg", "gst-launch-1.0")
+	if exec.Command("gst-inspect-1.0", "avdec_h264").Run() != nil || exec.Command("gst-inspect-1.0", "rtspsrc").Run() != nil {
+		t.Skip("SKIP: GStreamer without rtspsrc or avdec_h264 (gstreamer1.0-plugins-good, gstreamer1.0-libav)")
+	}
+	t.Parallel()
+	s, name := liveServer(t)
+	for _, tr := range []string{"tcp", "udp"} {
+		t.Run(tr, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			out, err := exec.CommandContext(ctx, "gst-launch-1.0", "rtspsrc", "location="+s.rtspURL(name),
+				"protocols="+tr, "name=src", "src.", "!", "rtph264depay", "!", "h264parse", "!", "avdec_h264",
+				"!", "fakesink", "num-buffers=90", "sync=false").CombinedOutput()
+			if err != nil || !strings.Contains(string(out), "Execution ended") {
+				t.Fatalf("gst-launch rtspsrc over %s: %v\n%s", tr, err, tail(string(out), 20))
+			}
+		})
+	}
+}
+
+// TestRTSPPlayVLC: VLC's command-line player records five seconds of the
+// stream to a TS file, which ffprobe reads. Debian's VLC has no live555
+// module (its RTSP client): the test skips there, saying so.
+func TestRTSPPlayVLC(t *testing.T) {
+	needTools(t, "ffmpeg", "ffprobe", "cvlc")
+	plugins, _ := filepath.Glob("/usr/lib/*/vlc/plugins/access/liblive555_plugin.so")
+	if len(plugins) == 0 {
+		t.Skip("SKIP: this VLC has no live555 module (Debian builds VLC without it): it cannot play rtsp://")
+	}
+	t.Parallel()
+	s, name := liveServer(t)
+	dir := t.TempDir()
+	_ = os.Chmod(dir, 0o777)
+	out := filepath.Join(dir, "out.ts")
+	args := []string{"--no-one-instance", "-I", "dummy", "--play-and-exit", "--run-time", "5", s.rtspURL(name),
+		"--sout", "#std{access=file,mux=ts,dst=" + out + "}"}
+	cmd := exec.Command("cvlc", args...)
+	if os.Geteuid() == 0 { // VLC refuses root: run it as nobody
+		cmd = exec.Command("setpriv", append([]string{"--reuid=65534", "--regid=65534", "--clear-groups",
+			"env", "HOME=" + dir, "cvlc"}, args...)...)
+	}
+	b, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("cvlc: %v\n%s", err, tail(string(b), 20))
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	checkAV(t, "vlc", ffprobe(t, ctx, out, "-count_frames"), 60)
+}
+
+// TestRTSPPublish: ffmpeg publishes over RTSP (TCP and UDP); the stream
+// plays back over RTMP and HTTP-FLV.
+func TestRTSPPublish(t *testing.T) {
+	needTools(t, "ffmpeg", "ffprobe")
+	t.Parallel()
+	s := startServer(t, "")
+	for _, tr := range []string{"tcp", "udp"} {
+		t.Run(tr, func(t *testing.T) {
+			name := streamName()
+			cmd := exec.Command("ffmpeg", "-hide_banner", "-loglevel", "error", "-re", "-stream_loop", "-1",
+				"-i", fixture, "-c", "copy", "-rtsp_transport", tr, "-f", "rtsp", s.rtspURL(name))
+			stop := startProcess(t, cmd)
+			s.waitPublishing(t, name)
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			checkAV(t, "rtmp", ffprobe(t, ctx, s.rtmpURL(name), "-count_frames", "-read_intervals", "%+2"), 20)
+			checkAV(t, "flv", ffprobe(t, ctx, s.flvURL(name), "-count_frames", "-read_intervals", "%+2"), 20)
+			// And back out over RTSP.
+			checkAV(t, "rtsp", ffprobe(t, ctx, s.rtspURL(name), "-rtsp_transport", "tcp", "-count_frames", "-read_intervals", "%+2"), 20)
+			var publisher bool
+			for _, c := range s.clients(t) {
+				publisher = publisher || c.Type == "rtsp-publish"
+			}
+			if !publisher {
+				t.Errorf("no rtsp-publish client in /api/v1/clients: %+v", s.clients(t))
+			}
+			stop()
+			s.waitLog(t, "rtsp: unpublish", 5*time.Second)
+		})
+	}
+}
+
+// TestRTSPAuthHooks: the hooks decide; a hook that answers rtsp_password
+// makes the server ask for Digest credentials; the hooks fire, the session
+// shows in /api/v1/clients and is kickable.
+func TestRTSPAuthHooks(t *testing.T) {
+	needTools(t, "ffmpeg", "ffprobe")
+	t.Parallel()
+	rec, hook := startHookServer(t, func(e hookEvent) string {
+		if e.Action == "on_play" && strings.Contains(e.Param, "token=bad") {
+			return `{"code":403}`
+		}
+		if e.Action == "on_play" && strings.Contains(e.Param, "secret=1") {
+			return `{"code":0,"data":{"rtsp_password":"s3cret"}}`
+		}
+		return `{"code":0}`
+	})
+	s := startServer(t, fmt.Sprintf(`[[vhost]]
+name = "__defaultVhost__"
+[vhost.hooks]
+on_connect = %s
+on_play = %s
+on_stop = %s
+on_close = %s
+`, hook, hook, hook, hook))
+	name := streamName()
+	s.publish(t, name, true)
+	s.waitPublishing(t, name)
+	probe := func(u string) (string, error) {
+		out, err := exec.Command("ffprobe", "-v", "error", "-rtsp_transport", "tcp", "-read_intervals", "%+#3", u).CombinedOutput()
+		return string(out), err
+	}
+	host := s.rtsp
+	if out, err := probe("rtsp://" + host + "/live/" + name + "?token=bad"); err == nil || !strings.Contains(out, "401") {
+		t.Errorf("token=bad: want 401: %v %s", err, out)
+	}
+	if out, err := probe("rtsp://" + host + "/live/" + name + "?secret=1"); err == nil || !strings.Contains(out, "401") {
+		t.Errorf("no credentials: want 401: %v %s", err, out)
+	}
+	if out, err := probe("rtsp://admin:wrong@" + host + "/live/" + name + "?secret=1"); err == nil || !strings.Contains(out, "401") {
+		t.Errorf("bad password: want 401: %v %s", err, out)
+	}
+	if out, err := probe("rtsp://admin:s3cret@" + host + "/live/" + name + "?secret=1"); err != nil {
+		t.Errorf("Digest with the hook's password: %v %s", err, out)
+	}
+	rec.mu.Lock()
+	var user bool
+	for _, e := range rec.events {
+		user = user || e.Action == "on_play" && strings.Contains(e.Param, "user=admin") && !strings.Contains(e.Param, "s3cret")
+	}
+	rec.mu.Unlock()
+	if !user {
+		t.Errorf("no on_play with user=admin (and without the Digest password) in the param")
+	}
+
+	// A viewer that stays: in the client list as rtsp-play, kickable, with
+	// on_stop and on_close.
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "ffmpeg", "-hide_banner", "-loglevel", "error", "-rtsp_transport", "tcp",
+		"-i", s.rtspURL(name)+"?token=good", "-c", "copy", "-f", "null", "-")
+	done := make(chan error, 1)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { done <- cmd.Wait() }()
+	var id string
+	for deadline := time.Now().Add(10 * time.Second); id == "" && time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		for _, c := range s.clients(t) {
+			if c.Type == "rtsp-play" {
+				id = c.ID
+			}
+		}
+	}
+	if id == "" {
+		t.Fatalf("no rtsp-play client: %+v", s.clients(t))
+	}
+	req, _ := http.NewRequest(http.MethodDelete, "http://"+s.api+"/api/v1/clients/"+id, nil)
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("kick: %v %v", resp, err)
+	} else {
+		resp.Body.Close()
+	}
+	select {
+	case <-done:
+	case <-time.After(15 * time.Second):
+		t.Errorf("the kicked viewer still plays")
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		rec.mu.Lock()
+		var connect, stopped, closed bool
+		for _, e := range rec.events {
+			connect = connect || e.Action == "on_connect" && e.ClientID == id
+			stopped = stopped || e.Action == "on_stop" && e.ClientID == id
+			closed = closed || e.Action == "on_close" && e.ClientID == id && e.SendBytes != nil && *e.SendBytes > 0
+		}
+		rec.mu.Unlock()
+		if connect && stopped && closed {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("hooks of the kicked viewer %s: on_connect %v on_stop %v on_close %v", id, connect, stopped, closed)
+		}
+	}
+}
+
+// TestRTSPGarbage: bytes that are not RTSP get a 400 and the connection
+// closed; another viewer plays on.
+func TestRTSPGarbage(t *testing.T) {
+	needTools(t, "ffmpeg", "ffprobe")
+	t.Parallel()
+	s, name := liveServer(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	viewer := exec.CommandContext(ctx, "ffprobe", "-v", "error", "-rtsp_transport", "tcp", "-count_frames",
+		"-show_streams", "-of", "json", "-read_intervals", "%+4", s.rtspURL(name))
+	var vout strings.Builder
+	viewer.Stdout = &vout
+	if err := viewer.Start(); err != nil {
+		t.Fatal(err)
+	}
+	for _, junk := range []string{"GET / HTTP/1.1\r\nHost: x\r\n\r\n", "\x16\x03\x01\x02\x00garbage\r\n\r\n",
+		"DESCRIBE rtsp://" + s.rtsp + "/live/" + name + " RTSP/1.0\r\nCSeq 1\r\n\r\n",
+		"OPTIONS * RTSP/1.0\r\nContent-Length: 99999999\r\n\r\n"} {
+		c, err := net.Dial("tcp", s.rtsp)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.SetDeadline(time.Now().Add(5 * time.Second))
+		fmt.Fprint(c, junk)
+		line, _ := bufio.NewReader(c).ReadString('\n')
+		c.Close()
+		if !strings.HasPrefix(line, "RTSP/1.0 400") {
+			t.Errorf("%q: answered %q, want RTSP/1.0 400", junk, line)
+		}
+	}
+	if err := viewer.Wait(); err != nil {
+		t.Fatalf("the other viewer: %v", err)
+	}
+	if !strings.Contains(vout.String(), `"codec_name": "h264"`) {
+		t.Errorf("the other viewer: %s", vout.String())
+	}
+}
