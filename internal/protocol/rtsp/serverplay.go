@@ -249,6 +249,7 @@ type player struct {
 	lastSent time.Time
 	nextSR   time.Time
 	srBuf    []byte
+	rtcpHdr  [4]byte
 }
 
 func newPlayer(c *srvConn, tracks []*outTrack, rd *media.Reader) *player {
@@ -441,10 +442,10 @@ func (p *player) sendRTCP(t *outTrack, b []byte) {
 		c := p.c
 		c.wmu.Lock()
 		_ = c.nc.SetWriteDeadline(time.Now().Add(writeTimeout))
-		var h [4]byte
+		h := p.rtcpHdr[:]
 		h[0], h[1] = '$', t.ch[1]
 		binary.BigEndian.PutUint16(h[2:], uint16(len(b)))
-		p.bufs = append(p.bufs[:0], h[:], b)
+		p.bufs = append(p.bufs[:0], h, b)
 		n, _ := p.bufs.WriteTo(c.nc)
 		c.wmu.Unlock()
 		c.sess.BytesOut.Add(uint64(n))
