@@ -269,8 +269,11 @@ func (c *srvConn) serve() {
 		if err != nil {
 			var ne net.Error
 			if errors.As(err, &ne) && ne.Timeout() {
-				if time.Since(c.lastSeen.get()) < c.cfg.SessionTimeout {
-					continue // the client keeps the session alive with RTCP over UDP
+				if time.Since(c.lastSeen.get()) < c.cfg.SessionTimeout || c.play != nil && c.play.tcp {
+					// The client keeps the session alive with RTCP over
+					// UDP; a viewer over TCP needs nothing more than its
+					// connection (a dead one fails the writes).
+					continue
 				}
 				why = errors.New("session timeout")
 				return

@@ -226,6 +226,7 @@ func (c *srvConn) startPlay(m *Message) {
 // of each frame, its own headers.
 type player struct {
 	c      *srvConn
+	tcp    bool // interleaved on the control connection
 	tracks []*outTrack
 	byIdx  [8]*outTrack // by codec kind: 0 video, 1 audio
 	rd     *media.Reader
@@ -257,6 +258,7 @@ func newPlayer(c *srvConn, tracks []*outTrack, rd *media.Reader) *player {
 		dgram: make([]byte, 0, 1500)}
 	p.ctx, p.cancel = context.WithCancel(c.s.ctx)
 	for _, t := range tracks {
+		p.tcp = p.tcp || t.tcp
 		if t.kind == "video" {
 			p.byIdx[0] = t
 		} else {
