@@ -345,7 +345,7 @@ func (c *srvConn) end(why error, start time.Time) {
 	}
 	if c.pub != nil {
 		c.pub.close()
-		if c.pub.st != nil {
+		if c.pub.recorded {
 			c.log.Info("rtsp: unpublish", "stream", c.key.String(), "reason", reason,
 				"bytes", c.sess.BytesIn.Load(), "duration", time.Since(start).Round(time.Millisecond))
 		}

@@ -22,7 +22,7 @@ import (
 // briefly for a publisher and for the sequence headers of a stream that
 // just started.
 func (c *srvConn) describe(m *Message) {
-	if c.pub != nil {
+	if c.pub != nil || c.play != nil {
 		_ = c.respond(m, 455, "Method Not Valid in This State", nil, nil)
 		return
 	}

@@ -26,6 +26,7 @@ type publisher struct {
 
 	mu        sync.Mutex // the tracks' packets come from the TCP reader or the UDP sockets
 	st        *media.Stream
+	recorded  bool // RECORD took the stream
 	audioInfo bool
 	now       time.Time
 	frames    uint64
@@ -121,7 +122,7 @@ func (p *publisher) newTrack(md sdpMedia) *inTrack {
 // setupRecord answers SETUP of an announced track.
 func (c *srvConn) setupRecord(m *Message, ts transportSpec) {
 	p := c.pub
-	if p.st != nil {
+	if p.recorded {
 		_ = c.respond(m, 455, "Method Not Valid in This State", nil, nil)
 		return
 	}
@@ -186,7 +187,7 @@ func (c *srvConn) record(m *Message) {
 		_ = c.respond(m, 455, "Method Not Valid in This State", nil, nil)
 		return
 	}
-	if p.st != nil {
+	if p.recorded {
 		_ = c.respond(m, 200, "OK", nil, nil)
 		return
 	}
@@ -208,7 +209,7 @@ func (c *srvConn) record(m *Message) {
 	}
 	c.sess.SetStreamID(st.ID)
 	p.mu.Lock()
-	p.st = st
+	p.st, p.recorded = st, true
 	p.mu.Unlock()
 	var codecs []string
 	for _, t := range p.tracks {
@@ -299,11 +300,9 @@ func (p *publisher) close() {
 		}
 	}
 	p.mu.Lock()
-	st := p.st
-	p.mu.Unlock()
-	if st != nil {
-		p.mu.Lock()
-		st.Unpublish()
-		p.mu.Unlock()
+	defer p.mu.Unlock()
+	if p.st != nil {
+		p.st.Unpublish()
+		p.st = nil
 	}
 }
