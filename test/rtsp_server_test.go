@@ -285,3 +285,53 @@ func TestRTSPGarbage(t *testing.T) {
 		t.Errorf("the other viewer: %s", vout.String())
 	}
 }
+
+// TestRTSPCodecs: H.265 with Opus and H.264 with G.711 A-law, published over
+// RTSP by ffmpeg, play back over RTSP (TCP and UDP): the H.265 (AP, FU),
+// Opus and PCMA packetizers and SDP against ffmpeg's depacketizers.
+func TestRTSPCodecs(t *testing.T) {
+	needTools(t, "ffmpeg", "ffprobe")
+	encoders, _ := exec.Command("ffmpeg", "-hide_banner", "-encoders").Output()
+	if !strings.Contains(string(encoders), "libx265") || !strings.Contains(string(encoders), "libopus") {
+		t.Skip("SKIP: this ffmpeg has no libx265 or libopus encoder")
+	}
+	t.Parallel()
+	s := startServer(t, "")
+	dir := t.TempDir()
+	for _, c := range []struct {
+		name, video, audio string
+		args               []string
+	}{
+		{"hevc-opus", "hevc", "opus", []string{"-c:v", "libx265", "-preset", "ultrafast", "-x265-params", "log-level=error:keyint=30",
+			"-b:v", "800k", "-c:a", "libopus", "-b:a", "64k", "-ar", "48000"}},
+		{"h264-alaw", "h264", "pcm_alaw", []string{"-c:v", "libx264", "-preset", "ultrafast", "-g", "30",
+			"-c:a", "pcm_alaw", "-ar", "8000", "-ac", "1"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			file := filepath.Join(dir, c.name+".mkv")
+			args := append([]string{"-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i", "testsrc2=size=640x360:rate=30",
+				"-f", "lavfi", "-i", "sine=sample_rate=48000", "-t", "6"}, c.args...)
+			if out, err := exec.Command("ffmpeg", append(args, file)...).CombinedOutput(); err != nil {
+				t.Fatalf("making %s: %v %s", file, err, out)
+			}
+			name := streamName()
+			startProcess(t, exec.Command("ffmpeg", "-hide_banner", "-loglevel", "error", "-re", "-stream_loop", "-1",
+				"-i", file, "-c", "copy", "-f", "rtsp", s.rtspURL(name)))
+			s.waitPublishing(t, name)
+			for _, tr := range []string{"tcp", "udp"} {
+				ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+				p := ffprobe(t, ctx, s.rtspURL(name), "-rtsp_transport", tr, "-count_frames", "-read_intervals", "%+2")
+				cancel()
+				var video, audio bool
+				for _, st := range p.Streams {
+					n, _ := strconv.Atoi(st.NbReadFrames)
+					video = video || st.CodecName == c.video && st.Width == 640 && n >= 20
+					audio = audio || st.CodecName == c.audio && n >= 5
+				}
+				if !video || !audio {
+					t.Errorf("%s over %s: want %s 640x360 and %s: %+v", c.name, tr, c.video, c.audio, p.Streams)
+				}
+			}
+		})
+	}
+}

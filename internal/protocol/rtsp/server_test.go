@@ -1,6 +1,7 @@
 package rtsp
 
 import (
+	"bufio"
 	"bytes"
 	"crypto/md5"
 	"encoding/binary"
@@ -322,5 +323,38 @@ func BenchmarkViewerSend(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// TestSessionTimeout: a client that sends nothing for the session timeout
+// is closed; OPTIONS keeps it alive until then.
+func TestSessionTimeout(t *testing.T) {
+	s, _ := NewServer(ServerConfig{SessionTimeout: 300 * time.Millisecond}, ServerDeps{Registry: media.NewRegistry(nil)})
+	defer s.Close()
+	addr, err := s.Listen("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	nc, err := net.Dial("tcp", addr.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	start := time.Now()
+	br := bufio.NewReader(nc)
+	for i := range 4 { // 4 x 200 ms: alive past the timeout
+		fmt.Fprintf(nc, "OPTIONS * RTSP/1.0\r\nCSeq: %d\r\n\r\n", i)
+		m, err := ReadMessage(br)
+		if err != nil || m.StatusCode != 200 || !strings.Contains(m.Header.Get("Public"), "ANNOUNCE") {
+			t.Fatalf("OPTIONS: %v %+v", err, m)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	nc.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := br.ReadByte(); err != io.EOF {
+		t.Fatalf("after the timeout: %v, want EOF", err)
+	}
+	if d := time.Since(start); d < 900*time.Millisecond || d > 3*time.Second {
+		t.Errorf("closed after %v", d)
 	}
 }
