@@ -242,12 +242,14 @@ type player struct {
 	// UDP: one datagram at a time.
 	dgram []byte
 
-	// The session clock: the PTS of the first frame (NPT 0), and the last
-	// frame sent with when, for the sender reports.
+	// The session clock: the PTS of the first frame (NPT 0) and when it
+	// went out. The sender reports map wall time to media time by it, the
+	// same for every track and for the whole session: a frame sent later
+	// than the mapping says (the GOP cache's burst goes out at once) is
+	// early for the player, never a jump in its timeline.
 	based    bool
 	basePTS  time.Duration
-	lastPTS  time.Duration
-	lastSent time.Time
+	baseWall time.Time
 	nextSR   time.Time
 	srBuf    []byte
 	rtcpHdr  [4]byte
@@ -340,13 +342,14 @@ func (p *player) send(frames []media.Frame, now time.Time) error {
 			continue
 		}
 		if !p.based {
-			p.based, p.basePTS = true, f.PTS
+			p.based, p.basePTS, p.baseWall = true, f.PTS, now
+			p.nextSR = now.Add(srEvery)
 		}
 		if !t.based {
 			t.based = true
 			t.tsOff = t.startTS - rtp.Timestamp(p.basePTS, t.clock)
+			p.sendSR(t, now) // before its first packet: players sync from the start
 		}
-		p.lastPTS, p.lastSent = f.PTS, now
 		for w := wire; len(w) >= 2; {
 			n := int(binary.BigEndian.Uint16(w))
 			if n > len(w)-2 || n < rtp.HeaderLen {
@@ -375,9 +378,13 @@ func (p *player) send(frames []media.Frame, now time.Time) error {
 			t.seq++
 		}
 	}
-	if now.After(p.nextSR) && p.based {
+	if p.based && now.After(p.nextSR) {
 		p.nextSR = now.Add(srEvery)
-		p.sendSR(now)
+		for _, t := range p.tracks {
+			if t.based {
+				p.sendSR(t, now)
+			}
+		}
 	}
 	if len(p.vec) > 0 {
 		return p.writeTCP()
@@ -403,27 +410,21 @@ func (p *player) writeTCP() error {
 	return err
 }
 
-// sendSR sends an RTCP sender report with an SDES CNAME per track (RFC 3550
-// §6.4.1): the NTP time now and the RTP time of the same instant on the
-// session clock, which both tracks share, so players line them up.
-func (p *player) sendSR(now time.Time) {
-	streamNow := p.lastPTS + now.Sub(p.lastSent)
-	ntp := ntpTime(now)
-	for _, t := range p.tracks {
-		if !t.sent {
-			continue
-		}
-		b := p.srBuf[:0]
-		b = append(b, 0x80, rtcpSR, 0, 6)
-		b = binary.BigEndian.AppendUint32(b, t.ssrc)
-		b = binary.BigEndian.AppendUint64(b, ntp)
-		b = binary.BigEndian.AppendUint32(b, rtp.Timestamp(streamNow, t.clock)+t.tsOff)
-		b = binary.BigEndian.AppendUint32(b, t.packets)
-		b = binary.BigEndian.AppendUint32(b, t.octets)
-		b = appendSDES(b, t.ssrc, "srs-lite")
-		p.srBuf = b
-		p.sendRTCP(t, b)
-	}
+// sendSR sends an RTCP sender report with an SDES CNAME (RFC 3550 §6.4.1)
+// for track t: the NTP time now and the RTP time of the same instant on the
+// session clock, which every track shares, so players line them up.
+func (p *player) sendSR(t *outTrack, now time.Time) {
+	media := p.basePTS + now.Sub(p.baseWall)
+	b := p.srBuf[:0]
+	b = append(b, 0x80, rtcpSR, 0, 6)
+	b = binary.BigEndian.AppendUint32(b, t.ssrc)
+	b = binary.BigEndian.AppendUint64(b, ntpTime(now))
+	b = binary.BigEndian.AppendUint32(b, rtp.Timestamp(media, t.clock)+t.tsOff)
+	b = binary.BigEndian.AppendUint32(b, t.packets)
+	b = binary.BigEndian.AppendUint32(b, t.octets)
+	b = appendSDES(b, t.ssrc, "srs-lite")
+	p.srBuf = b
+	p.sendRTCP(t, b)
 }
 
 // sendBye tells the viewers' players that the stream ended (RFC 3550 §6.6).
