@@ -267,6 +267,12 @@ func newPlayer(c *srvConn, tracks []*outTrack, rd *media.Reader) *player {
 			p.byIdx[1] = t
 		}
 	}
+	if !p.tcp {
+		// One frame per Read: a full dst returns at once, so a UDP viewer
+		// gets no merged writes (bursts of mw_latency's worth of
+		// datagrams), as SRT players.
+		p.frames = p.frames[:1]
+	}
 	return p
 }
 
