@@ -232,9 +232,8 @@ type srvConn struct {
 	lastSeen  atomicTime
 
 	// Play.
-	tracks  []*outTrack
-	play    *player
-	stopped bool // Events.Stop told
+	tracks []*outTrack
+	play   *player
 
 	// Publish.
 	pub *publisher
@@ -352,7 +351,7 @@ func (c *srvConn) end(why error, start time.Time) {
 		if c.asked {
 			ev.Unpublish(c.sess)
 		}
-	} else if c.asked && !c.stopped {
+	} else if c.asked {
 		c.log.Info("rtsp: play end", "stream", c.key.String(), "reason", reason,
 			"bytes", c.sess.BytesOut.Load(), "duration", time.Since(start).Round(time.Millisecond))
 		ev.Stop(c.sess)

@@ -215,7 +215,7 @@ func (c *srvConn) startPlay(m *Message) {
 		rd.Close()
 		return
 	}
-	if !c.stopped && c.play == nil {
+	if c.play == nil {
 		c.log.Info("rtsp: play", "stream", c.key.String(), "tcp", set[0].tcp, "tracks", len(set))
 	}
 	c.play = p
