@@ -335,3 +335,23 @@ func TestRTSPCodecs(t *testing.T) {
 		})
 	}
 }
+
+// TestRTSPSecurity: [vhost.security] rules refuse an RTSP viewer with 403.
+func TestRTSPSecurity(t *testing.T) {
+	needTools(t, "ffmpeg", "ffprobe")
+	t.Parallel()
+	s := startServer(t, `[[vhost]]
+name = "__defaultVhost__"
+[vhost.security]
+enabled = true
+rules = ["allow publish all", "deny play 127.0.0.1"]
+`)
+	name := streamName()
+	s.publish(t, name, true)
+	s.waitPublishing(t, name)
+	out, err := exec.Command("ffprobe", "-v", "error", "-rtsp_transport", "tcp", s.rtspURL(name)).CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "403") {
+		t.Errorf("a viewer the rules deny: %v %s", err, out)
+	}
+	s.waitLog(t, "security: ", 5*time.Second)
+}

@@ -358,3 +358,93 @@ func TestSessionTimeout(t *testing.T) {
 		t.Errorf("closed after %v", d)
 	}
 }
+
+// TestServerStates walks a viewer's session by hand: the status codes of
+// requests out of order, the SDP, RTP-Info, PAUSE and TEARDOWN.
+func TestServerStates(t *testing.T) {
+	reg := media.NewRegistry(nil)
+	st, err := reg.Publish(media.Key{Vhost: media.DefaultVhost, App: "live", Stream: "x"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Unpublish()
+	for _, f := range []media.Frame{h264Config(), aacConfig()} {
+		f.Own()
+		st.Write(&f)
+	}
+	key := media.Frame{Codec: media.CodecH264, Flags: media.FlagKey, Payload: []byte{0, 0, 0, 2, 0x65, 1}}
+	key.Own()
+	st.Write(&key)
+	s, _ := NewServer(ServerConfig{WaitPublisher: -1}, ServerDeps{Registry: reg})
+	defer s.Close()
+	addr, err := s.Listen("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	nc, err := net.Dial("tcp", addr.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	br := bufio.NewReader(nc)
+	cseq := 0
+	base := "rtsp://" + addr.String() + "/live/x"
+	do := func(method, url, hdr string, want int) *Message {
+		t.Helper()
+		cseq++
+		fmt.Fprintf(nc, "%s %s RTSP/1.0\r\nCSeq: %d\r\n%s\r\n", method, url, cseq, hdr)
+		for {
+			nc.SetReadDeadline(time.Now().Add(5 * time.Second))
+			b, err := br.Peek(1)
+			if err != nil {
+				t.Fatalf("%s: %v", method, err)
+			}
+			if b[0] == '$' { // media
+				var h [4]byte
+				io.ReadFull(br, h[:])
+				io.CopyN(io.Discard, br, int64(h[2])<<8|int64(h[3]))
+				continue
+			}
+			m, err := ReadMessage(br)
+			if err != nil {
+				t.Fatalf("%s: %v", method, err)
+			}
+			if m.StatusCode != want || m.CSeq() != cseq {
+				t.Fatalf("%s %s: %d (CSeq %d), want %d", method, url, m.StatusCode, m.CSeq(), want)
+			}
+			return m
+		}
+	}
+	do("PLAY", base, "", 455)
+	do("SETUP", base+"/trackID=0", "Transport: RTP/AVP/TCP;unicast;interleaved=0-1\r\n", 455) // no DESCRIBE
+	do("DESCRIBE", "rtsp://"+addr.String()+"/live/none", "", 404)
+	m := do("DESCRIBE", base, "", 200)
+	if !strings.Contains(string(m.Body), "H264/90000") || !strings.Contains(string(m.Body), "MPEG4-GENERIC/44100/2") {
+		t.Fatalf("SDP:\n%s", m.Body)
+	}
+	do("SETUP", base+"/trackID=0", "Transport: RTP/AVP;multicast\r\n", 461)
+	do("SETUP", base+"/trackID=7", "Transport: RTP/AVP/TCP;unicast;interleaved=0-1\r\n", 404)
+	m = do("SETUP", base+"/trackID=0", "Transport: RTP/AVP/TCP;unicast;interleaved=0-1\r\n", 200)
+	sid, _, _ := strings.Cut(m.Header.Get("Session"), ";")
+	if sid == "" || !strings.Contains(m.Header.Get("Session"), "timeout=60") {
+		t.Fatalf("Session %q", m.Header.Get("Session"))
+	}
+	do("SETUP", base+"/trackID=1", "Session: wrong\r\nTransport: RTP/AVP/TCP;unicast;interleaved=2-3\r\n", 454)
+	do("SETUP", base+"/trackID=1", "Session: "+sid+"\r\nTransport: RTP/AVP;unicast;client_port=40000-40001\r\n", 200)
+	m = do("PLAY", base, "Session: "+sid+"\r\n", 200)
+	if info := m.Header.Get("RTP-Info"); strings.Count(info, "rtptime=") != 2 || !strings.Contains(info, base+"/trackID=0;seq=") {
+		t.Errorf("RTP-Info %q", info)
+	}
+	do("GET_PARAMETER", base, "Session: "+sid+"\r\n", 200)
+	do("PAUSE", base, "Session: "+sid+"\r\n", 200)
+	do("PLAY", base, "Session: "+sid+"\r\n", 200)
+	do("RECORD", base, "Session: "+sid+"\r\n", 455)
+	do("FOO", base, "", 501)
+	do("TEARDOWN", base, "Session: "+sid+"\r\n", 200)
+	nc.SetReadDeadline(time.Now().Add(5 * time.Second))
+	for {
+		if _, err := br.ReadByte(); err != nil {
+			break // closed after TEARDOWN
+		}
+	}
+}

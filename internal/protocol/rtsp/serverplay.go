@@ -48,12 +48,14 @@ func (c *srvConn) describe(m *Message) {
 	}
 	if st == nil || !st.Publishing() {
 		c.log.Info("rtsp: no such stream", "stream", t.key.String())
+		c.unask()
 		_ = c.respond(m, 404, "Not Found", nil, nil)
 		return
 	}
 	tracks := c.waitTracks(st)
 	if len(tracks) == 0 {
 		c.log.Warn("rtsp: no track RTSP can carry", "stream", t.key.String())
+		c.unask()
 		_ = c.respond(m, 415, "Unsupported Media Type", nil, nil)
 		return
 	}
@@ -69,6 +71,15 @@ func (c *srvConn) describe(m *Message) {
 		cb = t.base + "?" + t.query + "/"
 	}
 	_ = c.respond(m, 200, "OK", [][2]string{{"Content-Base", cb}, {"Content-Type", "application/sdp"}}, body)
+}
+
+// unask ends the play the hooks allowed at a DESCRIBE that found nothing to
+// play (on_stop), so that the client may describe another stream.
+func (c *srvConn) unask() {
+	if c.asked {
+		c.asked = false
+		c.s.deps.Events.Stop(c.sess)
+	}
 }
 
 // waitTracks returns the tracks of st, waiting up to WaitConfig for the
