@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"sync"
 
+	"github.com/srs-lite/srs-lite/internal/buildinfo"
 	"github.com/srs-lite/srs-lite/internal/config"
 	"github.com/srs-lite/srs-lite/internal/protocol/rtsp"
 )
@@ -15,7 +16,10 @@ import (
 // before RTMP.
 const orderRTSP = orderSRT + 5
 
-func init() { register(orderRTSP, newRTSP) }
+func init() {
+	register(orderRTSP, newRTSP)
+	buildinfo.Register("rtsp-server")
+}
 
 // rtspComponent is the RTSP server on [rtsp] listen (TCP; RTP over UDP on
 // ports picked per session).
