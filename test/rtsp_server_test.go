@@ -52,6 +52,10 @@ func TestRTSPPlayFFmpeg(t *testing.T) {
 		})
 	}
 	s.waitLog(t, "rtsp: play end", 5*time.Second)
+	// The bench tool's lean RTSP player.
+	if r := runBench(t, 5, 4*time.Second, s.rtspURL(name)); r.Connected != 5 || r.Failed != 0 || r.Frames < 5*60 {
+		t.Errorf("bench play rtsp://: %+v", r)
+	}
 	// A stream nobody publishes: 404.
 	out, err := exec.Command("ffprobe", "-v", "error", "-rtsp_transport", "tcp", s.rtspURL("nobody")).CombinedOutput()
 	if err == nil || !strings.Contains(string(out), "404") {
