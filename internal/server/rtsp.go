@@ -27,7 +27,8 @@ type rtspComponent struct {
 	s *Server
 
 	mu  sync.Mutex
-	srv *rtsp.Server // nil while RTSP is off
+	srv *rtsp.Server   // nil while RTSP is off
+	old []*rtsp.Server // draining after a change of address: their sessions go on
 }
 
 func newRTSP(s *Server) (component, error) { return &rtspComponent{s: s}, nil }
@@ -73,7 +74,8 @@ func (c *rtspComponent) set(srv *rtsp.Server) {
 }
 
 // reload applies [rtsp]: a new address (or RTSP turned on or off) binds the
-// new listener first, then closes the old server and its sessions.
+// new listener first; the old one stops listening and its sessions go on
+// (turned off: they end).
 func (c *rtspComponent) reload(old, next *config.Config, ch config.Sections) error {
 	if !ch.Has(config.SectionRTSP) {
 		return nil
@@ -90,15 +92,27 @@ func (c *rtspComponent) reload(old, next *config.Config, ch config.Sections) err
 	c.mu.Unlock()
 	c.set(srv)
 	if prev != nil {
-		_ = prev.Close()
+		if srv == nil {
+			_ = prev.Close()
+			return nil
+		}
+		c.s.log.Info("rtsp: listen address changed: the old one's sessions go on", "old", old.RTSP.Listen, "new", next.RTSP.Listen)
+		prev.Drain()
+		c.mu.Lock()
+		c.old = append(c.old, prev)
+		c.mu.Unlock()
 	}
 	return nil
 }
 
 func (c *rtspComponent) close(context.Context) error {
 	c.mu.Lock()
-	srv := c.srv
+	srv, old := c.srv, c.old
+	c.old = nil
 	c.mu.Unlock()
+	for _, o := range old {
+		_ = o.Close()
+	}
 	if srv != nil {
 		return srv.Close()
 	}

@@ -148,6 +148,16 @@ func (s *Server) Addr() net.Addr {
 	return s.ln.Addr()
 }
 
+// Drain stops listening; the sessions go on until they end or Close.
+func (s *Server) Drain() {
+	s.mu.Lock()
+	ln := s.ln
+	s.mu.Unlock()
+	if ln != nil {
+		_ = ln.Close()
+	}
+}
+
 // Close stops listening and ends every session.
 func (s *Server) Close() error {
 	s.mu.Lock()
