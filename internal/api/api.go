@@ -135,6 +135,22 @@ type Deps struct {
 	// Snapshot returns a JPEG of a stream (GET /api/v1/snapshot; nil: 404);
 	// see camera.go for how its errors map to statuses.
 	Snapshot func(ctx context.Context, vhost, app, stream string) ([]byte, error)
+	// EditIngest changes the [[ingest]] entry called name in the config
+	// file and applies the file through the config transaction (POST, PUT
+	// and DELETE /api/v1/ingests/{name}): e nil removes it; create adds it
+	// (an error wrapping fs.ErrExist when the name is taken), else it must
+	// be there (fs.ErrNotExist). Other errors as PutConfig's (nil: 403).
+	EditIngest func(ctx context.Context, name string, e *IngestEdit, create bool, origin string) error
+	// RetryIngest restarts an ingest at once, ending its backoff (POST
+	// /api/v1/ingests/{name}/retry; fs.ErrNotExist: no such entry; nil:
+	// 404).
+	RetryIngest func(name string) error
+	// DVRRoots returns the folders recordings are written under (GET,
+	// DELETE /api/v1/dvr/files; nil: none).
+	DVRRoots func() []DVRRoot
+	// DVRDuration returns the duration of a recording the server finished
+	// (its path as the DVR wrote it), when it knows it.
+	DVRDuration func(path string) (time.Duration, bool)
 }
 
 // API serves the HTTP API. Create it with New, serve Handler, and keep Run
@@ -256,6 +272,8 @@ func (a *API) routes() {
 	m.HandleFunc("GET /api/v1/clusters", a.clusters)
 	a.cameraRoutes(m)
 	a.forwardRoutes(m)
+	a.ingestRoutes(m)
+	a.dvrRoutes(m)
 	m.HandleFunc("/api/", a.notFound)
 	a.mux = m
 	a.handler = http.HandlerFunc(a.serve)
@@ -387,7 +405,7 @@ func (a *API) v1(w http.ResponseWriter, r *http.Request) {
 		"streams":   "all streams or one stream: /api/v1/streams/{id}, paged with ?start=0&count=10",
 		"clients":   "all clients or one client: /api/v1/clients/{id}, paged with ?start=0&count=10; DELETE kicks",
 		"vhosts":    "the vhosts and their settings",
-		"ingests":   "the [[ingest]] pull sources and their state",
+		"ingests":   "the [[ingest]] pull sources and their state; POST, PUT, DELETE /api/v1/ingests/{name} edit the config's entry, POST /api/v1/ingests/{name}/retry restarts it",
 		"raw":       "the RAW API: ?rpc=reload reloads the config",
 		"config":    "the config in force (GET, secrets redacted; ?format=toml), or a new one to apply (PUT, TOML body); /api/v1/config/check (POST) validates without applying; /api/v1/config/last-good (GET, redacted TOML; POST restores it)",
 		"logs":      "the in-memory log ring, newest last: ?since=SEQ&level=warn&cid=ID&count=200",
@@ -399,6 +417,7 @@ func (a *API) v1(w http.ResponseWriter, r *http.Request) {
 		"transcodes": "the [[transcode]] ffmpeg children and their state",
 		"devices":    "the video capture devices (V4L2) with their formats and sizes",
 		"snapshot":   "a JPEG of a stream: /api/v1/snapshot?app=live&stream=cam1",
+		"dvr":        "the recordings: /api/v1/dvr/files (list), /api/v1/dvr/files/{path} (GET downloads, DELETE removes)",
 	}})
 }
 

@@ -115,7 +115,11 @@ func (a *API) checkAccess(w http.ResponseWriter, r *http.Request) bool {
 			"set [http_api.auth] username and password, or token, in the config to allow other hosts"
 	}
 	a.logRefused(r)
-	c.challenge(w.Header())
+	if r.Header.Get("X-Requested-With") == "" {
+		// A page's script (the console) asks for the credentials with a
+		// form of its own: no challenge, or the browser prompts.
+		c.challenge(w.Header())
+	}
 	a.fail(w, r, http.StatusUnauthorized, CodeUnauthorized, msg)
 	return false
 }

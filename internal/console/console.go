@@ -15,6 +15,7 @@ import (
 	"crypto/sha256"
 	"embed"
 	"encoding/hex"
+	"io"
 	"io/fs"
 	"net/http"
 	"path"
@@ -31,11 +32,39 @@ var assets embed.FS
 const CSP = "default-src 'self'; img-src 'self' blob:; media-src 'self' blob:; " +
 	"object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
 
-// asset is one embedded file, raw and gzipped.
+// CSPConnect is CSP with a connect-src of the page's own origin and the
+// given ones ("http://HOST:PORT").
+func CSPConnect(origins []string) string {
+	return "default-src 'self'; connect-src 'self' " + strings.Join(origins, " ") + "; " +
+		strings.TrimPrefix(CSP, "default-src 'self'; ")
+}
+
+// asset is one embedded file, raw and gzipped. A file committed gzipped
+// (NAME.gz, a vendored library) is served as NAME; its raw bytes are
+// unzipped only for a browser that does not take gzip.
 type asset struct {
 	raw, gz []byte
 	ctype   string
 	etag    string
+	packed  bool // committed gzipped: raw is unzipped on demand
+	unzip   sync.Once
+}
+
+// body returns the raw bytes, unzipping a file committed gzipped once.
+func (a *asset) body() []byte {
+	a.unzip.Do(func() {
+		if a.raw != nil {
+			return
+		}
+		zr, err := gzip.NewReader(bytes.NewReader(a.gz))
+		if err == nil {
+			a.raw, err = io.ReadAll(zr)
+		}
+		if err != nil {
+			a.raw = []byte{}
+		}
+	})
+	return a.raw
 }
 
 var (
@@ -49,6 +78,7 @@ var types = map[string]string{
 	".css":  "text/css; charset=utf-8",
 	".svg":  "image/svg+xml",
 	".json": "application/json",
+	".txt":  "text/plain; charset=utf-8",
 }
 
 // load reads and gzips every asset, once.
@@ -61,6 +91,13 @@ func load() {
 		raw, err := assets.ReadFile(p)
 		if err != nil {
 			return err
+		}
+		if strings.HasSuffix(p, ".gz") {
+			p = strings.TrimSuffix(p, ".gz")
+			sum := sha256.Sum256(raw)
+			files[strings.TrimPrefix(p, "assets/")] = &asset{gz: raw, packed: true, ctype: types[path.Ext(p)],
+				etag: `"` + hex.EncodeToString(sum[:8]) + `"`}
+			return nil
 		}
 		var buf bytes.Buffer
 		zw, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression)
@@ -79,28 +116,44 @@ func load() {
 	})
 }
 
-// Size returns the assets' total size, raw and gzipped, for reports.
-func Size() (raw, gz int) {
+// Size returns the assets' total size as embedded in the binary (a file
+// committed gzipped counts gzipped) and as served gzipped, for reports.
+func Size() (embedded, gz int) {
 	once.Do(load)
 	for _, a := range files {
-		raw += len(a.raw)
+		if !a.packed {
+			embedded += len(a.raw)
+		} else {
+			embedded += len(a.gz)
+		}
 		if a.gz != nil {
 			gz += len(a.gz)
 		} else {
 			gz += len(a.raw)
 		}
 	}
-	return raw, gz
+	return embedded, gz
 }
 
 // Handler serves the console under prefix ("/console/"): the page at the
 // prefix itself and at any path without an extension (the pages are routed
 // in the browser), the assets by name.
-func Handler(prefix string) http.Handler {
+func Handler(prefix string) http.Handler { return HandlerConnect(prefix, nil) }
+
+// HandlerConnect is Handler whose pages may also fetch from the origins
+// connect returns for a request (the box's HTTP server, for the HTTP-FLV
+// preview): they are added to the CSP's connect-src.
+func HandlerConnect(prefix string, connect func(r *http.Request) []string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		once.Do(load)
 		h := w.Header()
-		h.Set("Content-Security-Policy", CSP)
+		csp := CSP
+		if connect != nil {
+			if o := connect(r); len(o) > 0 {
+				csp = CSPConnect(o)
+			}
+		}
+		h.Set("Content-Security-Policy", csp)
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("Referrer-Policy", "no-referrer")
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
@@ -125,10 +178,12 @@ func Handler(prefix string) http.Handler {
 			w.WriteHeader(http.StatusNotModified)
 			return
 		}
-		body := a.raw
+		var body []byte
 		if a.gz != nil && acceptsGzip(r) {
 			body = a.gz
 			h.Set("Content-Encoding", "gzip")
+		} else {
+			body = a.body()
 		}
 		h.Set("Content-Length", strconv.Itoa(len(body)))
 		w.WriteHeader(http.StatusOK)

@@ -41,6 +41,7 @@ func newAPI(s *Server) (component, error) {
 		Reload: s.Reload, ServerID: s.serverID, Start: s.start,
 		Access: s.apiAccess, Board: s.boardView, TLS: s.tlsInfo, Config: s.Config, PutConfig: s.putConfig, PTZ: c.ptz,
 		CheckConfig: s.checkConfig, LastGood: s.lastGood, Logs: s.recentLogs,
+		EditIngest: c.editIngest(), RetryIngest: c.retryIngest(), DVRRoots: c.dvrRoots(), DVRDuration: c.dvrDuration(),
 	})
 	if err != nil {
 		return nil, err

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"net"
 	"net/http"
+	"strings"
 
 	"github.com/srs-lite/srs-lite/internal/buildinfo"
 	"github.com/srs-lite/srs-lite/internal/console"
@@ -37,10 +38,37 @@ func (c *consoleComponent) routes(r *routes) {
 	if ac == nil {
 		return
 	}
-	h := ac.a.Guard(console.Handler("/console/"))
-	r.api.Handle("GET /console/", h)
+	// The page, its script and style hold no data: served to anybody, so
+	// that the page can show its own login form (env.json and the API
+	// follow the access policy).
+	r.api.Handle("GET /console/", console.HandlerConnect("/console/", c.origins))
 	r.api.Handle("GET /console/env.json", ac.a.Guard(http.HandlerFunc(c.env)))
 	r.api.Handle("GET /console", http.RedirectHandler("/console/", http.StatusMovedPermanently))
+}
+
+// origins are the box's HTTP and HTTPS servers as the browser reaches
+// them (the host it used for the console, their ports): the preview
+// fetches HTTP-FLV from there.
+func (c *consoleComponent) origins(r *http.Request) []string {
+	host := r.Host
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	for _, ch := range host {
+		if !(ch >= 'a' && ch <= 'z' || ch >= 'A' && ch <= 'Z' || ch >= '0' && ch <= '9' || ch == '.' || ch == '-' || ch == ':') {
+			return nil // not a host name nor an address: no more than 'self'
+		}
+	}
+	if strings.ContainsRune(host, ':') {
+		host = "[" + host + "]"
+	}
+	var out []string
+	for _, l := range []struct{ role, scheme string }{{"http_server", "http"}, {"https_server", "https"}} {
+		if _, p, err := net.SplitHostPort(c.s.Addr(l.role)); err == nil && p != "" && p != "0" {
+			out = append(out, l.scheme+"://"+host+":"+p)
+		}
+	}
+	return out
 }
 
 // env is GET /console/env.json: the ports the console builds its

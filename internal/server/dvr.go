@@ -28,6 +28,8 @@ type dvrComponent struct {
 	closed bool
 	ctx    context.Context
 	cancel context.CancelFunc
+
+	durs tracked // finished files -> duration, for the API's list (not in tiny)
 }
 
 func newDVR(s *Server) (component, error) {
@@ -80,7 +82,7 @@ func (c *dvrComponent) onPublish(st *media.Stream) {
 		defer c.wg.Done()
 		// Record logs its own errors; the stream goes on either way.
 		_ = dvr.Record(c.ctx, rd, dvr.Stream{Vhost: st.Vhost, App: st.App, Name: st.Name}, cfg,
-			dvr.Deps{Log: l, OnFile: c.s.onDVR})
+			dvr.Deps{Log: l, OnFile: func(f dvr.File) { c.track(f); c.s.onDVR(f) }})
 	}()
 }
 

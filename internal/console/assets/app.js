@@ -48,8 +48,92 @@ function setStatus(msg, bad) {
   s.classList.toggle('bad', !!bad);
 }
 
+// ---- access: the page's own login form ----
+// The credentials of [http_api.auth] are kept in sessionStorage (this tab
+// only, no cookie) and sent as the Authorization header of every request.
+// X-Requested-With tells the box not to answer 401 with a challenge, so
+// that the browser does not open its own Basic prompt.
+const AUTH_KEY = 'srs-lite-auth';
+
+function loadAuth() {
+  try {
+    const a = JSON.parse(sessionStorage.getItem(AUTH_KEY) || 'null');
+    state.auth = a && a.header ? a : null;
+  } catch { state.auth = null; }
+}
+
+function authHeaders(extra) {
+  const h = { 'X-Requested-With': 'srs-lite-console', ...(extra || {}) };
+  if (state.auth) h.Authorization = state.auth.header;
+  return h;
+}
+
+function showWho() {
+  const a = state.auth;
+  text('who-name', a ? `logged in as ${a.who}` : '');
+  $('who-out').hidden = !a;
+  $('who-in').hidden = !!a;
+}
+
+function showLogin(why) {
+  const o = $('login');
+  if (!o.hidden) return;
+  text('login-why', why || 'The box asks for the credentials of [http_api.auth].');
+  text('login-msg', '');
+  o.hidden = false;
+  (loginKind() === 'bearer' ? $('login-token') : $('login-user')).focus();
+}
+
+const loginKind = () => document.querySelector('input[name=login-kind]:checked').value;
+
+function loginKindChanged() {
+  const bearer = loginKind() === 'bearer';
+  $('login-basic').hidden = bearer;
+  $('login-bearer').hidden = !bearer;
+}
+
+async function login(e) {
+  e.preventDefault();
+  let a;
+  if (loginKind() === 'bearer') {
+    const tok = $('login-token').value.trim();
+    if (!tok) { text('login-msg', 'enter the token'); return; }
+    a = { header: `Bearer ${tok}`, who: 'token' };
+  } else {
+    const u = $('login-user').value, p = $('login-pass').value;
+    if (!u) { text('login-msg', 'enter the username'); return; }
+    const bytes = new TextEncoder().encode(`${u}:${p}`);
+    a = { header: `Basic ${btoa(String.fromCharCode(...bytes))}`, who: u };
+  }
+  // The log needs the credentials (or loopback) even to be read: a fair test.
+  const r = await fetch('/api/v1/logs?count=1', { cache: 'no-store', headers: { 'X-Requested-With': 'srs-lite-console', Authorization: a.header } });
+  if (r.status === 401) {
+    let msg = 'the box refused these credentials';
+    try { msg = (await r.json()).msg || msg; } catch { /* not JSON */ }
+    text('login-msg', msg);
+    return;
+  }
+  state.auth = a;
+  sessionStorage.setItem(AUTH_KEY, JSON.stringify(a));
+  $('login-pass').value = '';
+  $('login-token').value = '';
+  $('login').hidden = true;
+  showWho();
+  if (!state.env) await loadEnv();
+  cfg.loaded = false;
+  tick();
+}
+
+function logout() {
+  state.auth = null;
+  sessionStorage.removeItem(AUTH_KEY);
+  showWho();
+  setStatus('logged out');
+  tick();
+}
+
 async function api(path, opts = {}) {
-  const r = await fetch(path, { credentials: 'same-origin', cache: 'no-store', ...opts });
+  const r = await fetch(path, { credentials: 'same-origin', cache: 'no-store', ...opts, headers: authHeaders(opts.headers) });
   let body = null;
   if ((r.headers.get('Content-Type') || '').includes('json')) body = await r.json();
   if (!r.ok) {
@@ -63,7 +147,7 @@ async function api(path, opts = {}) {
 
 // apiText GETs a text answer (the TOML config); null on 404.
 async function apiText(path) {
-  const r = await fetch(path, { credentials: 'same-origin', cache: 'no-store' });
+  const r = await fetch(path, { credentials: 'same-origin', cache: 'no-store', headers: authHeaders() });
   if (r.status === 404) return null;
   if (!r.ok) {
     let msg = `${r.status} ${r.statusText}`;
@@ -151,7 +235,115 @@ function urlsOf(st) {
   if (e.srt) out.push(['SRT', `srt://${hostFor(e.srt)}?streamid=#!::r=${path},m=request`]);
   if (e.rtmps) out.push(['RTMPS', `rtmps://${hostFor(e.rtmps)}/${path}${vq}`]);
   if (e.https_server) out.push(['HTTPS-FLV', `https://${hostFor(e.https_server)}/${path}.flv`]);
+  if (hasWebRTC()) out.push(['WHEP', whepURL(st)]);
   return out;
+}
+
+// ---- live preview ----
+// The WebRTC slice plugs its WHEP player in here: hooks.whep(video, url)
+// returns a Promise of a stop function. Until then the preview is HTTP-FLV
+// through mpegts.js (loaded only when a preview opens), else snapshots.
+export const hooks = { whep: null };
+
+function hasWebRTC() {
+  return !!(state.env && (state.env.features || []).some((f) => f === 'webrtc' || f === 'rtc'));
+}
+
+function whepURL(st) {
+  const q = new URLSearchParams({ app: st.app, stream: st.name });
+  if (st.vhost && st.vhost !== '__defaultVhost__') q.set('vhost', st.vhost);
+  return `${location.protocol}//${location.host}/rtc/v1/whep/?${q}`;
+}
+
+// pickPreview: WHEP when the build has WebRTC and a WHEP player, HTTP-FLV
+// when the browser has MSE and the box an HTTP server, else snapshots.
+function pickPreview() {
+  if (hasWebRTC() && typeof hooks.whep === 'function') return 'whep';
+  const e = state.env || {};
+  if ((window.MediaSource || window.ManagedMediaSource) && (e.http_server || e.https_server)) return 'flv';
+  return 'snapshot';
+}
+
+let mpegtsLoading = null;
+function loadMpegts() {
+  if (window.mpegts) return Promise.resolve(window.mpegts);
+  if (!mpegtsLoading) {
+    mpegtsLoading = new Promise((resolve, reject) => {
+      const sc = document.createElement('script');
+      sc.src = '/console/vendor/mpegts.js';
+      sc.onload = () => (window.mpegts ? resolve(window.mpegts) : reject(new Error('mpegts.js did not load')));
+      sc.onerror = () => { mpegtsLoading = null; reject(new Error('mpegts.js did not load')); };
+      document.head.append(sc);
+    });
+  }
+  return mpegtsLoading;
+}
+
+function flvURL(st) {
+  const e = state.env || {};
+  const path = `${st.app}/${st.name}.flv`;
+  if (location.protocol === 'https:' && e.https_server) return `https://${hostFor(e.https_server)}/${path}`;
+  return `http://${hostFor(e.http_server)}/${path}`;
+}
+
+function stopPreview(c, why) {
+  const l = c.live;
+  if (!l) return;
+  c.live = null;
+  try { l.stop(); } catch { /* already gone */ }
+  l.video.remove();
+  c.querySelector('.play').textContent = '▶ live';
+  c.snapAt = 0;
+  const none = c.querySelector('.nopreview');
+  if (why) { none.textContent = why; none.hidden = false; c.querySelector('.preview img').hidden = true; }
+}
+
+function stopAllPreviews() {
+  for (const c of state.cards.values()) stopPreview(c);
+}
+
+async function togglePreview(c, st) {
+  if (c.live) { stopPreview(c); return; }
+  const kind = pickPreview();
+  if (kind === 'snapshot') {
+    c.querySelector('.nopreview').textContent = 'no live preview in this browser (no MSE): snapshots';
+    return;
+  }
+  const video = document.createElement('video');
+  video.muted = true;
+  video.autoplay = true;
+  video.playsInline = true;
+  video.title = 'double-click: full screen';
+  video.addEventListener('dblclick', () => { if (video.requestFullscreen) video.requestFullscreen().catch(() => {}); });
+  const box = c.querySelector('.preview');
+  const live = { video, stop: () => {}, kind };
+  c.live = live;
+  c.querySelector('.play').textContent = '■ stop';
+  box.querySelector('img').hidden = true;
+  box.querySelector('.nopreview').hidden = true;
+  box.prepend(video);
+  const fail = (msg) => { if (c.live === live) stopPreview(c, `live preview failed (${msg}): snapshots`); };
+  try {
+    if (kind === 'whep') {
+      live.stop = await hooks.whep(video, whepURL(st));
+    } else {
+      const mpegts = await loadMpegts();
+      if (!mpegts.getFeatureList().mseLivePlayback) throw new Error('no MSE live playback');
+      const p = mpegts.createPlayer({ type: 'flv', isLive: true, url: flvURL(st) },
+        { enableWorker: false, lazyLoad: false, liveBufferLatencyChasing: true, autoCleanupSourceBuffer: true });
+      live.player = p;
+      live.stop = () => { p.pause(); p.unload(); p.detachMediaElement(); p.destroy(); };
+      p.on(mpegts.Events.ERROR, (type, detail) => fail(`${type}: ${detail}`));
+      p.attachMediaElement(video);
+      p.load();
+      const played = p.play();
+      if (played && played.catch) played.catch(() => {});
+    }
+    // No picture within 10 s: back to snapshots.
+    setTimeout(() => { if (c.live === live && !(video.currentTime > 0)) fail('no picture within 10 s'); }, 10000);
+  } catch (err) {
+    fail(err.message);
+  }
 }
 
 async function copy(s, btn) {
@@ -220,6 +412,7 @@ function card(st) {
     c = $('t-stream').content.firstElementChild.cloneNode(true);
     c.dataset.id = st.id;
     c.snapAt = 0;
+    c.querySelector('.play').addEventListener('click', () => togglePreview(c, c.st));
     state.cards.set(st.id, c);
   }
   return c;
@@ -227,6 +420,7 @@ function card(st) {
 
 function renderStream(st, clients) {
   const c = card(st);
+  c.st = st;
   const set = (sel, v) => { const e = c.querySelector(sel); if (e.textContent !== v) e.textContent = v; };
   set('.name', `${st.app}/${st.name}${st.vhost !== '__defaultVhost__' ? ' @ ' + st.vhost : ''}`);
   set('.codecs', codecsOf(st));
@@ -242,7 +436,7 @@ function renderStream(st, clients) {
   set('.stats', `${r ? `in ${fmtBits(r.rx)} · out ${fmtBits(r.tx)}` : 'measuring bitrate…'} · ${st.frames} frames`);
   const pub = st.publish && st.publish.active ? clients.find((x) => x.id === st.publish.cid) : null;
   const pubLine = c.querySelector('.publisher');
-  pubLine.replaceChildren(span('', pub ? `publisher ${pub.type} from ${pub.ip}, ${fmtDur(pub.alive)} ` :
+  pubLine.replaceChildren(span('', pub ? `publisher ${pub.type}${pub.ip ? ' from ' + pub.ip : ''}, ${fmtDur(pub.alive)} ` :
     (st.publish && st.publish.active ? 'publishing ' : 'no publisher ')));
   if (pub) pubLine.append(button('kick', 'kick', () => kick(pub.id, `the publisher of ${st.app}/${st.name}`)));
 
@@ -266,7 +460,8 @@ function renderStream(st, clients) {
     vl.replaceChildren(...viewers.map((v) => li([span('proto', v.type), span('url', `${v.ip} · ${v.id}`),
       button('kick', 'kick', () => kick(v.id, `viewer ${v.id} (${v.ip})`))])));
   }
-  if (st.video) refreshSnapshot(c, st);
+  c.querySelector('.play').hidden = !st.video || pickPreview() === 'snapshot';
+  if (st.video && !c.live) refreshSnapshot(c, st);
   return c;
 }
 
@@ -278,7 +473,7 @@ async function refreshSnapshot(c, st) {
   const q = new URLSearchParams({ app: st.app, stream: st.name });
   if (st.vhost && st.vhost !== '__defaultVhost__') q.set('vhost', st.vhost);
   try {
-    const r = await fetch(`/api/v1/snapshot?${q}`, { credentials: 'same-origin', cache: 'no-store' });
+    const r = await fetch(`/api/v1/snapshot?${q}`, { credentials: 'same-origin', cache: 'no-store', headers: authHeaders() });
     if (r.status === 503) { // no ffmpeg on this box: stop asking
       state.snapshots = false;
       none.textContent = 'no preview (no ffmpeg on the box)';
@@ -304,10 +499,335 @@ async function pollStreams() {
   const list = (s.streams || []).slice().sort((a, b) => `${a.app}/${a.name}`.localeCompare(`${b.app}/${b.name}`));
   const clients = cl.clients || [];
   const seen = new Set(list.map((x) => x.id));
-  for (const id of state.cards.keys()) if (!seen.has(id)) state.cards.delete(id);
-  $('s-list').replaceChildren(...list.map((st) => renderStream(st, clients)));
+  for (const [id, c] of state.cards) if (!seen.has(id)) { stopPreview(c); state.cards.delete(id); }
+  const cards = list.map((st) => renderStream(st, clients));
+  const box = $('s-list');
+  // Re-order only when the list changed: moving a playing video restarts it.
+  if (cards.length !== box.childElementCount || cards.some((c, i) => box.children[i] !== c)) box.replaceChildren(...cards);
   $('s-empty').hidden = list.length > 0;
   if (state.env && state.env.rtmp) text('s-example', `ffmpeg -re -i FILE -c copy -f flv rtmp://${hostFor(state.env.rtmp)}/live/livestream`);
+}
+
+// ---- cameras ----
+const cams = { cards: new Map(), serialAt: 0, serials: null, devAt: 0, editing: null };
+
+function ingestCard(inj) {
+  let c = cams.cards.get(inj.name);
+  if (!c) {
+    c = $('t-ingest').content.firstElementChild.cloneNode(true);
+    c.dataset.name = inj.name;
+    c.snapAt = 0;
+    c.querySelector('.retry').addEventListener('click', () => retryIngest(c.inj.name));
+    c.querySelector('.edit').addEventListener('click', () => editIngest(c.inj.name));
+    c.querySelector('.remove').addEventListener('click', () => removeIngest(c.inj.name));
+    cams.cards.set(inj.name, c);
+  }
+  c.inj = inj;
+  const set = (sel, v) => { const e = c.querySelector(sel); if (e.textContent !== v) e.textContent = v; };
+  set('.name', `${inj.name} → ${inj.output}`);
+  const st = c.querySelector('.state');
+  set('.state', inj.state);
+  st.className = `state ${inj.state}`;
+  set('.since', inj.since ? `for ${fmtDur((Date.now() - Date.parse(inj.since)) / 1000)}` : '');
+  set('.src', `${inj.source ? inj.source + ' · ' : ''}${inj.on_demand ? 'on demand · ' : ''}${inj.input}`);
+  set('.err', inj.error ? `last error: ${inj.error}` : '');
+  // the bitrate from the byte counter between two polls (the API's kbps
+  // needs 30 s of samples)
+  const now = { t: Date.now(), b: inj.bytes };
+  if (c.bytes && now.t > c.bytes.t + 500) c.rate = Math.max(0, now.b - c.bytes.b) * 8 / ((now.t - c.bytes.t) / 1000);
+  if (!c.bytes || now.t > c.bytes.t + 500) c.bytes = now;
+  const rate = c.rate != null ? c.rate : inj.kbps * 1000;
+  set('.stats', `${inj.restarts} restart${inj.restarts === 1 ? '' : 's'} · ${inj.frames} frames · ${fmtBits(rate)}${inj.transport ? ' · ' + inj.transport : ''}`);
+  // The snapshot of the stream it publishes (not of a push to another server).
+  if (!inj.output.includes('://') && inj.state === 'running') {
+    const [app, ...rest] = inj.output.split('/');
+    refreshSnapshot(c, { app, name: rest.join('/') });
+  }
+  return c;
+}
+
+async function retryIngest(name) {
+  try {
+    await api(`/api/v1/ingests/${encodeURIComponent(name)}/retry`, { method: 'POST' });
+    setStatus(`${name} restarted`);
+    pollCameras();
+  } catch (err) {
+    failed(`retry ${name}`, err);
+  }
+}
+
+async function removeIngest(name) {
+  if (!confirm(`Remove the camera ${name} from the config (it stops now)?`)) return;
+  try {
+    await api(`/api/v1/ingests/${encodeURIComponent(name)}`, { method: 'DELETE' });
+    setStatus(`${name} removed`);
+    pollCameras();
+  } catch (err) {
+    failed(`remove ${name}`, err);
+  }
+}
+
+// failed shows an action's error, or the login form on 401.
+function failed(what, err) {
+  if (err.status === 401) showLogin(`${what}: ${err.message}`);
+  setStatus(`${what}: ${err.message}`, true);
+}
+
+const formFields = { name: 'f-name', input: 'f-input', output: 'f-output', transport: 'f-transport', encoder: 'f-encoder',
+  acodec: 'f-acodec', idle_timeout: 'f-idle' };
+
+function clearFieldErrors() {
+  for (const l of document.querySelectorAll('#i-form label')) {
+    l.classList.remove('bad');
+    const e = l.querySelector('small.err');
+    if (e) e.textContent = '';
+  }
+  text('i-msg', '');
+}
+
+function fieldError(field, msg) {
+  const l = document.querySelector(`#i-form label[data-field="${field}"]`);
+  if (!l) return false;
+  l.classList.add('bad');
+  const e = l.querySelector('small.err');
+  if (e) e.textContent = msg; else return false;
+  return true;
+}
+
+function openForm(entry, title) {
+  cams.editing = entry && entry.name && title !== 'add' ? entry.name : null;
+  clearFieldErrors();
+  text('i-form-title', cams.editing ? `Edit ${cams.editing}` : 'Add a camera');
+  const v = entry || {};
+  for (const [k, id] of Object.entries(formFields)) $(id).value = v[k] || '';
+  if ($('f-transport').value === 'auto') $('f-transport').value = '';
+  if ($('f-acodec').value === 'copy') $('f-acodec').value = '';
+  if ($('f-encoder').value === 'auto') $('f-encoder').value = '';
+  $('f-ondemand').checked = !!v.on_demand;
+  $('f-enabled').checked = v.enabled !== false;
+  const f = $('i-form');
+  f.hidden = false;
+  f.scrollIntoView({ block: 'nearest' });
+  $('f-name').focus();
+}
+
+async function editIngest(name) {
+  try {
+    const c = await api('/api/v1/config');
+    const entry = (c.data.config.ingest || []).find((x) => x.name === name);
+    if (!entry) throw new Error(`no ingest ${name} in the config`);
+    openForm(entry, 'edit');
+  } catch (err) {
+    failed(`edit ${name}`, err);
+  }
+}
+
+async function saveIngest(e) {
+  e.preventDefault();
+  clearFieldErrors();
+  const body = { enabled: $('f-enabled').checked, on_demand: $('f-ondemand').checked };
+  for (const [k, id] of Object.entries(formFields)) {
+    const v = $(id).value.trim();
+    if (v) body[k] = v;
+  }
+  let bad = false;
+  if (!body.name) bad = fieldError('name', 'a name is needed');
+  if (!body.input) bad = fieldError('input', 'an input is needed') || bad;
+  if (bad) return;
+  const editing = cams.editing;
+  const url = `/api/v1/ingests/${encodeURIComponent(editing || body.name)}`;
+  $('i-save').disabled = true;
+  text('i-msg', 'applying…');
+  try {
+    await api(url, { method: editing ? 'PUT' : 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+    $('i-form').hidden = true;
+    setStatus(`${body.name} ${editing ? 'changed' : 'added'} and applied`);
+    pollCameras();
+  } catch (err) {
+    const ps = (err.body && err.body.problems) || [];
+    let shown = false;
+    for (const p of ps) shown = fieldError((p.key || '').split('.').pop(), p.msg) || shown;
+    if (err.status === 401) showLogin(err.message);
+    $('i-msg').className = 'msg bad';
+    text('i-msg', shown ? 'not applied: fix the marked field' : `not applied: ${ps.length ? ps.map((p) => p.msg).join('; ') : err.message}`);
+  } finally {
+    $('i-save').disabled = false;
+  }
+}
+
+function ptzCard(name) {
+  const c = $('t-ptz').content.firstElementChild.cloneNode(true);
+  c.querySelector('.pname').textContent = name;
+  const msg = c.querySelector('.msg');
+  const send = async (body) => {
+    try {
+      await api(`/api/v1/ptz/${encodeURIComponent(name)}`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+      msg.textContent = `${body.action}${body.preset ? ' ' + body.preset : ''}`;
+    } catch (err) {
+      msg.textContent = err.message;
+      if (err.status === 401) showLogin(err.message);
+    }
+  };
+  for (const b of c.querySelectorAll('button[data-a]')) {
+    const action = b.dataset.a;
+    if (action === 'stop') { b.addEventListener('click', () => send({ action })); continue; }
+    // Move while pressed, stop on release (mouse, touch and keyboard).
+    let moving = false;
+    const start = (e) => { e.preventDefault(); if (!moving) { moving = true; send({ action, speed: 32 }); } };
+    const stop = () => { if (moving) { moving = false; send({ action: 'stop' }); } };
+    b.addEventListener('pointerdown', start);
+    for (const ev of ['pointerup', 'pointerleave', 'pointercancel', 'blur']) b.addEventListener(ev, stop);
+    b.addEventListener('keydown', (e) => { if (e.key === ' ' || e.key === 'Enter') start(e); });
+    b.addEventListener('keyup', stop);
+  }
+  for (const b of c.querySelectorAll('button[data-p]')) {
+    b.addEventListener('click', () => {
+      const n = parseInt(c.querySelector('.preset').value, 10);
+      if (!(n >= 1 && n <= 255)) { msg.textContent = 'a preset is 1 to 255'; return; }
+      if (b.dataset.p === 'preset_set' && !confirm(`Store the camera's position as preset ${n}?`)) return;
+      send({ action: b.dataset.p, preset: n });
+    });
+  }
+  return c;
+}
+
+function deviceCard(d) {
+  const c = document.createElement('div');
+  c.className = 'card';
+  const h = document.createElement('h3');
+  h.textContent = d.path;
+  const p = document.createElement('p');
+  p.className = 'sub';
+  p.textContent = [d.card, d.driver, d.bus].filter(Boolean).join(' · ') + (d.capture ? '' : ' (not a capture node)');
+  c.append(h, p);
+  if (d.error) c.append(span('sub', d.error));
+  const ul = document.createElement('ul');
+  for (const f of d.formats || []) {
+    const sizes = (f.sizes || []).slice(0, 6).map((z) => `${z.width}×${z.height}${z.fps && z.fps.length ? '@' + Math.max(...z.fps) : ''}`);
+    const e = document.createElement('li');
+    e.append(`${f.name || f.fourcc} (${f.description})${sizes.length ? ': ' + sizes.join(', ') : ''}${(f.sizes || []).length > 6 ? ', …' : ''} `);
+    if (d.capture && f.name) {
+      const z = (f.sizes || [])[0];
+      e.append(button('add', '', () => openForm({ name: d.path.split('/').pop(),
+        input: `v4l2://${d.path}?format=${f.name}${z ? `&size=${z.width}x${z.height}` : ''}` }, 'add')));
+    }
+    ul.append(e);
+  }
+  c.append(ul);
+  return c;
+}
+
+async function pollCameras() {
+  const now = Date.now();
+  const [ing, devs] = await Promise.all([api('/api/v1/ingests'),
+    now - cams.devAt > 10000 ? api('/api/v1/devices') : Promise.resolve(null)]);
+  if (state.page !== 'cameras') return;
+  const list = ing.ingests || [];
+  const seen = new Set(list.map((x) => x.name));
+  for (const k of cams.cards.keys()) if (!seen.has(k)) cams.cards.delete(k);
+  const cards = list.map(ingestCard);
+  const box = $('i-list');
+  if (cards.length !== box.childElementCount || cards.some((c, i) => box.children[i] !== c)) box.replaceChildren(...cards);
+  $('i-empty').hidden = list.length > 0;
+  if (devs) {
+    cams.devAt = now;
+    const ds = devs.devices || [];
+    $('v-list').replaceChildren(...ds.map(deviceCard));
+    $('v-empty').hidden = ds.length > 0;
+  }
+  // The serial PTZ ports are in the config, which needs write access.
+  if (now - cams.serialAt > 30000) {
+    cams.serialAt = now;
+    try {
+      const c = await api('/api/v1/config');
+      const names = (c.data.config.serial || []).map((x) => x.name);
+      if (JSON.stringify(names) !== JSON.stringify(cams.serials)) {
+        cams.serials = names;
+        $('p-list').replaceChildren(...names.map(ptzCard));
+      }
+      text('p-empty', 'No serial PTZ port ([[serial]] in the config).');
+      $('p-empty').hidden = names.length > 0;
+    } catch (err) {
+      text('p-empty', err.status === 401 ? 'PTZ needs write access: log in.' : `PTZ: ${err.message}`);
+      $('p-empty').hidden = false;
+    }
+  }
+}
+
+// ---- recordings ----
+const recs = { at: 0 };
+
+function encodePath(p) { return p.split('/').map(encodeURIComponent).join('/'); }
+
+async function download(ev, f, a) {
+  // A plain link, unless logged in (the box may need the credentials for
+  // reads): then fetched with them and handed over as a blob.
+  if (!state.auth) return;
+  ev.preventDefault();
+  try {
+    const r = await fetch(a.href, { headers: authHeaders() });
+    if (!r.ok) throw new Error(`${r.status} ${r.statusText}`);
+    const u = URL.createObjectURL(await r.blob());
+    const tmp = document.createElement('a');
+    tmp.href = u;
+    tmp.download = f.name;
+    document.body.append(tmp);
+    tmp.click();
+    tmp.remove();
+    setTimeout(() => URL.revokeObjectURL(u), 60000);
+  } catch (err) {
+    setStatus(`download: ${err.message}`, true);
+  }
+}
+
+async function removeRecording(f) {
+  if (!confirm(`Delete the recording ${f.path}?`)) return;
+  try {
+    await api(`/api/v1/dvr/files/${encodePath(f.path)}`, { method: 'DELETE' });
+    setStatus(`${f.name} deleted`);
+    recs.at = 0;
+    pollRecordings();
+  } catch (err) {
+    failed(`delete ${f.name}`, err);
+  }
+}
+
+function td(cls, v) {
+  const e = document.createElement('td');
+  if (cls) e.className = cls;
+  if (v instanceof Node) e.append(v); else e.textContent = v;
+  return e;
+}
+
+async function pollRecordings() {
+  if (Date.now() - recs.at < 5000) return;
+  const r = await api('/api/v1/dvr/files');
+  recs.at = Date.now();
+  if (state.page !== 'recordings') return;
+  const files = r.files || [];
+  const sig = JSON.stringify(files);
+  if (recs.sig === sig) return;
+  recs.sig = sig;
+  $('r-list').replaceChildren(...files.map((f) => {
+    const tr = document.createElement('tr');
+    tr.dataset.path = f.path;
+    const name = td('file', f.name);
+    name.title = f.path;
+    const a = document.createElement('a');
+    a.href = `/api/v1/dvr/files/${encodePath(f.path)}`;
+    a.download = f.name;
+    a.textContent = 'download';
+    a.addEventListener('click', (ev) => download(ev, f, a));
+    const acts = td('acts', a);
+    acts.append(' ', button('delete', 'kick', () => removeRecording(f)));
+    tr.append(name, td('', f.stream || '–'), td('', f.duration != null ? fmtDur(f.duration) : '–'),
+      td('', fmtBytes(f.size)), td('', new Date(f.mtime).toLocaleString()), acts);
+    return tr;
+  }));
+  $('r-table').hidden = files.length === 0;
+  $('r-empty').hidden = files.length > 0;
+  const total = files.reduce((n, f) => n + f.size, 0);
+  text('r-total', files.length ? `${files.length} file${files.length === 1 ? '' : 's'}, ${fmtBytes(total)}` : '');
 }
 
 // ---- logs ----
@@ -508,13 +1028,22 @@ function setupPages() {
   $('c-apply').addEventListener('click', applyConfig);
   $('c-revert').addEventListener('click', async () => { await loadConfig(); configMsg('reloaded from the box'); });
   $('c-restore').addEventListener('click', restoreConfig);
+  $('i-add').addEventListener('click', () => openForm(null, 'add'));
+  $('i-cancel').addEventListener('click', () => { $('i-form').hidden = true; });
+  $('i-form').addEventListener('submit', saveIngest);
+  $('login-form').addEventListener('submit', login);
+  $('login-cancel').addEventListener('click', () => { $('login').hidden = true; });
+  for (const r of document.querySelectorAll('input[name=login-kind]')) r.addEventListener('change', loginKindChanged);
+  $('who-in').addEventListener('click', () => showLogin('Log in with the credentials of [http_api.auth].'));
+  $('who-out').addEventListener('click', logout);
   const ed = $('c-editor');
   ed.addEventListener('input', gutter);
   ed.addEventListener('scroll', () => { $('c-gutter').scrollTop = ed.scrollTop; });
 }
 
 // ---- pages ----
-const pages = { dashboard: pollSummary, streams: pollStreams, logs: pollLogs, config: pollConfig };
+const pages = { dashboard: pollSummary, streams: pollStreams, cameras: pollCameras, recordings: pollRecordings,
+  logs: pollLogs, config: pollConfig };
 let timer = 0;
 
 async function tick() {
@@ -524,7 +1053,12 @@ async function tick() {
     await pages[state.page]();
     setStatus(`updated ${new Date().toLocaleTimeString()}`);
   } catch (err) {
-    setStatus(err.status === 401 ? 'unauthorized: reload and sign in with the API credentials' : `error: ${err.message}`, true);
+    if (err.status === 401) {
+      setStatus('unauthorized: log in', true);
+      showLogin(err.message);
+    } else {
+      setStatus(`error: ${err.message}`, true);
+    }
   }
   timer = setTimeout(tick, POLL_MS);
 }
@@ -532,19 +1066,29 @@ async function tick() {
 function route() {
   const p = location.hash.replace(/^#\/?/, '') || 'dashboard';
   state.page = pages[p] ? p : 'dashboard';
+  if (state.page !== 'streams') stopAllPreviews();
+  recs.at = 0;
+  recs.sig = '';
   for (const s of document.querySelectorAll('.page')) s.hidden = s.id !== state.page;
   for (const a of document.querySelectorAll('nav a')) a.classList.toggle('active', a.dataset.page === state.page);
   document.title = `${state.page[0].toUpperCase()}${state.page.slice(1)} · srs-lite`;
   tick();
 }
 
-async function main() {
+async function loadEnv() {
   try {
     state.env = await api('/console/env.json');
   } catch (err) {
     setStatus(`error: ${err.message}`, true);
+    if (err.status === 401) showLogin(err.message);
   }
+}
+
+async function main() {
+  loadAuth();
+  showWho();
   setupPages();
+  await loadEnv();
   window.addEventListener('hashchange', route);
   route();
 }

@@ -37,6 +37,8 @@ var (
 	ErrNoRegistry = errors.New("ingest: no media registry")
 	// ErrNoSource reports an input whose scheme no source reads.
 	ErrNoSource = errors.New("ingest: no source for this input")
+	// ErrUnknown is returned by Retry for a name no entry has.
+	ErrUnknown = errors.New("ingest: no such entry")
 )
 
 // Fatal marks an error that retrying cannot fix (ffmpeg is missing, the
@@ -227,6 +229,33 @@ func (m *Manager) Apply(cfgs []Config) {
 			m.ingests[c.Name] = m.start(c)
 		}
 	}
+}
+
+// Retry restarts the entry called name at once: a failed or retrying one
+// skips the rest of its backoff, a running one reconnects. Its restart
+// count goes on. It returns ErrUnknown when no entry has that name.
+func (m *Manager) Retry(name string) error {
+	m.applyMu.Lock()
+	defer m.applyMu.Unlock()
+	m.mu.Lock()
+	in, ok := m.ingests[name]
+	if !ok || m.closed {
+		m.mu.Unlock()
+		return fmt.Errorf("%w: %q", ErrUnknown, name)
+	}
+	in.stop()
+	delete(m.ingests, name)
+	m.mu.Unlock()
+	<-in.done
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return nil
+	}
+	n := m.start(in.orig)
+	n.restarts.Store(in.restarts.Load() + 1)
+	m.ingests[name] = n
+	return nil
 }
 
 // Close stops every ingest and waits for them. It is idempotent.

@@ -270,3 +270,35 @@ func TestCloseNoLeak(t *testing.T) {
 	m.Apply(cs) // after Close: ignored
 	waitFor(t, "goroutines gone", func() bool { return runtime.NumGoroutine() <= before+1 })
 }
+
+// TestRetry restarts a running entry and a failed one at once, keeping the
+// restart count going; an unknown name is ErrUnknown.
+func TestRetry(t *testing.T) {
+	src := &fakeSource{}
+	m, _, _ := newTestManager(t, src, nil)
+	m.Apply([]Config{cfg("cam")})
+	waitFor(t, "running", func() bool { return src.active.Load() == 1 })
+	r0 := state(m, "cam").Restarts
+	if err := m.Retry("cam"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "restarted", func() bool { return src.runs.Load() == 2 && src.active.Load() == 1 })
+	if r := state(m, "cam").Restarts; r != r0+1 {
+		t.Errorf("restarts %d, was %d", r, r0)
+	}
+	if err := m.Retry("nope"); !errors.Is(err, ErrUnknown) {
+		t.Errorf("unknown: %v", err)
+	}
+	c := cfg("bad")
+	c.Input = "gopher://x"
+	m.Apply([]Config{cfg("cam"), c})
+	waitFor(t, "failed", func() bool { return state(m, "bad").State == StateFailed })
+	if err := m.Retry("bad"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "failed again", func() bool { s := state(m, "bad"); return s.State == StateFailed && s.Restarts >= 1 })
+	_ = m.Close()
+	if err := m.Retry("cam"); !errors.Is(err, ErrUnknown) {
+		t.Errorf("after close: %v", err)
+	}
+}
