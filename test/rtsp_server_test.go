@@ -142,6 +142,12 @@ func TestRTSPPublish(t *testing.T) {
 			if !publisher {
 				t.Errorf("no rtsp-publish client in /api/v1/clients: %+v", s.clients(t))
 			}
+			// A second publisher of the live stream: 403.
+			out, err := exec.Command("ffmpeg", "-hide_banner", "-loglevel", "error", "-re", "-i", fixture, "-t", "1",
+				"-c", "copy", "-rtsp_transport", tr, "-f", "rtsp", s.rtspURL(name)).CombinedOutput()
+			if err == nil || !strings.Contains(string(out), "403") {
+				t.Errorf("a second publisher: %v %s", err, out)
+			}
 			stop()
 			s.waitLog(t, "rtsp: unpublish", 5*time.Second)
 		})
@@ -358,4 +364,18 @@ rules = ["allow publish all", "deny play 127.0.0.1"]
 		t.Errorf("a viewer the rules deny: %v %s", err, out)
 	}
 	s.waitLog(t, "security: ", 5*time.Second)
+}
+
+// TestRTSPLimit: server.max_connections counts RTSP clients: over it, 503.
+func TestRTSPLimit(t *testing.T) {
+	needTools(t, "ffmpeg", "ffprobe")
+	t.Parallel()
+	s := startServer(t, "[server]\nmax_connections = 1\n")
+	name := streamName()
+	s.publish(t, name, true) // the one connection
+	s.waitPublishing(t, name)
+	out, err := exec.Command("ffprobe", "-v", "error", "-rtsp_transport", "tcp", s.rtspURL(name)).CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "503") {
+		t.Errorf("a viewer over max_connections: %v %s", err, out)
+	}
 }
