@@ -305,7 +305,11 @@ func BenchmarkPacketsH264Key(b *testing.B) {
 func BenchmarkPacketsH264Inter(b *testing.B) {
 	benchPack(b, media.CodecH264, 90000, 0, avcc(nalOf(4000, 0x41)))
 }
-func BenchmarkPacketsAAC(b *testing.B) { benchPack(b, media.CodecAAC, 44100, 0, nalOf(370, 0x21)) }
+func BenchmarkPacketsH265Key(b *testing.B) {
+	benchPack(b, media.CodecH265, 90000, media.FlagKey, avcc(nalOf(60000, 19<<1, 1)))
+}
+func BenchmarkPacketsAAC(b *testing.B)  { benchPack(b, media.CodecAAC, 44100, 0, nalOf(370, 0x21)) }
+func BenchmarkPacketsPCMA(b *testing.B) { benchPack(b, media.CodecPCMA, 8000, 0, nalOf(160, 0xd5)) }
 func BenchmarkPacketsOpus(b *testing.B) {
 	benchPack(b, media.CodecOpus, 48000, 0, nalOf(120, 0x78))
 }
