@@ -3,6 +3,7 @@ package rtsp
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"crypto/md5"
 	"encoding/binary"
 	"encoding/hex"
@@ -10,6 +11,7 @@ import (
 	"io"
 	"net"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -449,5 +451,109 @@ func TestServerStates(t *testing.T) {
 		if _, err := br.ReadByte(); err != nil {
 			break // closed after TEARDOWN
 		}
+	}
+}
+
+// framePub collects what a Source publishes.
+type framePub struct {
+	mu           sync.Mutex
+	video, audio int
+	vcfg, acfg   bool
+	keys         int
+	lastV, lastA time.Duration
+	backwards    bool
+}
+
+func (p *framePub) Write(f *media.Frame) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	switch {
+	case f.IsConfig() && f.Codec == media.CodecH264:
+		p.vcfg = true
+	case f.IsConfig() && f.Codec == media.CodecAAC:
+		p.acfg = true
+	case f.Codec == media.CodecH264:
+		p.backwards = p.backwards || p.video > 0 && f.PTS < p.lastV
+		p.video++
+		p.lastV = f.PTS
+		if f.IsKey() {
+			p.keys++
+		}
+	case f.Codec == media.CodecAAC:
+		p.backwards = p.backwards || p.audio > 0 && f.PTS < p.lastA
+		p.audio++
+		p.lastA = f.PTS
+	}
+	return nil
+}
+
+// TestServerToOwnClient: srs-lite's RTSP client (the ingest) plays
+// srs-lite's RTSP server over TCP and UDP: the parameter sets, keyframes,
+// AAC frames and the timeline come through.
+func TestServerToOwnClient(t *testing.T) {
+	reg := media.NewRegistry(nil)
+	st, err := reg.Publish(media.Key{Vhost: media.DefaultVhost, App: "live", Stream: "x"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, _ := NewServer(ServerConfig{}, ServerDeps{Registry: reg})
+	defer s.Close()
+	addr, err := s.Listen("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() { // a 25 fps H.264 stream with AAC, a keyframe a second
+		defer close(done)
+		defer st.Unpublish()
+		for _, f := range []media.Frame{h264Config(), aacConfig()} {
+			f.Own()
+			st.Write(&f)
+		}
+		tk := time.NewTicker(20 * time.Millisecond)
+		defer tk.Stop()
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			case <-tk.C:
+			}
+			pts := time.Duration(i) * 20 * time.Millisecond
+			if i%2 == 0 {
+				nal := byte(0x41)
+				flags := media.Flags(0)
+				if i%50 == 0 {
+					nal, flags = 0x65, media.FlagKey
+				}
+				payload := make([]byte, 4+3000)
+				binary.BigEndian.PutUint32(payload, 3000)
+				payload[4] = nal
+				f := media.Frame{Codec: media.CodecH264, Flags: flags, DTS: pts, PTS: pts, Payload: payload}
+				f.Own()
+				st.Write(&f)
+			}
+			a := media.Frame{Codec: media.CodecAAC, DTS: pts, PTS: pts, Payload: make([]byte, 200)}
+			a.Own()
+			st.Write(&a)
+		}
+	}()
+	defer func() { close(stop); <-done }()
+	for _, tr := range []string{TransportTCP, TransportUDP} {
+		t.Run(tr, func(t *testing.T) {
+			src, err := NewSource("rtsp://"+addr.String()+"/live/x", Config{Transport: tr}, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 2500*time.Millisecond)
+			defer cancel()
+			pub := &framePub{}
+			_ = src.Run(ctx, pub)
+			pub.mu.Lock()
+			defer pub.mu.Unlock()
+			if !pub.vcfg || !pub.acfg || pub.keys < 2 || pub.video < 40 || pub.audio < 80 || pub.backwards {
+				t.Errorf("%s: %+v", tr, pub)
+			}
+		})
 	}
 }
