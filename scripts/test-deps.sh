@@ -37,6 +37,8 @@ libnginx-mod-rtmp           file:/usr/lib/nginx/modules/ngx_rtmp_module.so
 curl                        cmd:curl
 openssl                     cmd:openssl
 python3-prometheus-client   file:/usr/lib/python3/dist-packages/prometheus_client/parser.py
+vlc-bin                     cmd:cvlc
+vlc-plugin-base             file:/usr/lib/x86_64-linux-gnu/vlc/plugins/access/liblive555_plugin.so
 '
 
 present() { # present PKG PROOF...

@@ -85,6 +85,7 @@ type srv struct {
 	t      *testing.T
 	cmd    *exec.Cmd
 	rtmp   string // host:port
+	rtsp   string
 	api    string
 	http   string
 	conf   string
@@ -114,6 +115,9 @@ dir = "` + dir + `"
 		// in parallel do not collide. A test with its own [srt] table
 		// sets its listen address.
 		body += "[srt]\nlisten = \"127.0.0.1:0\"\n"
+	}
+	if !strings.Contains(extra, "[rtsp]") {
+		body += "[rtsp]\nlisten = \"127.0.0.1:0\"\n" // on by default too
 	}
 	body += extra
 	if err := os.WriteFile(conf, []byte(body), 0o644); err != nil {
@@ -160,6 +164,7 @@ func launch(t *testing.T, cmd *exec.Cmd, conf, what string, wait time.Duration) 
 		s.rtmp = field(line, "rtmp")
 		s.api = field(line, "http_api")
 		s.http = field(line, "http_server")
+		s.rtsp = field(line, "rtsp")
 	case <-s.done:
 		t.Fatalf("%s exited at start:\n%s", what, s.logs())
 	case <-time.After(wait):
@@ -347,6 +352,7 @@ type probe struct {
 		Height        int    `json:"height"`
 		SampleRate    string `json:"sample_rate"`
 		NbReadPackets string `json:"nb_read_packets"`
+		NbReadFrames  string `json:"nb_read_frames"`
 	} `json:"streams"`
 	Format struct {
 		ProbeScore int `json:"probe_score"`

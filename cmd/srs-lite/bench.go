@@ -17,7 +17,7 @@ func init() {
 	buildinfo.Register("bench")
 	subcommands["bench"] = func(args []string, stdout, stderr io.Writer) int {
 		return bench.NewMain(map[string]bench.Player{"rtmp": rtmp.PlayTags, "rtmps": playRTMPS,
-			"srt": bench.SRTPlayer})(args, stdout, stderr)
+			"srt": bench.SRTPlayer, "rtsp": bench.RTSPPlayer})(args, stdout, stderr)
 	}
 }
 

@@ -31,6 +31,7 @@ type Config struct {
 	HTTPServer HTTPServer `toml:"http_server" json:"http_server"`
 	TLS        TLS        `toml:"tls" json:"tls"`
 	SRT        SRT        `toml:"srt" json:"srt"`
+	RTSP       RTSP       `toml:"rtsp" json:"rtsp"`
 	OTA        OTA        `toml:"ota" json:"ota"`
 	Heartbeat  Heartbeat  `toml:"heartbeat" json:"heartbeat"`
 	Vhosts     []Vhost    `toml:"vhost" json:"vhost"`
@@ -267,6 +268,7 @@ func Default() *Config {
 		HTTPAPI:    HTTPAPI{Enabled: true, Listen: "0.0.0.0:1985"},
 		HTTPServer: HTTPServer{Enabled: true, Listen: "0.0.0.0:8080", Dir: "./www"},
 		SRT:        defaultSRT(),
+		RTSP:       defaultRTSP(),
 		OTA:        defaultOTA(),
 		Heartbeat:  Heartbeat{Interval: Duration(10 * time.Second)},
 		Vhosts:     []Vhost{DefaultVhostConfig(DefaultVhost)},

@@ -9,7 +9,6 @@ import "strings"
 // list when the feature lands.
 var unsupported = map[string]string{
 	"rtc":     "WebRTC (WHIP/WHEP)",
-	"rtsp":    "the RTSP server (play out and publish)",
 	"gb28181": "GB28181",
 }
 

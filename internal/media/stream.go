@@ -212,6 +212,22 @@ func (s *Stream) cache(dst *Frame, f *Frame) {
 	old.Release()
 }
 
+// Configs returns clones of the cached sequence headers of the current
+// publish session (zero Frames when there are none); the caller releases
+// them. Protocols that describe a stream before playing it (RTSP DESCRIBE,
+// an SDP offer) read the parameter sets from them.
+func (s *Stream) Configs() (video, audio Frame) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.vcfg.Payload != nil {
+		video = s.vcfg.Clone()
+	}
+	if s.acfg.Payload != nil {
+		audio = s.acfg.Clone()
+	}
+	return video, audio
+}
+
 // SetVideoInfo records what the publisher's video sequence header says.
 func (s *Stream) SetVideoInfo(v VideoInfo) {
 	s.mu.Lock()

@@ -158,7 +158,7 @@ func (s *Server) askAnswer(ctx context.Context, action string, ss *session.Sessi
 		return nil, err
 	}
 	var out session.Answer
-	for _, k := range []string{"srt_passphrase"} {
+	for _, k := range []string{"srt_passphrase", "rtsp_password"} {
 		if v := ans.String(k); v != "" {
 			if out == nil {
 				out = session.Answer{}

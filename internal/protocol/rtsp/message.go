@@ -8,6 +8,12 @@
 // Camera quirks (missing parameter sets, bad timestamps, a wrong
 // Content-Base, SDP out of RFC 4566 order) are handled and logged once per
 // source.
+//
+// It is also srs-lite's RTSP server (server*.go): viewers play any stream
+// over TCP interleaved or UDP, with each frame's RTP packets built once
+// (rtp.Packetizer, cached on the frame) and shared by every viewer, and
+// publishers push one with ANNOUNCE and RECORD through the same
+// depacketizers and timeline as the client.
 package rtsp
 
 import (
