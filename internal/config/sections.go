@@ -6,7 +6,7 @@ import (
 )
 
 // Sections is a set of config sections, as Diff reports them.
-type Sections uint16
+type Sections uint32
 
 // The sections of a config; each component reloads only those it reacts to.
 const (
