@@ -10,7 +10,6 @@ import "strings"
 var unsupported = map[string]string{
 	"rtc":     "WebRTC (WHIP/WHEP)",
 	"rtsp":    "the RTSP server (play out and publish)",
-	"gb28181": "GB28181",
 }
 
 // notSupported returns what the key at path (as decodeState names it) is
