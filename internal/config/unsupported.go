@@ -8,8 +8,8 @@ import "strings"
 // ignored: a documented key either works or says so. A key leaves this
 // list when the feature lands.
 var unsupported = map[string]string{
-	"rtc":     "WebRTC (WHIP/WHEP)",
-	"rtsp":    "the RTSP server (play out and publish)",
+	"rtc":  "WebRTC (WHIP/WHEP)",
+	"rtsp": "the RTSP server (play out and publish)",
 }
 
 // notSupported returns what the key at path (as decodeState names it) is
