@@ -92,7 +92,12 @@ func (c *gbComponent) open(g config.GB28181) error {
 	if err != nil {
 		return fmt.Errorf("cannot listen for gb28181 (SIP) on udp %s: %w", g.Listen, unwrapAddrInUse(err))
 	}
-	tcp, err := net.Listen("tcp", g.Listen)
+	// Port 0 (tests): TCP on the port UDP got.
+	tcpAddr := g.Listen
+	if host, port, _ := net.SplitHostPort(g.Listen); port == "0" {
+		tcpAddr = net.JoinHostPort(host, strconv.Itoa(udp.LocalAddr().(*net.UDPAddr).Port))
+	}
+	tcp, err := net.Listen("tcp", tcpAddr)
 	if err != nil {
 		udp.Close()
 		return fmt.Errorf("cannot listen for gb28181 (SIP) on tcp %s: %w", g.Listen, unwrapAddrInUse(err))
