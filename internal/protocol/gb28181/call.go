@@ -121,7 +121,13 @@ func (s *Server) Invite(ctx context.Context, dev, ch, transport string, sink Sin
 			call.Bye()
 			return nil, fmt.Errorf("%w: no media address in the answer", ErrRefused)
 		}
-		if err := s.deps.Media.Dial(ctx, addr, call.SSRC, sink); err != nil {
+		// The connection lasts as long as mctx: until the call ends.
+		mctx, mcancel := context.WithCancel(s.ctx)
+		call.cancelMedia = mcancel
+		stop := context.AfterFunc(ctx, mcancel) // an INVITE given up before the dial
+		err := s.deps.Media.Dial(mctx, addr, call.SSRC, sink)
+		stop()
+		if err != nil {
 			call.Bye()
 			return nil, err
 		}

@@ -36,14 +36,18 @@ type Config struct {
 }
 
 // Sink gets a channel's media: frames in order, then Gone once when the
-// media ends (the device closed it, or it stopped coming).
-type Sink interface {
+// media ends (the device closed it, or it stopped coming). A frame and its
+// payload are valid only during the call. It is an alias of an interface
+// literal, the same as the media receiver's (rtpps.Sink), so that either
+// side declares it without importing the other.
+type Sink = interface {
 	Frame(f *media.Frame)
 	Gone(err error)
 }
 
 // Media receives RTP/PS: Expect maps an SSRC to a sink on the media port
-// (TCP passive and UDP); Dial connects to a device's port (TCP active).
+// (TCP passive and UDP) until cancel; Dial connects to a device's port
+// (TCP active) for as long as ctx lasts. *rtpps.Receiver is one.
 type Media interface {
 	Expect(ssrc uint32, sink Sink) (cancel func())
 	Dial(ctx context.Context, addr string, ssrc uint32, sink Sink) error
