@@ -49,6 +49,21 @@ type Invite struct {
 	Transport string // tcp-passive (we connect), tcp-active (it connects to MediaPort), udp
 	SSRC      uint32
 	SDP       string
+
+	ln net.Listener // tcp-active: where the platform connects
+}
+
+// Accept waits for the platform's media connection of a tcp-active
+// INVITE (the device listens on the port of its SDP answer).
+func (inv Invite) Accept(ctx context.Context) (net.Conn, error) {
+	if inv.ln == nil {
+		return nil, errors.New("gbsim: not a tcp-active INVITE")
+	}
+	stop := context.AfterFunc(ctx, func() { inv.ln.Close() })
+	defer stop()
+	c, err := inv.ln.Accept()
+	inv.ln.Close()
+	return c, err
 }
 
 // Device is a running simulated device.
@@ -407,6 +422,15 @@ func (d *Device) invite(ctx context.Context, m *sip.Message) {
 	mport := d.cfg.MediaPort
 	if mport == 0 {
 		mport = 15060
+	}
+	if inv.Transport == "tcp-active" {
+		ln, err := net.Listen("tcp", net.JoinHostPort(local, "0"))
+		if err != nil {
+			d.reply(m, 500, "Server Internal Error", nil, "")
+			return
+		}
+		inv.ln = ln
+		mport = ln.Addr().(*net.TCPAddr).Port
 	}
 	answer := "v=0\r\no=" + d.cfg.DeviceID + " 0 0 IN IP4 " + local + "\r\ns=Play\r\nc=IN IP4 " + local +
 		"\r\nt=0 0\r\nm=video " + strconv.Itoa(mport) + " " + proto + " 96\r\na=sendonly\r\na=rtpmap:96 PS/90000\r\n" +
