@@ -251,3 +251,101 @@ func TestGB28181Transports(t *testing.T) {
 		t.Errorf("transports %v", got)
 	}
 }
+
+// TestGB28181Reinvite: an always_on channel is invited as soon as its
+// device registers, with no player; a channel whose media stops while a
+// player watches is invited again and the player goes on.
+func TestGB28181Reinvite(t *testing.T) {
+	data := gbPS(t)
+	t.Parallel()
+	const ch2 = "34020000001310000002"
+	s, addr := gbServer(t, "[[gb28181.channel]]\nid = \""+ch2+"\"\nstream = \"dvr\"\nalways_on = true\n")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	stream := gbStreamer(t, data)
+	var mu sync.Mutex
+	dropped := false
+	d := gbDeviceSim(t, addr, "udp", func(ctx context.Context, inv gbsim.Invite) {
+		mu.Lock()
+		first := inv.Channel == gbChannel && !dropped
+		dropped = dropped || first
+		mu.Unlock()
+		if first {
+			// The camera's first media of channel 1 stops after 2 s.
+			var c context.CancelFunc
+			ctx, c = context.WithTimeout(ctx, 2*time.Second)
+			defer c()
+		}
+		stream(ctx, inv)
+	})
+	if _, err := d.Register(ctx, "secret", 3600); err != nil {
+		t.Fatal(err)
+	}
+	go d.Run(ctx)
+	// always_on: the channel id alone resolves once the catalog lists it.
+	deadline := time.Now().Add(5 * time.Second)
+	for len(d.Invites()) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("always_on channel not invited")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if inv := d.Invites()[0]; inv.Channel != ch2 {
+		t.Fatalf("first INVITE for %s", inv.Channel)
+	}
+	s.waitPublishing(t, "dvr")
+
+	// A player of channel 1, reading HTTP-FLV video tags.
+	var mu2 sync.Mutex
+	tags := 0
+	pctx, pcancel := context.WithCancel(ctx)
+	defer pcancel()
+	go func() {
+		req, _ := http.NewRequestWithContext(pctx, http.MethodGet, s.flvURL(gbDevice+"_"+gbChannel), nil)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return
+		}
+		defer res.Body.Close()
+		br := bufio.NewReader(res.Body)
+		io.ReadFull(br, make([]byte, 13))
+		h := make([]byte, 11)
+		for {
+			if _, err := io.ReadFull(br, h); err != nil {
+				return
+			}
+			n := int(h[1])<<16 | int(h[2])<<8 | int(h[3])
+			if _, err := io.CopyN(io.Discard, br, int64(n+4)); err != nil {
+				return
+			}
+			if h[0] == 9 {
+				mu2.Lock()
+				tags++
+				mu2.Unlock()
+			}
+		}
+	}()
+	count := func() int { mu2.Lock(); defer mu2.Unlock(); return tags }
+	s.waitLog(t, "gb28181: media ended", 10*time.Second)
+	deadline = time.Now().Add(10 * time.Second)
+	for n := 0; n < 2; {
+		n = 0
+		for _, inv := range d.Invites() {
+			if inv.Channel == gbChannel {
+				n++
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("channel 1 invited %d times, want 2", n)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	before := count()
+	time.Sleep(2 * time.Second)
+	if after := count(); after < before+25 {
+		t.Fatalf("player got %d video tags in the 2 s after the re-INVITE (had %d)", after-before, before)
+	}
+	if d.Byes() != 1 {
+		t.Errorf("BYEs %d, want 1 (the call whose media ended)", d.Byes())
+	}
+}
