@@ -102,14 +102,15 @@ func (c *Config) validateGB28181(ps *problems) {
 				ps.check(p+".stream", "%v", err)
 			}
 		}
-		name := ch.Stream
+		name, key := ch.Stream, p+".stream"
 		if name == "" {
-			name = ch.ID
+			name, key = ch.ID, p+".id"
 		}
 		if prev, ok := seen[name]; ok {
-			ps.check(p+".stream", "stream %q also used at %s", name, prev)
+			ps.check(key, "duplicate stream %q (also at %s)", name, prev)
+		} else {
+			seen[name] = c.where(key)
 		}
-		seen[name] = p
 		if ch.Transport != "" {
 			oneOf(ps, p+".transport", ch.Transport, GB28181Transports...)
 		}
