@@ -55,7 +55,7 @@ func TestGB28181Load(t *testing.T) {
 	for i := range n {
 		fmt.Fprintf(&chans, "[[gb28181.channel]]\nid = \"%s_%s\"\nstream = \"cam%d\"\nalways_on = true\n", dev(i), ch(i), i)
 	}
-	s, addr := gbServer(t, chans.String())
+	s, addr := gbServer(t, chans.String()+os.Getenv("SRS_LITE_GB_LOAD_EXTRA"))
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	stream := gbStreamer(t, data)

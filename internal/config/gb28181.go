@@ -1,9 +1,6 @@
 package config
 
-import (
-	"strings"
-	"time"
-)
+import "time"
 
 // GB28181 is the [gb28181] section: the SIP server GB/T 28181 cameras and
 // NVRs register with.
@@ -53,66 +50,3 @@ func defaultGB28181() GB28181 {
 
 // GB28181Transports are the media transports of a channel.
 var GB28181Transports = []string{"tcp-passive", "tcp-active", "udp"}
-
-func digits(s string, n int) bool {
-	if len(s) != n {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return true
-}
-
-func (c *Config) validateGB28181(ps *problems) {
-	g := &c.GB28181
-	if !GB28181Built {
-		const why = "not supported in this build (built without GB28181: a full build has it)"
-		if g.Enabled {
-			ps.check("gb28181.enabled", why)
-		}
-		if len(g.Channels) > 0 {
-			ps.check("gb28181.channel", why)
-		}
-		return
-	}
-	if !digits(g.ServerID, 20) {
-		ps.check("gb28181.server_id", "%q: want 20 digits (e.g. 34020000002000000001)", g.ServerID)
-	}
-	if !digits(g.Domain, 10) {
-		ps.check("gb28181.domain", "%q: want 10 digits (e.g. 3402000000)", g.Domain)
-	}
-	durationRange(ps, "gb28181.keepalive_timeout", g.KeepaliveTimeout, 10*time.Second, time.Hour)
-	intRange(ps, "gb28181.media_port", g.MediaPort, 1, 65535)
-	seen := map[string]string{}
-	for i := range g.Channels {
-		p := indexKey("gb28181.channel", i)
-		ch := &g.Channels[i]
-		dev, chn, two := strings.Cut(ch.ID, "_")
-		switch {
-		case two && (!digits(dev, 20) || !digits(chn, 20)):
-			ps.check(p+".id", "%q: want DEVICEID_CHANNELID (20 digits each) or a channel id", ch.ID)
-		case !two && !digits(ch.ID, 20):
-			ps.check(p+".id", "%q: want DEVICEID_CHANNELID (20 digits each) or a channel id (20 digits)", ch.ID)
-		}
-		if ch.Stream != "" {
-			if err := checkName(ch.Stream); err != nil {
-				ps.check(p+".stream", "%v", err)
-			}
-		}
-		name, key := ch.Stream, p+".stream"
-		if name == "" {
-			name, key = ch.ID, p+".id"
-		}
-		if prev, ok := seen[name]; ok {
-			ps.check(key, "duplicate stream %q (also at %s)", name, prev)
-		} else {
-			seen[name] = c.where(key)
-		}
-		if ch.Transport != "" {
-			oneOf(ps, p+".transport", ch.Transport, GB28181Transports...)
-		}
-	}
-}

@@ -228,10 +228,7 @@ func (c *Config) validateListeners(ps *problems) {
 	add("http_api.listen", c.HTTPAPI.Listen, c.HTTPAPI.Enabled, "tcp")
 	add("http_server.listen", c.HTTPServer.Listen, c.HTTPServer.Enabled, "tcp")
 	add("srt.listen", c.SRT.Listen, c.SRT.Enabled, "udp")
-	add("gb28181.listen", c.GB28181.Listen, c.GB28181.Enabled && GB28181Built, "udp", "tcp")
-	if c.GB28181.Enabled && GB28181Built && c.GB28181.MediaPort > 0 && c.GB28181.MediaPort < 65536 {
-		add("gb28181.media_port", "0.0.0.0:"+strconv.Itoa(c.GB28181.MediaPort), true, "tcp", "udp")
-	}
+	c.gbListeners(add)
 	add("rtmp.rtmps_listen", c.RTMP.RTMPSListen, c.RTMP.RTMPSListen != "", "tcp")
 	add("http_api.https_listen", c.HTTPAPI.HTTPSListen, c.HTTPAPI.Enabled && c.HTTPAPI.HTTPSListen != "", "tcp")
 	add("http_server.https_listen", c.HTTPServer.HTTPSListen, c.HTTPServer.Enabled && c.HTTPServer.HTTPSListen != "", "tcp")
