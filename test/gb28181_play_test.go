@@ -148,12 +148,14 @@ func flvFirstVideo(t *testing.T, url string) time.Duration {
 // TestGB28181Play: a player of live/DEVICE_CHANNEL makes the server INVITE
 // the simulated camera (TCP passive), whose RTP/PS (GStreamer mpegpsmux)
 // plays over HTTP-FLV, RTMP and HLS (ffprobe: codecs, resolution, frames);
-// BYE goes out after the last player left.
+// BYE goes out after the last player left; on_publish and on_unpublish
+// are told.
 func TestGB28181Play(t *testing.T) {
 	needTools(t, "ffprobe")
 	data := gbPS(t)
 	t.Parallel()
-	s, addr := gbServer(t, "")
+	hooks, urls := startHookServer(t, func(hookEvent) string { return `{"code":0}` })
+	s, addr := gbServer(t, "[[vhost]]\nname = \"__defaultVhost__\"\n[vhost.hooks]\non_publish = "+urls+"\non_unpublish = "+urls+"\n")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	d := gbDeviceSim(t, addr, "udp", gbStreamer(t, data))
@@ -212,6 +214,10 @@ func TestGB28181Play(t *testing.T) {
 	if d.Byes() != 1 {
 		t.Fatalf("device got %d BYEs", d.Byes())
 	}
+	if e := hooks.wait(t, "on_publish", name); e.App != "live" || e.IP != "127.0.0.1" {
+		t.Errorf("on_publish %+v", e)
+	}
+	hooks.wait(t, "on_unpublish", name)
 }
 
 // TestGB28181Transports: UDP and TCP active media, through

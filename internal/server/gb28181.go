@@ -38,6 +38,10 @@ func init() {
 // last player left, before BYE.
 const gbIdle = 10 * time.Second
 
+// gbRefusedFor is how long a channel whose publish was refused (on_publish,
+// security rules) is not invited again.
+const gbRefusedFor = 30 * time.Second
+
 // gbApp is the app of the channels' streams: live/DEVICEID_CHANNELID.
 const gbApp = "live"
 
@@ -57,6 +61,7 @@ type gbComponent struct {
 	mtcp       net.Listener
 	mudp       net.PacketConn
 	plays      map[media.Key]*gbPlay
+	refused    map[media.Key]time.Time // by on_publish or the security rules, when
 	devices    map[string]*session.Session
 	ctx        context.Context
 	cancel     context.CancelFunc
@@ -64,7 +69,8 @@ type gbComponent struct {
 }
 
 func newGB28181(s *Server) (component, error) {
-	c := &gbComponent{s: s, plays: map[media.Key]*gbPlay{}, devices: map[string]*session.Session{}}
+	c := &gbComponent{s: s, plays: map[media.Key]*gbPlay{}, devices: map[string]*session.Session{},
+		refused: map[media.Key]time.Time{}}
 	s.reg.OnSubscribe(func(st *media.Stream) { c.demand(st.Key()) })
 	return c, nil
 }
@@ -293,7 +299,7 @@ func (c *gbComponent) demand(k media.Key) { c.play(k, false) }
 func (c *gbComponent) play(k media.Key, always bool) {
 	c.mu.Lock()
 	srv := c.srv
-	if srv == nil || c.plays[k] != nil {
+	if srv == nil || c.plays[k] != nil || time.Since(c.refused[k]) < gbRefusedFor {
 		c.mu.Unlock()
 		return
 	}
@@ -365,6 +371,29 @@ func (p *gbPlay) run() {
 		p.c.mu.Unlock()
 		p.unpublish()
 	}()
+	// The publisher's session, admitted by the security rules and
+	// on_publish before the camera is asked.
+	host := ""
+	if d, ok := p.srv.Device(p.dev); ok {
+		host, _, _ = net.SplitHostPort(d.Address)
+	}
+	ss := session.New(log.NewTraceID(), "gb28181", host)
+	ss.SetURL("sip:"+p.ch+"@"+p.dev, "")
+	ss.SetStream(p.key, session.Publisher)
+	ss.SetKick(p.cancel)
+	hctx, hcancel := context.WithTimeout(p.ctx, 10*time.Second)
+	_, err := p.c.s.Publish(hctx, ss)
+	hcancel()
+	if err != nil {
+		l.Warn("gb28181: publish refused", "err", err, "retry", gbRefusedFor.String())
+		p.c.mu.Lock()
+		p.c.refused[p.key] = time.Now()
+		p.c.mu.Unlock()
+		return
+	}
+	p.mu.Lock()
+	p.sess = ss
+	p.mu.Unlock()
 	backoff := time.Second
 	for {
 		if !p.always && p.players() == 0 && p.idleFor(l) {
@@ -462,7 +491,7 @@ func (p *gbPlay) Frame(f *media.Frame) {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.st == nil && !p.publish() {
+	if p.sess == nil || p.st == nil && !p.publish() {
 		fr.Release()
 		return
 	}
@@ -477,9 +506,7 @@ func (p *gbPlay) Frame(f *media.Frame) {
 		p.audioInfo = true
 		p.st.SetAudioInfo(media.AudioInfo{Codec: fr.Codec, SampleRate: int(fr.SampleRate), Channels: int(fr.Channels)})
 	}
-	if p.sess != nil {
-		p.sess.BytesIn.Add(uint64(len(fr.Payload)))
-	}
+	p.sess.BytesIn.Add(uint64(len(fr.Payload)))
 	p.frames++
 	p.st.Write(&fr)
 }
@@ -502,18 +529,9 @@ func (p *gbPlay) publish() bool {
 		return false
 	}
 	p.st = st
-	host := ""
-	if d, ok := p.srv.Device(p.dev); ok {
-		host, _, _ = net.SplitHostPort(d.Address)
-	}
-	ss := session.New(log.NewTraceID(), "gb28181", host)
-	ss.SetURL("sip:"+p.ch+"@"+p.dev, "")
-	ss.SetStream(p.key, session.Publisher)
-	ss.SetStreamID(st.ID)
-	ss.SetKick(p.cancel)
-	p.c.s.sessions.Add(ss)
-	p.sess = ss
-	p.c.s.log.Info("gb28181: publishing", "stream", p.key.String(), "cid", ss.ID)
+	p.sess.SetStreamID(st.ID)
+	p.c.s.sessions.Add(p.sess)
+	p.c.s.log.Info("gb28181: publishing", "stream", p.key.String(), "cid", p.sess.ID)
 	return true
 }
 
@@ -525,10 +543,8 @@ func (p *gbPlay) unpublish() {
 	}
 	p.st.Unpublish()
 	p.st = nil
-	if p.sess != nil {
-		p.c.s.sessions.Remove(p.sess)
-		p.sess = nil
-	}
+	p.c.s.sessions.Remove(p.sess)
+	p.c.s.Unpublish(p.sess)
 	p.c.s.log.Info("gb28181: unpublish", "stream", p.key.String(), "frames", p.frames)
 }
 
