@@ -30,7 +30,8 @@ type device struct {
 	id            string
 	conn          conn
 	online        bool
-	registered    time.Time
+	registered    time.Time // the registration (not refreshes)
+	refreshed     time.Time // the last REGISTER
 	lastKeepalive time.Time
 	expires       time.Duration
 	name          string

@@ -73,6 +73,10 @@ const (
 	UDP        = "udp"
 )
 
+// regGrace is how long past its Expires a registration is kept when the
+// device has not refreshed it.
+const regGrace = 30 * time.Second
+
 // Errors.
 var (
 	ErrNoDevice  = errors.New("gb28181: no such device or channel")
@@ -324,7 +328,10 @@ func (s *Server) register(c conn, m *sip.Message) {
 				r.Add("WWW-Authenticate", `Digest realm="`+cfg.Domain+`", nonce="`+nonce+`", algorithm=MD5`)
 			})
 			return
-		case d.Username != id || !d.Check("REGISTER", cfg.Password):
+		case !d.Check("REGISTER", cfg.Password):
+			// The username is not compared with the device id: cameras
+			// have a separate "authentication id" field; the password
+			// decides.
 			s.log.Warn("gb28181: register refused: wrong credentials", "device", id, "peer", c.remote().String())
 			s.reply(c, m, 403, "Forbidden", nil)
 			return
@@ -358,6 +365,7 @@ func (s *Server) register(c conn, m *sip.Message) {
 	if fresh {
 		d.registered = now
 	}
+	d.refreshed = now
 	d.lastKeepalive = now
 	s.mu.Unlock()
 	s.reply(c, m, 200, "OK", func(r *sip.Message) {
@@ -490,8 +498,8 @@ func (s *Server) watch() {
 				}
 				if cfg.KeepaliveTimeout > 0 && now.Sub(d.lastKeepalive) > cfg.KeepaliveTimeout {
 					gone = append(gone, id)
-				} else if d.expires > 0 && now.Sub(d.registered) > d.expires+cfg.KeepaliveTimeout && now.Sub(d.lastKeepalive) > d.expires {
-					gone = append(gone, id)
+				} else if d.expires > 0 && now.Sub(d.refreshed) > d.expires+regGrace {
+					gone = append(gone, id) // the registration ran out unrefreshed
 				}
 			}
 			for k, at := range s.nonces {
