@@ -171,6 +171,23 @@ func TestGB28181Play(t *testing.T) {
 	if inv := d.Invites(); len(inv) != 1 || inv[0].Transport != "tcp-passive" {
 		t.Fatalf("invites %+v", inv)
 	}
+	var dv struct {
+		Device struct {
+			Calls []struct {
+				Channel   string `json:"channel"`
+				SSRC      string `json:"ssrc"`
+				Transport string `json:"transport"`
+				Media     struct {
+					Packets uint64 `json:"packets"`
+					Frames  uint64 `json:"frames"`
+				} `json:"media"`
+			} `json:"calls"`
+		} `json:"device"`
+	}
+	s.getJSON(t, "/api/v1/gb28181/devices/"+gbDevice, &dv)
+	if c := dv.Device.Calls; len(c) != 1 || c[0].Channel != gbChannel || c[0].Transport != "tcp-passive" || len(c[0].SSRC) != 10 || c[0].Media.Packets == 0 {
+		t.Errorf("calls in the API: %+v", c)
+	}
 
 	// HLS first: its viewer session outlives its last request by 10 s.
 	for _, url := range []string{"http://" + s.http + "/live/" + name + ".m3u8", s.rtmpURL(name), s.flvURL(name)} {

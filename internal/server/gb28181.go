@@ -49,6 +49,10 @@ const gbApp = "live"
 // (set by the media half, gb28181_media.go); nil: INVITE without media.
 var gbMediaFactory func(tcp net.Listener, udp net.PacketConn, log *slog.Logger) (gb28181.Media, func() error)
 
+// gbMediaStats gives the API the counters of an SSRC of the media half's
+// receiver (nil: none).
+var gbMediaStats func(m gb28181.Media, ssrc uint32) any
+
 // gbComponent is the GB28181 SIP server of [gb28181] and the on-demand
 // plays of its devices' channels.
 type gbComponent struct {
@@ -130,8 +134,11 @@ func (c *gbComponent) open(g config.GB28181) error {
 	}
 	c.mtcp, c.mudp = mtcp, mudp
 	c.ctx, c.cancel = context.WithCancel(context.Background())
-	c.srv = gb28181.New(gbConfig(g), gb28181.Deps{Log: c.s.log, Media: m,
-		Admit: c.admit, Left: c.left, Registered: c.registered})
+	deps := gb28181.Deps{Log: c.s.log, Media: m, Admit: c.admit, Left: c.left, Registered: c.registered}
+	if m != nil && gbMediaStats != nil {
+		deps.MediaStats = func(ssrc uint32) any { return gbMediaStats(m, ssrc) }
+	}
+	c.srv = gb28181.New(gbConfig(g), deps)
 	c.srv.Serve(udp, tcp)
 	c.s.log.Info("gb28181: SIP server listening", "listen", g.Listen, "udp", udp.LocalAddr().String(),
 		"tcp", tcp.Addr().String(), "media", maddr, "server_id", g.ServerID, "domain", g.Domain)

@@ -17,4 +17,12 @@ func init() {
 		r := rtpps.NewReceiver(tcp, udp, log)
 		return r, r.Close
 	}
+	gbMediaStats = func(m gb28181.Media, ssrc uint32) any {
+		if r, ok := m.(*rtpps.Receiver); ok {
+			if st, ok := r.StatsOf(ssrc); ok {
+				return st
+			}
+		}
+		return nil
+	}
 }

@@ -28,6 +28,7 @@ type Call struct {
 	c                      conn
 	sink                   Sink
 	cancelMedia            func()
+	since                  time.Time
 	once                   sync.Once
 	done                   chan struct{}
 }
@@ -74,7 +75,7 @@ func (s *Server) Invite(ctx context.Context, dev, ch, transport string, sink Sin
 	cfg := s.Config()
 	call := &Call{s: s, device: dev, Channel: ch, SSRC: s.newSSRC(cfg.Domain), Transport: transport,
 		callID: sip.RandHex(8) + "@srs-lite", fromTag: sip.RandHex(4), cseq: cseq, c: c, sink: sink,
-		done: make(chan struct{})}
+		done: make(chan struct{}), since: time.Now()}
 	if s.deps.Media != nil && transport != TCPActive {
 		call.cancelMedia = s.deps.Media.Expect(call.SSRC, sink)
 	}

@@ -22,7 +22,17 @@ type Device struct {
 	LastKeepalive time.Time      `json:"last_keepalive"`
 	Expires       int            `json:"expires"` // seconds, as registered
 	Channels      []manscdp.Item `json:"channels"`
-	Calls         int            `json:"calls"` // INVITE sessions up
+	Calls         []CallInfo     `json:"calls"` // INVITE sessions up
+}
+
+// CallInfo is the API's view of an INVITE session.
+type CallInfo struct {
+	Channel   string    `json:"channel"`
+	SSRC      string    `json:"ssrc"`
+	Transport string    `json:"transport"`
+	Since     time.Time `json:"since"`
+	// Media is the receiver's counters of the SSRC (Deps.MediaStats).
+	Media any `json:"media,omitempty"`
 }
 
 // device is a device's record, under Server.mu.

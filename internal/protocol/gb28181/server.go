@@ -64,6 +64,9 @@ type Deps struct {
 	Left func(d Device)
 	// Registered is told after a device registered (not on refreshes).
 	Registered func(d Device)
+	// MediaStats, when set, gives the API the media counters of an SSRC
+	// (nil: none).
+	MediaStats func(ssrc uint32) any
 }
 
 // Media transports of an INVITE.
@@ -552,15 +555,20 @@ func (s *Server) view(id string) Device {
 	return v
 }
 
-// callsOf counts a device's calls, under mu.
-func (s *Server) callsOf(id string) int {
-	n := 0
+// callsOf lists a device's calls, under mu.
+func (s *Server) callsOf(id string) []CallInfo {
+	out := []CallInfo{}
 	for _, c := range s.calls {
 		if c.device == id {
-			n++
+			ci := CallInfo{Channel: c.Channel, SSRC: SSRCString(c.SSRC), Transport: c.Transport, Since: c.since}
+			if s.deps.MediaStats != nil {
+				ci.Media = s.deps.MediaStats(c.SSRC)
+			}
+			out = append(out, ci)
 		}
 	}
-	return n
+	sort.Slice(out, func(i, j int) bool { return out[i].SSRC < out[j].SSRC })
+	return out
 }
 
 // Resolve finds a channel by "DEVICEID_CHANNELID" or by a channel id
