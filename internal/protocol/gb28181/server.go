@@ -76,6 +76,17 @@ const (
 	UDP        = "udp"
 )
 
+// Bounds on what unauthenticated peers can make the server keep.
+const (
+	maxDevices = 4096 // registered devices (more are refused 503)
+	maxNonces  = 4096 // outstanding digest challenges (the oldest go first)
+	maxAnswers = 8192 // responses kept for UDP retransmissions
+	maxTCP     = 1024 // SIP over TCP connections
+	// idleTCP closes a TCP connection that sent nothing this long (a
+	// registered device sends keepalives every minute or so).
+	idleTCP = 10 * time.Minute
+)
+
 // regGrace is how long past its Expires a registration is kept when the
 // device has not refreshed it.
 const regGrace = 30 * time.Second
@@ -223,6 +234,12 @@ func (s *Server) serveTCP() {
 		}
 		tc := &tcpConn{c: c}
 		s.mu.Lock()
+		if len(s.tcpConn) >= maxTCP {
+			s.mu.Unlock()
+			s.log.Warn("gb28181: SIP over TCP refused: too many connections", "peer", c.RemoteAddr().String(), "max", maxTCP)
+			c.Close()
+			continue
+		}
 		s.tcpConn[tc] = struct{}{}
 		s.mu.Unlock()
 		s.wg.Add(1)
@@ -236,7 +253,7 @@ func (s *Server) serveTCP() {
 			}()
 			br := bufio.NewReaderSize(c, 8192)
 			for {
-				c.SetReadDeadline(time.Now().Add(10 * time.Minute))
+				c.SetReadDeadline(time.Now().Add(idleTCP))
 				m, err := sip.Read(br)
 				if err != nil {
 					if !errors.Is(err, net.ErrClosed) && !errors.Is(err, context.Canceled) && err.Error() != "EOF" {
@@ -293,7 +310,9 @@ func (s *Server) reply(c conn, req *sip.Message, status int, reason string, edit
 	if !c.reliable() {
 		_, method := req.CSeq()
 		s.mu.Lock()
-		s.answers[req.Branch()+" "+method+" "+req.Get("Call-ID")] = answered{data, time.Now()}
+		if len(s.answers) < maxAnswers {
+			s.answers[req.Branch()+" "+method+" "+req.Get("Call-ID")] = answered{data, time.Now()}
+		}
 		s.mu.Unlock()
 	}
 	if err := c.send(data); err != nil {
@@ -325,6 +344,16 @@ func (s *Server) register(c conn, m *sip.Message) {
 		case !ok || !known:
 			nonce := sip.RandHex(16)
 			s.mu.Lock()
+			if len(s.nonces) >= maxNonces {
+				var oldest string
+				var at time.Time
+				for k, t := range s.nonces {
+					if oldest == "" || t.Before(at) {
+						oldest, at = k, t
+					}
+				}
+				delete(s.nonces, oldest)
+			}
 			s.nonces[nonce] = time.Now()
 			s.mu.Unlock()
 			s.reply(c, m, 401, "Unauthorized", func(r *sip.Message) {
@@ -360,6 +389,12 @@ func (s *Server) register(c conn, m *sip.Message) {
 	}
 	s.mu.Lock()
 	d = s.devices[id]
+	if d == nil && len(s.devices) >= maxDevices {
+		s.mu.Unlock()
+		s.log.Warn("gb28181: register refused: too many devices", "device", id, "max", maxDevices)
+		s.reply(c, m, 503, "Service Unavailable", nil)
+		return
+	}
 	if d == nil {
 		d = &device{id: id}
 		s.devices[id] = d
