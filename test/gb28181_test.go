@@ -29,6 +29,12 @@ func gbServer(t *testing.T, extra string) (*srv, string) {
 	s := startServer(t, fmt.Sprintf("[gb28181]\nenabled = true\nlisten = \"127.0.0.1:0\"\npassword = \"secret\"\n"+
 		"keepalive_timeout = \"10s\"\nmedia_port = %d\n%s", port, extra))
 	s.waitLog(t, "gb28181: SIP server listening", 5*time.Second)
+	t.Cleanup(func() {
+		// A binary built with -race reports here.
+		if strings.Contains(s.logs(), "WARNING: DATA RACE") {
+			t.Errorf("data race in the server:\n%s", s.logs())
+		}
+	})
 	line := ""
 	for _, l := range strings.Split(s.logs(), "\n") {
 		if strings.Contains(l, "gb28181: SIP server listening") {

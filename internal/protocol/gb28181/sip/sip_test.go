@@ -166,3 +166,14 @@ func FuzzParse(f *testing.F) {
 		Read(bufio.NewReader(bytes.NewReader(data)))
 	})
 }
+
+func BenchmarkParse(b *testing.B) {
+	data := []byte(register)
+	b.ReportAllocs()
+	b.SetBytes(int64(len(data)))
+	for b.Loop() {
+		if _, err := Parse(data); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
