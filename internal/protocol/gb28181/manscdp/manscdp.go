@@ -9,6 +9,7 @@
 package manscdp
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"strconv"
@@ -230,7 +231,7 @@ func decode(b []byte) string {
 
 func hasPrefix(b []byte, p string) bool { return len(b) >= len(p) && string(b[:len(p)]) == p }
 
-func index(b []byte, p string) int { return strings.Index(string(b), p) }
+func index(b []byte, p string) int { return bytes.Index(b, []byte(p)) }
 
 // Escape escapes s for element text.
 func Escape(s string) string {
