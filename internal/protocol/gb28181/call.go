@@ -29,6 +29,7 @@ type Call struct {
 	sink                   Sink
 	cancelMedia            func()
 	since                  time.Time
+	ack                    []byte // sent again for a retransmitted 2xx
 	once                   sync.Once
 	done                   chan struct{}
 }
@@ -110,7 +111,11 @@ func (s *Server) Invite(ctx context.Context, dev, ch, transport string, sink Sin
 	if call.target != "" {
 		ack.URI = "sip:" + ch + "@" + call.target
 	}
-	if err := c.send(ack.Bytes()); err != nil {
+	ackb := ack.Bytes()
+	s.mu.Lock()
+	call.ack = ackb
+	s.mu.Unlock()
+	if err := c.send(ackb); err != nil {
 		s.mu.Lock()
 		delete(s.calls, call.callID)
 		s.mu.Unlock()
