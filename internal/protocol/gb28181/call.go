@@ -104,8 +104,10 @@ func (s *Server) Invite(ctx context.Context, dev, ch, transport string, sink Sin
 		s.mu.Unlock()
 		return fail(err)
 	}
+	s.mu.Lock()
 	call.toTag = sip.Param(resp.Get("To"), "tag")
 	call.target = sip.URIHost(resp.Get("Contact"))
+	s.mu.Unlock()
 	// ACK: a new transaction for a 2xx, the same CSeq number (RFC 3261 13.2.2.4).
 	ack := s.newRequest(c, "ACK", ch, cfg, cseq, call.callID, call.fromTag, call.toTag)
 	if call.target != "" {
@@ -153,6 +155,7 @@ func (c *Call) end(err error, bye bool) {
 		s := c.s
 		s.mu.Lock()
 		delete(s.calls, c.callID)
+		toTag, target := c.toTag, c.target
 		s.mu.Unlock()
 		if c.cancelMedia != nil {
 			c.cancelMedia()
@@ -160,9 +163,9 @@ func (c *Call) end(err error, bye bool) {
 		close(c.done)
 		if bye {
 			cfg := s.Config()
-			req := s.newRequest(c.c, "BYE", c.Channel, cfg, c.cseq+1, c.callID, c.fromTag, c.toTag)
-			if c.target != "" {
-				req.URI = "sip:" + c.Channel + "@" + c.target
+			req := s.newRequest(c.c, "BYE", c.Channel, cfg, c.cseq+1, c.callID, c.fromTag, toTag)
+			if target != "" {
+				req.URI = "sip:" + c.Channel + "@" + target
 			}
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			go func() {
