@@ -46,8 +46,10 @@ type Stats struct {
 //
 // A video access unit ends at the RTP marker bit (Write's marker), at the
 // next video PES that carries a different PTS, or at Flush; the PES packets
-// of one frame (a frame over 64 KB needs several) are joined. Bytes that do
-// not start a pack, a header or a PES are skipped up to the next start code.
+// of one frame (a frame over 64 KB needs several) are joined; a video PES
+// of unbounded length (PES_packet_length 0) runs to the next start code.
+// Bytes that do not start a pack, a header or a PES are skipped up to the
+// next start code.
 //
 // The zero Demuxer is ready to use.
 type Demuxer struct {
@@ -143,6 +145,12 @@ func (d *Demuxer) Write(p []byte, marker bool, emit func(*media.Frame)) error {
 			}
 			continue
 		}
+		if d.body < 0 {
+			if !d.unbounded(&p) {
+				break
+			}
+			continue
+		}
 		if len(d.in) == 0 && d.scan && len(p) > 0 {
 			p = d.skipGarbage(p)
 			continue
@@ -167,6 +175,12 @@ func (d *Demuxer) Write(p []byte, marker bool, emit func(*media.Frame)) error {
 		d.in = append(d.in, p[:n]...)
 		p = p[n:]
 	}
+	if marker && d.body < 0 { // the frame, and its unbounded PES, end here
+		d.route(d.in)
+		d.in = d.inBuf[:0]
+		d.body = 0
+		d.endPES()
+	}
 	if marker && d.body == 0 && len(d.in) == 0 {
 		d.endAU() // RTP marker: the frame is complete
 	}
@@ -178,6 +192,12 @@ func (d *Demuxer) Write(p []byte, marker bool, emit func(*media.Frame)) error {
 // short is dropped. The Demuxer may be written to again afterwards.
 func (d *Demuxer) Flush(emit func(*media.Frame)) {
 	d.emit = emit
+	if d.body < 0 { // an unbounded PES ends with the input
+		d.route(d.in)
+		d.in = d.inBuf[:0]
+		d.body = 0
+		d.endPES()
+	}
 	if d.body > 0 {
 		if d.to == toVideo && d.auOpen {
 			d.auBad = true
@@ -272,6 +292,13 @@ func (d *Demuxer) garbage() int {
 // was taken (or garbage skipped), else the header length it needs.
 func (d *Demuxer) parse() int {
 	b := d.in
+	if len(b) >= 3 && b[0] == 0 && b[1] == 0 && b[2] == 0 {
+		// A zero byte before a start code (a 4-byte start code, or zero
+		// padding after a PES): skipped without counting it as garbage.
+		d.stats.Skipped++
+		d.in = b[1:]
+		return -1
+	}
 	if len(b) < 4 {
 		if len(b) > 0 && !isPrefix(b) {
 			return d.garbage()
@@ -415,7 +442,8 @@ func (d *Demuxer) pesHeader(b []byte, id uint8, n int) int {
 		return 0
 	}
 	hl := int(b[8])
-	if n == 0 || 3+hl > n {
+	video := id >= idVideo && id <= 0xef
+	if n == 0 && !video || n > 0 && 3+hl > n {
 		d.stats.Errors++
 		d.fail(ErrMalformed)
 		return d.garbage()
@@ -435,6 +463,9 @@ func (d *Demuxer) pesHeader(b []byte, id uint8, n int) int {
 		}
 	}
 	d.in, d.body, d.to = b[9+hl:], n-3-hl, toSkip
+	if n == 0 {
+		d.body = -1 // unbounded: up to the next start code
+	}
 	c := d.streamCodec(id)
 	switch {
 	case c.IsVideo() && (d.vid == 0 || d.vid == id):
@@ -470,6 +501,78 @@ func (d *Demuxer) pesHeader(b []byte, id uint8, n int) int {
 	}
 	if d.body == 0 {
 		d.endPES()
+	}
+	return 0
+}
+
+// unbounded routes the body of a video PES whose PES_packet_length is 0
+// (ISO 13818-1 §2.4.3.7 allows it for video; muxers write it for frames
+// over 64 KB): it runs to the next start code of a pack, header or PES,
+// which video NAL units cannot contain (their first byte is below 0x80).
+// It returns false when it needs more input.
+func (d *Demuxer) unbounded(p *[]byte) bool {
+	if len(d.in) > 0 && len(d.in) < 4 && len(*p) > 0 {
+		// A start code may be cut by the end of the last write.
+		k := min(4-len(d.in), len(*p))
+		d.compact()
+		d.in = append(d.in, (*p)[:k]...)
+		*p = (*p)[k:]
+		return true
+	}
+	src := p
+	if len(d.in) > 0 {
+		src = &d.in
+	}
+	b := *src
+	if len(b) == 0 {
+		return false
+	}
+	if i := unitStart(b); i >= 0 {
+		d.route(b[:i])
+		*src = b[i:]
+		d.body = 0
+		d.endPES()
+		return true
+	}
+	k := len(b) - partialStart(b)
+	d.route(b[:k])
+	*src = b[k:]
+	if src == p && len(*p) > 0 {
+		d.compact()
+		d.in = append(d.in, (*p)...)
+		*p = nil
+		return true
+	}
+	return k > 0
+}
+
+// unitStart returns the index of the first start code of a pack, header
+// or PES in b, or -1.
+func unitStart(b []byte) int {
+	off := 0
+	for {
+		i := bytes.Index(b[off:], []byte{0, 0, 1})
+		if i < 0 || off+i+3 >= len(b) {
+			return -1
+		}
+		if b[off+i+3] >= idEnd {
+			return off + i
+		}
+		off += i + 1
+	}
+}
+
+// partialStart returns how many bytes at the end of b may begin a start
+// code.
+func partialStart(b []byte) int {
+	n := len(b)
+	switch {
+	case n >= 3 && b[n-3] == 0 && b[n-2] == 0 && b[n-1] == 1:
+		return 3
+	case n >= 2 && b[n-2] == 0 && b[n-1] == 0:
+		return 2
+	case n >= 1 && b[n-1] == 0:
+		return 1
 	}
 	return 0
 }

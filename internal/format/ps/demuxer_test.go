@@ -393,3 +393,54 @@ func TestSplitFrames(t *testing.T) {
 	}
 	checkGStreamer(t, c, 50, 41, 2, 320, 180)
 }
+
+// TestZeroPadding reads a stream with zero bytes between its units (4-byte
+// start codes, zero padding): no garbage counted.
+func TestZeroPadding(t *testing.T) {
+	data := readFile(t, gstFile)
+	var in []byte
+	for i, u := range units(t, data) {
+		in = append(in, make([]byte, i%3)...)
+		in = append(in, data[u.off:u.off+u.n]...)
+	}
+	for _, n := range []int{1400, 1} {
+		c, d := demuxChunks(t, in, n)
+		checkGStreamer(t, c, 50, 41, 2, 320, 180)
+		if s := d.Stats(); s.Resyncs != 0 || s.Errors != 0 {
+			t.Errorf("chunk %d: stats %+v", n, s)
+		}
+	}
+}
+
+// TestShift moves the timestamps of GStreamer's stream by an hour.
+func TestShift(t *testing.T) {
+	data := bytes.Clone(readFile(t, gstFile))
+	const hour = 3600 * clock
+	Shift(data, hour)
+	c, _ := demuxChunks(t, data, 1400)
+	ref, _ := demuxChunks(t, readFile(t, gstFile), 1400)
+	if len(c.frames) != len(ref.frames) {
+		t.Fatalf("%d frames, want %d", len(c.frames), len(ref.frames))
+	}
+	for i := range c.frames {
+		if d := c.frames[i].DTS - ref.frames[i].DTS; d != duration(hour) || c.frames[i].PTS-ref.frames[i].PTS != d {
+			t.Fatalf("frame %d: moved by %v", i, d)
+		}
+	}
+	orig := readFile(t, gstFile)
+	scr := func(b []byte) int64 {
+		return int64(b[4]>>3&7)<<30 | int64(b[4]&3)<<28 | int64(b[5])<<20 |
+			int64(b[6]>>3)<<15 | int64(b[6]&3)<<13 | int64(b[7])<<5 | int64(b[8]>>3)
+	}
+	for _, u := range units(t, data) {
+		if u.id == idPack {
+			b := data[u.off:]
+			if b[4]&0xc4 != 0x44 || b[6]&4 == 0 || b[8]&4 == 0 || !bytes.Equal(b[9:14], orig[u.off+9:u.off+14]) {
+				t.Fatalf("pack at %d: marker bits or mux rate lost: % x", u.off, b[:14])
+			}
+			if d := scr(b) - scr(orig[u.off:]); d != hour {
+				t.Fatalf("pack at %d: SCR moved by %d", u.off, d)
+			}
+		}
+	}
+}

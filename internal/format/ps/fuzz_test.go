@@ -8,7 +8,8 @@ import (
 )
 
 // FuzzDemux feeds arbitrary bytes in chunks the first byte picks, with
-// marker bits and losses, and checks that what comes out is well formed.
+// marker bits and losses, and checks that what comes out is well formed;
+// SplitFrames and Shift walk the same bytes.
 // Seeds in testdata/fuzz/FuzzDemux: GStreamer mpegpsmux output, the
 // muxer's H.265 and G.711 output, garbage between packs.
 func FuzzDemux(f *testing.F) {
@@ -19,6 +20,14 @@ func FuzzDemux(f *testing.F) {
 		}
 		step := int(data[0])%64*23 + 1
 		data = data[1:]
+		// The unit walkers: the pieces make up the input, Shift keeps its length.
+		total := 0
+		SplitFrames(data, func(p []byte, _ int64) { total += len(p) })
+		if total != len(data) {
+			t.Fatalf("SplitFrames: pieces of %d bytes, input %d", total, len(data))
+		}
+		shifted := append([]byte(nil), data...)
+		Shift(shifted, 12345)
 		d := &Demuxer{}
 		emit := func(fr *media.Frame) {
 			if fr.Codec.IsVideo() && !fr.IsConfig() && !h264.IsAVCC(fr.Payload) {

@@ -173,3 +173,178 @@ func TestMuxerHeaders(t *testing.T) {
 		t.Error("Opus muxed")
 	}
 }
+
+// hikvision rewrites muxer output the way Hikvision cameras write it: pack
+// headers with stuffing, a map with descriptors, a private_stream_1 packet
+// after each pack, and video split into PES packets of at most 8 KB that
+// all carry the frame's PTS.
+func hikvision(t *testing.T, in []byte) []byte {
+	var out []byte
+	for _, u := range units(t, in) {
+		b := in[u.off : u.off+u.n]
+		switch u.id {
+		case idPack:
+			p := append([]byte(nil), b...)
+			p[13] = 0xf8 | 6
+			out = append(append(out, p...), 0xff, 0xff, 0xff, 0xff, 0xff, 0xff)
+			out = append(out, 0, 0, 1, idPrivate1, 0, 10, 0x80, 0, 0, 'H', 'K', 'V', 'S', 0, 1, 2)
+		case idPSM:
+			// Program info with a descriptor, and a descriptor on each stream.
+			body := []byte{b[6], b[7], 0, 6, 0x40, 4, 'H', 'K', 'V', 'S'}
+			es := b[12 : len(b)-4]
+			var m []byte
+			for len(es) >= 4 {
+				m = append(m, es[0], es[1], 0, 4, 0x0a, 2, 'z', 'h')
+				es = es[4:]
+			}
+			body = append(body, byte(len(m)>>8), byte(len(m)))
+			body = append(body, m...)
+			psm := append([]byte{0, 0, 1, idPSM, 0, byte(len(body) + 4)}, body...)
+			out = binary.BigEndian.AppendUint32(append(out, psm...), crc32(psm))
+		case idVideo:
+			hl := int(b[8])
+			opt, es := b[9:9+hl], b[9+hl:]
+			for len(es) > 0 {
+				n := min(len(es), 8000)
+				l := 3 + hl + n
+				out = append(out, 0, 0, 1, idVideo, byte(l>>8), byte(l), 0x80, b[7], byte(hl))
+				out = append(append(out, opt...), es[:n]...)
+				es = es[n:]
+			}
+		default:
+			out = append(out, b...)
+		}
+	}
+	return out
+}
+
+// TestHikvision reads a Hikvision-style stream, with and without its map,
+// over RTP packets with markers and as a file.
+func TestHikvision(t *testing.T) {
+	for name, frames := range map[string][]media.Frame{
+		"h264+aac": demuxedGStreamer(t),
+		"h265":     h265Frames(t),
+	} {
+		for _, psm := range []bool{true, false} {
+			m := NewMuxer()
+			var data []byte
+			var pieces [][]byte
+			for i := range frames {
+				b, err := m.AppendFrame(nil, &frames[i])
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(b) == 0 {
+					continue
+				}
+				b = hikvision(t, b)
+				if !psm {
+					b = without(t, b, idPSM)
+				}
+				pieces = append(pieces, b)
+				data = append(data, b...)
+			}
+			var want int
+			for _, f := range frames {
+				if !f.IsConfig() {
+					want++
+				}
+			}
+			c, d := demuxChunks(t, data, 1400)
+			if n := len(c.frames) - countConfig(c); n != want || d.Stats().Errors != 0 {
+				t.Errorf("%s map %v file: %d frames, want %d; stats %+v", name, psm, n, want, d.Stats())
+			}
+			if c.config(frames[len(frames)-1].Codec) == nil && c.config(frames[0].Codec) == nil {
+				t.Errorf("%s map %v: no config frame", name, psm)
+			}
+			if name == "h265" && c.count(media.CodecH265, 0) != want {
+				t.Errorf("map %v: %d H.265 frames, want %d (codec sniffed wrong?)", psm, c.count(media.CodecH265, 0), want)
+			}
+			// As RTP payloads with markers: each frame out at its marker.
+			d2 := &Demuxer{}
+			got := 0
+			for i, p := range pieces {
+				for len(p) > 0 {
+					k := min(len(p), 1400)
+					_ = d2.Write(p[:k], k == len(p), func(f *media.Frame) {
+						if !f.IsConfig() {
+							got++
+						}
+					})
+					p = p[k:]
+				}
+				if got != i+1 {
+					t.Fatalf("%s map %v: %d frames after piece %d", name, psm, got, i)
+				}
+			}
+		}
+	}
+}
+
+func countConfig(c *collector) (n int) {
+	for _, f := range c.frames {
+		if f.IsConfig() {
+			n++
+		}
+	}
+	return n
+}
+
+// TestUnboundedPES reads video PES packets whose PES_packet_length is 0:
+// each runs to the next start code.
+func TestUnboundedPES(t *testing.T) {
+	frames := demuxedGStreamer(t)
+	for i := range frames {
+		if frames[i].IsKey() {
+			big := binary.BigEndian.AppendUint32(nil, 100000)
+			big = append(append(big, 0x65), bytes.Repeat([]byte{0x88}, 100000-1)...)
+			frames[i].Payload = big
+		}
+	}
+	m := NewMuxer()
+	var pieces [][]byte
+	var data []byte
+	for i := range frames {
+		b, err := m.AppendFrame(nil, &frames[i])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(b) == 0 {
+			continue
+		}
+		for _, u := range units(t, b) {
+			if u.id == idVideo {
+				b[u.off+4], b[u.off+5] = 0, 0
+			}
+		}
+		pieces = append(pieces, b)
+		data = append(data, b...)
+	}
+	for _, n := range []int{1400, 1, 0} {
+		c, d := demuxChunks(t, data, n)
+		if v, a := c.count(media.CodecH264, 0), c.count(media.CodecAAC, 0); v != 50 || a != 41 || d.Stats().Errors != 0 {
+			t.Errorf("chunk %d: video %d audio %d, stats %+v", n, v, a, d.Stats())
+		}
+		for _, f := range c.of(media.CodecH264) {
+			if f.IsKey() && len(f.Payload) != 100004 {
+				t.Errorf("keyframe of %d bytes", len(f.Payload))
+			}
+		}
+	}
+	d := &Demuxer{}
+	got := 0
+	for i, p := range pieces {
+		for len(p) > 0 {
+			k := min(len(p), 1400)
+			_ = d.Write(p[:k], k == len(p), func(f *media.Frame) {
+				if !f.IsConfig() {
+					got++
+				}
+			})
+			p = p[k:]
+		}
+		if got != i+1 {
+			t.Fatalf("%d frames after piece %d", got, i)
+		}
+	}
+}

@@ -232,3 +232,48 @@ func SplitFrames(data []byte, fn func(piece []byte, pts int64)) {
 		fn(data[start:], pts)
 	}
 }
+
+// Shift adds ticks (90 kHz) to every timestamp of a program stream, in
+// place: the SCR of MPEG-2 pack headers and the PTS and DTS of PES packets
+// with MPEG-2 headers. The device simulator loops a file with it. It stops
+// at bytes that do not parse as program stream units.
+func Shift(data []byte, ticks int64) {
+	for i := 0; i+6 <= len(data); {
+		b := data[i:]
+		if b[0] != 0 || b[1] != 0 || b[2] != 1 || b[3] < idEnd {
+			return
+		}
+		id := b[3]
+		n := 4
+		switch {
+		case id == idPack && len(b) >= 14 && b[4]&0xc4 == 0x44:
+			n = 14 + int(b[13]&7)
+			scr := int64(b[4]>>3&7)<<30 | int64(b[4]&3)<<28 | int64(b[5])<<20 |
+				int64(b[6]>>3)<<15 | int64(b[6]&3)<<13 | int64(b[7])<<5 | int64(b[8]>>3)
+			scr = (scr + ticks) & tsMask
+			b[4] = b[4]&0xc4 | byte(scr>>27)&0x38 | byte(scr>>28)&0x03
+			b[5] = byte(scr >> 20)
+			b[6] = b[6]&0x04 | byte(scr>>12)&0xf8 | byte(scr>>13)&0x03
+			b[7] = byte(scr >> 5)
+			b[8] = b[8]&0x07 | byte(scr<<3)&0xf8
+		case id == idPack:
+			return
+		case id > idEnd:
+			n = 6 + int(binary.BigEndian.Uint16(b[4:]))
+			if (id >= idAudio || id == idPrivate1) && len(b) >= 9 && b[6]&0xc0 == 0x80 {
+				flags, hl := b[7]>>6, int(b[8])
+				if flags&2 != 0 && hl >= 5 && len(b) >= 14 {
+					shiftTimestamp(b[9:14], ticks)
+					if flags == 3 && hl >= 10 && len(b) >= 19 {
+						shiftTimestamp(b[14:19], ticks)
+					}
+				}
+			}
+		}
+		i += n
+	}
+}
+
+func shiftTimestamp(b []byte, ticks int64) {
+	appendTimestamp(b[:0], b[0]>>4, readTimestamp(b)+ticks)
+}

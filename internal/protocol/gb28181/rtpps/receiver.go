@@ -32,17 +32,23 @@ import (
 
 // Errors given to Sink.Gone.
 var (
-	// ErrTimeout: no packet came for the receiver's timeout.
+	// ErrTimeout reports that no packet came for the receiver's timeout.
 	ErrTimeout = errors.New("rtpps: no media")
-	// ErrClosed: the receiver was closed.
+	// ErrClosed reports that the receiver was closed.
 	ErrClosed = errors.New("rtpps: receiver closed")
-	// ErrReplaced: a new TCP connection for the SSRC took over (passive).
+	// ErrReplaced reports that a new expectation of the same SSRC took over.
 	ErrReplaced = errors.New("rtpps: replaced")
 )
 
 // DefaultTimeout is how long a stream may go without a packet (and a TCP
 // connection without naming an expected SSRC) before it is given up.
 const DefaultTimeout = 10 * time.Second
+
+// udpReadBuffer is the socket receive buffer asked for the UDP port.
+const udpReadBuffer = 1 << 20
+
+// statsEvery is the interval of the stats line each stream logs.
+const statsEvery = time.Minute
 
 // reorderWindow is the UDP reorder window in packets: a lost packet delays
 // the ones after it until this many more have come (about 0.2 s at 2
@@ -115,6 +121,8 @@ type stream struct {
 	conn  net.Conn // the TCP connection feeding it, if any
 	ended bool     // Gone was called or the expectation was cancelled
 	endCh chan struct{}
+	// At the last stats line.
+	logBytes, logFrames, logLost uint64
 
 	last atomic.Int64 // unix nanoseconds of the last packet, or of Expect
 }
@@ -135,6 +143,11 @@ func NewReceiver(tcp net.Listener, udp net.PacketConn, log *slog.Logger) *Receiv
 		go r.accept()
 	}
 	if udp != nil {
+		if u, ok := udp.(*net.UDPConn); ok {
+			// Room for bursts of several cameras' keyframes (the kernel caps
+			// it at net.core.rmem_max).
+			_ = u.SetReadBuffer(udpReadBuffer)
+		}
 		r.wg.Add(1)
 		go r.readUDP()
 	}
@@ -178,12 +191,11 @@ func (r *Receiver) Dial(ctx context.Context, addr string, ssrc uint32, sink Sink
 	if err != nil {
 		return fmt.Errorf("rtpps: dial %s: %w", addr, err)
 	}
-	s := r.add(ssrc, sink, c, "tcp-active")
+	s := r.add(ssrc, sink, c, "tcp-active") // adds its two goroutines to r.wg
 	if s == nil {
 		c.Close()
 		return ErrClosed
 	}
-	r.wg.Add(2)
 	go func() {
 		defer r.wg.Done()
 		select {
@@ -220,6 +232,9 @@ func (r *Receiver) add(ssrc uint32, sink Sink, c net.Conn, transport string) *st
 	}
 	old := r.exp[ssrc]
 	r.exp[ssrc] = s
+	if c != nil {
+		r.wg.Add(2) // Dial's goroutines, counted before Close can wait
+	}
 	r.mu.Unlock()
 	if old != nil {
 		old.end(ErrReplaced, true)
@@ -342,11 +357,16 @@ func (r *Receiver) watch() {
 	defer r.wg.Done()
 	t := time.NewTicker(250 * time.Millisecond)
 	defer t.Stop()
+	nextStats := time.Now().Add(statsEvery)
 	for {
 		select {
 		case <-r.done:
 			return
 		case now := <-t.C:
+			if now.After(nextStats) {
+				nextStats = now.Add(statsEvery)
+				r.logStats()
+			}
 			limit := now.Add(-r.timeoutDur()).UnixNano()
 			var dead []*stream
 			r.mu.Lock()
@@ -360,6 +380,29 @@ func (r *Receiver) watch() {
 				r.remove(s, ErrTimeout)
 			}
 		}
+	}
+}
+
+// logStats writes one line per stream: its rate, frames and losses since
+// the last line (SRS's pithy print).
+func (r *Receiver) logStats() {
+	r.mu.Lock()
+	ss := make([]*stream, 0, len(r.exp))
+	for _, s := range r.exp {
+		ss = append(ss, s)
+	}
+	r.mu.Unlock()
+	for _, s := range ss {
+		s.mu.Lock()
+		st := s.stats
+		db, df, dl := st.Bytes-s.logBytes, st.Frames-s.logFrames, st.Lost-s.logLost
+		s.logBytes, s.logFrames, s.logLost = st.Bytes, st.Frames, st.Lost
+		s.mu.Unlock()
+		if st.Packets == 0 {
+			continue
+		}
+		s.log.Info("gb28181 media", "transport", st.Transport, "remote", st.Remote,
+			"kbps", db*8/uint64(statsEvery/time.Millisecond), "frames", df, "lost", dl, "errors", st.Errors)
 	}
 }
 

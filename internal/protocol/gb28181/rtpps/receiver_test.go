@@ -489,3 +489,78 @@ func FuzzPacket(f *testing.F) {
 		}
 	})
 }
+
+// TestTCPLoss: a device that drops packets (its send buffer overflowed)
+// leaves sequence gaps on a TCP connection: counted as lost, their frames
+// dropped, the rest delivered at once.
+func TestTCPLoss(t *testing.T) {
+	r, tcp, _ := newReceiver(t)
+	const ssrc = 31
+	sk := newSink()
+	defer r.Expect(ssrc, sk)()
+	c, err := net.Dial("tcp", tcp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	s := NewSender(c, true, ssrc, PayloadType)
+	dropped := 0
+	s.Drop = func(seq uint16) bool {
+		if seq%20 == 10 {
+			dropped++
+			return true
+		}
+		return false
+	}
+	send(t, s, pieces(t))
+	want := 50 - dropped
+	sk.waitVideo(t, want-1) // the last frame may end in a dropped packet
+	time.Sleep(50 * time.Millisecond)
+	v, _, _ := sk.counts()
+	st, _ := r.StatsOf(ssrc)
+	t.Logf("%d packets, %d dropped: video %d, stats %+v", s.Seq(), dropped, v, st)
+	if st.Lost != uint64(dropped) && st.Lost != uint64(dropped-1) {
+		t.Errorf("lost %d, want %d", st.Lost, dropped)
+	}
+	if v < want-1 || v > 50-dropped/2 {
+		t.Errorf("video %d, want about %d", v, want)
+	}
+}
+
+// TestPlay streams the GStreamer file in real time, looped, over TCP
+// passive: frames come at 25 fps and timestamps keep increasing across the
+// loop.
+func TestPlay(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: takes 2.5 s")
+	}
+	r, tcp, _ := newReceiver(t)
+	const ssrc = 77
+	sk := newSink()
+	defer r.Expect(ssrc, sk)()
+	c, err := net.Dial("tcp", tcp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	data, err := os.ReadFile(gstFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2500*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	if err := NewSender(c, true, ssrc, PayloadType).Play(ctx, data, true); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Play: %v", err)
+	}
+	elapsed := time.Since(start)
+	time.Sleep(50 * time.Millisecond)
+	v, a, k := sk.counts()
+	t.Logf("%v: video %d audio %d keys %d, last DTS %v", elapsed, v, a, k, sk.lastDTS)
+	if v < 55 || v > 66 || k < 3 || sk.backwards != 0 {
+		t.Errorf("video %d keys %d backwards %d, want about 63 frames in 2.5 s, 3 keys, none backwards", v, k, sk.backwards)
+	}
+	if sk.lastDTS < 2300*time.Millisecond {
+		t.Errorf("last DTS %v, want about 2.46 s", sk.lastDTS)
+	}
+}

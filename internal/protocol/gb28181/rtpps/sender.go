@@ -1,8 +1,12 @@
 package rtpps
 
 import (
+	"context"
 	"encoding/binary"
 	"io"
+	"time"
+
+	"github.com/srs-lite/srs-lite/internal/format/ps"
 )
 
 // PayloadType is the RTP payload type GB28181 devices use for PS (the SDP's
@@ -80,4 +84,59 @@ func (s *Sender) WritePS(ps []byte, ts uint32) error {
 		return err
 	}
 	return nil
+}
+
+// Play sends a program stream (a .ps file: GStreamer's mpegpsmux output,
+// the Muxer's) in real time as a device does: frame by frame as
+// ps.SplitFrames cuts it, each at its PTS, with the PTS as RTP timestamp.
+// With loop it starts over when it reaches the end, the timestamps inside
+// the stream moved on (ps.Shift) so that they keep increasing. It returns
+// when ctx is done, at the end (without loop), or on a write error.
+func (s *Sender) Play(ctx context.Context, data []byte, loop bool) error {
+	type piece struct {
+		b   []byte
+		pts int64
+	}
+	var pieces []piece
+	ps.SplitFrames(data, func(b []byte, pts int64) { pieces = append(pieces, piece{b, pts}) })
+	if len(pieces) == 0 {
+		return nil
+	}
+	first, last := pieces[0].pts, pieces[len(pieces)-1].pts
+	step := int64(3600) // 40 ms: the frame after the last one
+	if len(pieces) > 1 {
+		step = max((last-first)/int64(len(pieces)-1), 1)
+	}
+	period := last - first + step // one pass, in ticks
+	buf := make([]byte, 0, 64<<10)
+	start := time.Now()
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	for pass := int64(0); ; pass++ {
+		for _, p := range pieces {
+			at := pass*period + p.pts - first
+			if d := time.Until(start.Add(time.Duration(at) * time.Second / 90000)); d > 0 {
+				timer.Reset(d)
+				select {
+				case <-ctx.Done():
+					return ctx.Err()
+				case <-timer.C:
+				}
+			} else if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			b := p.b
+			if pass > 0 {
+				buf = append(buf[:0], p.b...)
+				ps.Shift(buf, pass*period)
+				b = buf
+			}
+			if err := s.WritePS(b, uint32(p.pts+pass*period)); err != nil {
+				return err
+			}
+		}
+		if !loop {
+			return nil
+		}
+	}
 }
