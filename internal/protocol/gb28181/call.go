@@ -168,7 +168,9 @@ func (c *Call) end(err error, bye bool) {
 				req.URI = "sip:" + c.Channel + "@" + target
 			}
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			s.byes.Add(1)
 			go func() {
+				defer s.byes.Add(-1)
 				defer cancel()
 				if _, err := s.clients.Do(ctx, req, c.c.reliable(), c.c.send, nil); err != nil {
 					s.log.Debug("gb28181: BYE", "device", c.device, "err", err)

@@ -117,6 +117,7 @@ type Server struct {
 	ssrcSeq int
 	tcpConn map[*tcpConn]struct{}
 
+	byes   atomic.Int32 // BYE transactions in flight
 	sn     atomic.Int64
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -181,6 +182,10 @@ func (s *Server) Close() error {
 	s.mu.Unlock()
 	for _, c := range calls {
 		c.Bye()
+	}
+	// Let the BYEs go out (and be answered) for up to a second.
+	for deadline := time.Now().Add(time.Second); s.byes.Load() > 0 && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
 	}
 	s.cancel()
 	if s.udp != nil {
