@@ -366,6 +366,7 @@ type gbPlay struct {
 	sess      *session.Session
 	audioInfo bool
 	frames    uint64
+	ended     bool // unpublished: a late frame does not publish again
 }
 
 func (p *gbPlay) stop() {
@@ -513,7 +514,7 @@ func (p *gbPlay) Frame(f *media.Frame) {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.sess == nil || p.st == nil && !p.publish() {
+	if p.sess == nil || p.ended || p.st == nil && !p.publish() {
 		fr.Release()
 		return
 	}
@@ -560,6 +561,7 @@ func (p *gbPlay) publish() bool {
 func (p *gbPlay) unpublish() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	p.ended = true
 	if p.st == nil {
 		return
 	}
