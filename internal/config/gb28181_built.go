@@ -33,7 +33,7 @@ func (c *Config) validateGB28181(ps *problems) {
 		ps.check("gb28181.domain", "%q: want 10 digits (e.g. 3402000000)", g.Domain)
 	}
 	durationRange(ps, "gb28181.keepalive_timeout", g.KeepaliveTimeout, 10*time.Second, time.Hour)
-	intRange(ps, "gb28181.media_port", g.MediaPort, 1, 65535)
+	intRange(ps, "gb28181.media_port", g.MediaPort, 0, 65535) // 0: any free port (tests)
 	seen := map[string]string{}
 	for i := range g.Channels {
 		p := indexKey("gb28181.channel", i)

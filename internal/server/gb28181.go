@@ -64,6 +64,7 @@ type gbComponent struct {
 	closeMedia func() error
 	mtcp       net.Listener
 	mudp       net.PacketConn
+	mediaPort  int // bound
 	plays      map[media.Key]*gbPlay
 	refused    map[media.Key]time.Time // by on_publish or the security rules, when
 	devices    map[string]*session.Session
@@ -98,25 +99,20 @@ func (c *gbComponent) start(_ context.Context, cfg *config.Config) error {
 
 // open binds the SIP and media sockets and starts the server, under mu.
 func (c *gbComponent) open(g config.GB28181) error {
-	udp, tcp, err := gbListenSIP(g.Listen)
+	udp, tcp, err := gbListenPair(g.Listen, "gb28181 (SIP)")
 	if err != nil {
 		return err
 	}
 	host, _, _ := net.SplitHostPort(g.Listen)
 	maddr := net.JoinHostPort(host, strconv.Itoa(g.MediaPort))
-	mtcp, err := net.Listen("tcp", maddr)
+	mudp, mtcp, err := gbListenPair(maddr, "gb28181 media")
 	if err != nil {
 		udp.Close()
 		tcp.Close()
-		return fmt.Errorf("cannot listen for gb28181 media on tcp %s: %w", maddr, unwrapAddrInUse(err))
+		return err
 	}
-	mudp, err := net.ListenPacket("udp", maddr)
-	if err != nil {
-		udp.Close()
-		tcp.Close()
-		mtcp.Close()
-		return fmt.Errorf("cannot listen for gb28181 media on udp %s: %w", maddr, unwrapAddrInUse(err))
-	}
+	maddr = mtcp.Addr().String()
+	c.mediaPort = mtcp.Addr().(*net.TCPAddr).Port
 	var m gb28181.Media
 	c.closeMedia = nil
 	if gbMediaFactory != nil {
@@ -128,7 +124,7 @@ func (c *gbComponent) open(g config.GB28181) error {
 	if m != nil && gbMediaStats != nil {
 		deps.MediaStats = func(ssrc uint32) any { return gbMediaStats(m, ssrc) }
 	}
-	c.srv = gb28181.New(gbConfig(g), deps)
+	c.srv = gb28181.New(c.sipConfig(g), deps)
 	c.srv.Serve(udp, tcp)
 	c.s.log.Info("gb28181: SIP server listening", "listen", g.Listen, "udp", udp.LocalAddr().String(),
 		"tcp", tcp.Addr().String(), "media", maddr, "server_id", g.ServerID, "domain", g.Domain)
@@ -137,9 +133,17 @@ func (c *gbComponent) open(g config.GB28181) error {
 	return nil
 }
 
-// gbListenSIP binds SIP's UDP socket and TCP listener on addr; with port 0
+// sipConfig is the SIP server's config: g, with the media port bound
+// (media_port 0, in tests, is any free port). Under mu.
+func (c *gbComponent) sipConfig(g config.GB28181) gb28181.Config {
+	sc := gbConfig(g)
+	sc.MediaPort = c.mediaPort
+	return sc
+}
+
+// gbListenPair binds a UDP socket and a TCP listener on addr; with port 0
 // (tests) both on the port UDP got, tried again when TCP's twin is taken.
-func gbListenSIP(addr string) (net.PacketConn, net.Listener, error) {
+func gbListenPair(addr, what string) (net.PacketConn, net.Listener, error) {
 	host, port, _ := net.SplitHostPort(addr)
 	tries := 1
 	if port == "0" {
@@ -150,7 +154,7 @@ func gbListenSIP(addr string) (net.PacketConn, net.Listener, error) {
 		var udp net.PacketConn
 		udp, err = net.ListenPacket("udp", addr)
 		if err != nil {
-			return nil, nil, fmt.Errorf("cannot listen for gb28181 (SIP) on udp %s: %w", addr, unwrapAddrInUse(err))
+			return nil, nil, fmt.Errorf("cannot listen for %s on udp %s: %w", what, addr, unwrapAddrInUse(err))
 		}
 		tcpAddr := net.JoinHostPort(host, strconv.Itoa(udp.LocalAddr().(*net.UDPAddr).Port))
 		var tcp net.Listener
@@ -159,7 +163,7 @@ func gbListenSIP(addr string) (net.PacketConn, net.Listener, error) {
 		}
 		udp.Close()
 	}
-	return nil, nil, fmt.Errorf("cannot listen for gb28181 (SIP) on tcp %s: %w", addr, unwrapAddrInUse(err))
+	return nil, nil, fmt.Errorf("cannot listen for %s on tcp %s: %w", what, addr, unwrapAddrInUse(err))
 }
 
 // shut stops the server and its plays, under mu.
@@ -196,7 +200,7 @@ func (c *gbComponent) reload(_, next *config.Config, ch config.Sections) error {
 	g := next.GB28181
 	c.cfg = g
 	if c.srv != nil && g.Enabled && old.Listen == g.Listen && old.MediaPort == g.MediaPort {
-		c.srv.SetConfig(gbConfig(g))
+		c.srv.SetConfig(c.sipConfig(g))
 		return nil
 	}
 	c.shut()
