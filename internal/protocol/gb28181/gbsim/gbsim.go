@@ -330,8 +330,15 @@ func (d *Device) reply(req *sip.Message, status int, reason string, body []byte,
 func (d *Device) handle(ctx context.Context, m *sip.Message) {
 	switch m.Method {
 	case "MESSAGE":
-		d.reply(m, 200, "OK", nil, "")
 		doc, err := manscdp.Parse(m.Body)
+		if err == nil && doc.CmdType == "DeviceControl" {
+			// Recorded before the answer, so that the platform's request
+			// has returned only once it is.
+			d.mu.Lock()
+			d.ptz = append(d.ptz, doc.PTZCmd)
+			d.mu.Unlock()
+		}
+		d.reply(m, 200, "OK", nil, "")
 		if err != nil {
 			return
 		}
@@ -340,10 +347,6 @@ func (d *Device) handle(ctx context.Context, m *sip.Message) {
 			go d.catalog(ctx, doc.SN)
 		case "DeviceInfo":
 			go d.message(ctx, manscdp.DeviceInfo(doc.SN, d.cfg.DeviceID, d.cfg.Name, d.cfg.Manufacturer, d.cfg.Model, d.cfg.Firmware, len(d.cfg.Channels)))
-		case "DeviceControl":
-			d.mu.Lock()
-			d.ptz = append(d.ptz, doc.PTZCmd)
-			d.mu.Unlock()
 		}
 	case "INVITE":
 		d.invite(ctx, m)
