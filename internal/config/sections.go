@@ -25,13 +25,14 @@ const (
 	SectionHeartbeat                       // [heartbeat]
 	SectionTLS                             // [tls]
 	SectionRTSP                            // [rtsp]
+	SectionGB28181                         // [gb28181] and its channels
 
 	SectionAll = SectionServer | SectionLog | SectionRTMP | SectionHTTPAPI | SectionHTTPServer |
 		SectionRTC | SectionSRT | SectionVhosts | SectionIngest | SectionOTA | SectionSerial |
-		SectionTranscode | SectionHeartbeat | SectionTLS | SectionRTSP
+		SectionTranscode | SectionHeartbeat | SectionTLS | SectionRTSP | SectionGB28181
 )
 
-var sectionNames = []string{"server", "log", "rtmp", "http_api", "http_server", "rtc", "srt", "vhost", "ingest", "ota", "serial", "transcode", "heartbeat", "tls", "rtsp"}
+var sectionNames = []string{"server", "log", "rtmp", "http_api", "http_server", "rtc", "srt", "vhost", "ingest", "ota", "serial", "transcode", "heartbeat", "tls", "rtsp", "gb28181"}
 
 // Has reports whether every section of t is in s.
 func (s Sections) Has(t Sections) bool { return s&t == t }
@@ -75,6 +76,7 @@ func Diff(old, new *Config) Sections {
 	diff(SectionHeartbeat, old.Heartbeat, new.Heartbeat)
 	diff(SectionTLS, old.TLS, new.TLS)
 	diff(SectionRTSP, old.RTSP, new.RTSP)
+	diff(SectionGB28181, old.GB28181, new.GB28181)
 	if !equalSerials(old.Serials, new.Serials) {
 		s |= SectionSerial
 	}

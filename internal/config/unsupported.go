@@ -8,8 +8,7 @@ import "strings"
 // ignored: a documented key either works or says so. A key leaves this
 // list when the feature lands.
 var unsupported = map[string]string{
-	"rtc":     "WebRTC (WHIP/WHEP)",
-	"gb28181": "GB28181",
+	"rtc": "WebRTC (WHIP/WHEP)",
 }
 
 // notSupported returns what the key at path (as decodeState names it) is
