@@ -77,6 +77,7 @@ func TestFirmwareProblems(t *testing.T) {
 		{"redacted password", "[http_api.auth]\nusername = \"a\"\npassword = \"(redacted)\"\n", "placeholder"},
 		{"redacted token", "[http_api.auth]\ntoken = \"(redacted)\"\n", "http_api.auth.token: \"(redacted)\" is the placeholder"},
 		{"redacted passphrase", "[srt]\npassphrase = \"(redacted)\"\n", "srt.passphrase: \"(redacted)\" is the placeholder"},
+		{"redacted gb28181 password", "[gb28181]\npassword = \"(redacted)\"\n", "gb28181.password: \"(redacted)\" is the placeholder"},
 		{"ota url", "[ota]\nurl = \"ftp://x/c.toml\"\n", "ota.url: invalid URL"},
 		{"ota sha without url", "[ota]\nsha256_url = \"http://x/c.sha256\"\n", "ota.sha256_url: set without ota.url"},
 		{"ota interval", "[ota]\ninterval = \"1s\"\n", "ota.interval: 1s out of range 10s..168h"},
@@ -141,11 +142,12 @@ func TestRedacted(t *testing.T) {
 	c.SRT.Passphrase = "0123456789ab"
 	c.Ingests = []Ingest{{Name: "cam", Input: "rtsp://u:p4ss@10.0.0.1/s", Output: "rtmp://u:x@h/live/s"}, {Name: "f", Input: "/data/x.flv"}}
 	c.OTA.URL = "https://ota:t0k@example.com/c.toml"
+	c.GB28181.Password = "cam-pass"
 	r := c.Redacted()
 	if r.HTTPAPI.Auth.Password != Redacted || r.HTTPAPI.Auth.Token != Redacted || r.HTTPAPI.Auth.Username != "admin" ||
 		r.SRT.Passphrase != Redacted || r.Ingests[0].Input != "rtsp://u:xxxxx@10.0.0.1/s" ||
 		r.Ingests[0].Output != "rtmp://u:xxxxx@h/live/s" || r.Ingests[1].Input != "/data/x.flv" ||
-		r.OTA.URL != "https://ota:xxxxx@example.com/c.toml" {
+		r.OTA.URL != "https://ota:xxxxx@example.com/c.toml" || r.GB28181.Password != Redacted {
 		t.Fatalf("%+v", r)
 	}
 	if c.HTTPAPI.Auth.Password != "s3cret-pass" || c.Ingests[0].Input != "rtsp://u:p4ss@10.0.0.1/s" {

@@ -21,6 +21,9 @@ func (c *Config) Redacted() *Config {
 	if n.SRT.Passphrase != "" {
 		n.SRT.Passphrase = Redacted
 	}
+	if n.GB28181.Password != "" {
+		n.GB28181.Password = Redacted
+	}
 	for i := range n.Ingests {
 		n.Ingests[i].Input = redactURL(n.Ingests[i].Input)
 		n.Ingests[i].Output = redactURL(n.Ingests[i].Output)
@@ -48,5 +51,8 @@ func redactURL(s string) string {
 func (c *Config) validateRedacted(ps *problems) {
 	if c.SRT.Passphrase == Redacted {
 		ps.check("srt.passphrase", "%q is the placeholder GET /api/v1/config shows: put the real passphrase", Redacted)
+	}
+	if c.GB28181.Password == Redacted {
+		ps.check("gb28181.password", "%q is the placeholder GET /api/v1/config shows: put the real password", Redacted)
 	}
 }
