@@ -5,6 +5,18 @@ go 1.26.8
 require github.com/BurntSushi/toml v1.6.0
 
 require (
+	github.com/pion/dtls/v3 v3.1.16 // indirect
+	github.com/pion/logging v0.2.4 // indirect
+	github.com/pion/rtcp v1.2.20 // indirect
+	github.com/pion/srtp/v3 v3.1.3 // indirect
+	github.com/pion/stun/v3 v3.1.7 // indirect
+	github.com/pion/transport/v4 v4.1.0 // indirect
+	github.com/pion/transport/v5 v5.1.1 // indirect
+	github.com/wlynxg/anet v0.0.5 // indirect
+	golang.org/x/crypto v0.57.0 // indirect
+)
+
+require (
 	github.com/coreos/go-systemd/v22 v22.7.0
 	github.com/pion/randutil v0.1.0 // indirect
 	github.com/pion/rtp v1.10.6
