@@ -1,0 +1,223 @@
+//go:build !nortc && !tiny
+
+package rtc
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"io"
+	"sync"
+	"time"
+
+	"github.com/pion/rtcp"
+	"github.com/pion/rtp"
+
+	"github.com/srs-lite/srs-lite/internal/media"
+)
+
+// historySize is the number of recent packets a viewer's track keeps for
+// NACKs (RFC 4585 §6.2.1): a little more than a second of 1 Mbps video.
+const historySize = 512
+
+// sendTrack is one track a viewer receives.
+type sendTrack struct {
+	pt    uint8
+	ssrc  uint32
+	clock uint32
+	seq   uint16
+	tsOff uint32
+	pk    *packer
+
+	// For sender reports.
+	packets, octets uint32
+	lastTS          uint32
+	lastAt          time.Time
+
+	hist []histPacket // indexed by seq % historySize
+}
+
+// histPacket is a sent packet, SRTP-protected, kept for retransmission.
+type histPacket struct {
+	seq uint16
+	ok  bool
+	b   []byte
+}
+
+// player is a WHEP viewer's sending side.
+type player struct {
+	p            *peer
+	key          media.Key
+	video, audio *sendTrack
+	mu           sync.Mutex // the tracks, between the sender and the RTCP reader
+	plain, enc   []byte
+	warnedB      bool
+	bDropped     uint64
+}
+
+func newSendTrack(pt uint8, c media.Codec, clock uint32) *sendTrack {
+	t := &sendTrack{pt: pt, ssrc: randUint32(), clock: clock, seq: uint16(randUint32()), tsOff: randUint32(),
+		pk: newPacker(c, clock)}
+	if c.IsVideo() {
+		t.hist = make([]histPacket, historySize)
+	}
+	return t
+}
+
+// run sends the stream until the session ends.
+func (pl *player) run(ctx context.Context, rd *media.Reader) error {
+	pl.plain = make([]byte, 1500)
+	pl.enc = make([]byte, 1500)
+	batch := make([]media.Frame, 16)
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	go pl.reports(ctx)
+	for {
+		n, err := rd.Read(ctx, batch)
+		for i := range n {
+			if err == nil {
+				err = pl.frame(&batch[i])
+			}
+			batch[i].Release()
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+// frame sends one frame to the viewer.
+func (pl *player) frame(f *media.Frame) error {
+	var t *sendTrack
+	switch {
+	case f.Codec == media.CodecH264 && pl.video != nil:
+		t = pl.video
+	case (f.Codec == media.CodecOpus || f.Codec == media.CodecPCMA || f.Codec == media.CodecPCMU) && pl.audio != nil &&
+		pl.audio.pk.codec == f.Codec:
+		t = pl.audio
+	default:
+		return nil
+	}
+	if f.IsConfig() {
+		t.pk.setConfig(f)
+		return nil
+	}
+	if f.Codec == media.CodecH264 && !f.IsKey() && f.PTS != f.DTS && isBFrame(f.Payload) {
+		pl.bDropped++
+		if !pl.warnedB {
+			pl.warnedB = true
+			pl.p.log.Warn("rtc: B-frames dropped for WebRTC viewers (browsers do not reorder)", "stream", pl.key.String())
+		}
+		return nil
+	}
+	wire := t.pk.packets(f)
+	var err error
+	pl.mu.Lock()
+	forEach(wire, func(pkt []byte) bool {
+		err = pl.sendPacket(t, pkt)
+		return err == nil
+	})
+	pl.mu.Unlock()
+	return err
+}
+
+// sendPacket rewrites a shared packet's header for this viewer (payload
+// type, sequence, timestamp offset, SSRC), protects and sends it.
+func (pl *player) sendPacket(t *sendTrack, pkt []byte) error {
+	if len(pkt) < 12 || len(pkt) > len(pl.plain) {
+		return nil
+	}
+	b := pl.plain[:len(pkt)]
+	copy(b, pkt)
+	b[1] = b[1]&0x80 | t.pt&0x7f
+	binary.BigEndian.PutUint16(b[2:], t.seq)
+	ts := binary.BigEndian.Uint32(b[4:]) + t.tsOff
+	binary.BigEndian.PutUint32(b[4:], ts)
+	binary.BigEndian.PutUint32(b[8:], t.ssrc)
+	var h rtp.Header
+	out, err := pl.p.protect(pl.enc[:0], b, &h)
+	if err != nil {
+		return err
+	}
+	if t.hist != nil {
+		e := &t.hist[t.seq%historySize]
+		e.seq, e.ok, e.b = t.seq, true, append(e.b[:0], out...)
+	}
+	t.seq++
+	t.packets++
+	t.octets += uint32(len(pkt) - 12)
+	t.lastTS, t.lastAt = ts, time.Now()
+	if err := pl.p.send(out); err != nil && !errors.Is(err, io.EOF) {
+		return nil // UDP send errors are transient (ICMP unreachable, buffers)
+	}
+	return nil
+}
+
+// reports sends RTCP sender reports every second (RFC 3550 §6.4.1) for lip
+// sync, and watches consent.
+func (pl *player) reports(ctx context.Context) {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if !pl.p.alive() {
+			pl.p.close(errConsent)
+			return
+		}
+		now := time.Now()
+		var pkts []rtcp.Packet
+		pl.mu.Lock()
+		for _, tr := range []*sendTrack{pl.video, pl.audio} {
+			if tr == nil || tr.packets == 0 {
+				continue
+			}
+			ts := tr.lastTS + uint32(now.Sub(tr.lastAt).Seconds()*float64(tr.clock))
+			pkts = append(pkts, &rtcp.SenderReport{SSRC: tr.ssrc, NTPTime: ntpTime(now), RTPTime: ts,
+				PacketCount: tr.packets, OctetCount: tr.octets})
+		}
+		pl.mu.Unlock()
+		if len(pkts) > 0 {
+			_ = pl.p.sendRTCP(pkts...)
+		}
+	}
+}
+
+// onRTCP answers a viewer's feedback: NACKs from the history, PLI and FIR
+// forwarded to a WHIP publisher (other sources give new viewers a keyframe
+// from the GOP cache, and a viewer that lost one gets the next).
+func (pl *player) onRTCP(pkts []rtcp.Packet) {
+	for _, pk := range pkts {
+		switch r := pk.(type) {
+		case *rtcp.TransportLayerNack:
+			pl.p.s.stats.NACKs.Add(1)
+			pl.mu.Lock()
+			t := pl.video
+			if t != nil && r.MediaSSRC == t.ssrc {
+				for _, pair := range r.Nacks {
+					for _, seq := range pair.PacketList() {
+						if e := &t.hist[seq%historySize]; e.ok && e.seq == seq {
+							pl.p.s.stats.Retransmits.Add(1)
+							_ = pl.p.send(e.b)
+						}
+					}
+				}
+			}
+			pl.mu.Unlock()
+		case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
+			pl.p.s.stats.PLIs.Add(1)
+			pl.p.s.requestKeyframe(pl.key)
+		}
+	}
+}
+
+// ntpTime is t in the 64-bit NTP format (RFC 3550 §4).
+func ntpTime(t time.Time) uint64 {
+	const ntpEpochOffset = 2208988800
+	secs := uint64(t.Unix() + ntpEpochOffset)
+	frac := uint64(t.Nanosecond()) << 32 / 1e9
+	return secs<<32 | frac
+}
