@@ -1,0 +1,139 @@
+package test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestWebRTCWHEPChromium plays an RTMP-published H.264+AAC stream over WHEP
+// in headless Chromium, from a page of another origin: ICE (loopback
+// candidate), DTLS-SRTP, H.264 depacketized and decoded.
+func TestWebRTCWHEPChromium(t *testing.T) {
+	needTools(t, "ffmpeg")
+	chrome := findChromium(t)
+	t.Parallel()
+	s, name := liveServer(t)
+	url := fmt.Sprintf("http://%s/rtc/v1/whep/?app=live&stream=%s", s.api, name)
+	rep := webrtcPage(t, chrome, fmt.Sprintf(whepPage, url, url), nil)
+	t.Logf("WHEP in Chromium: %+v", rep)
+	if len(rep.Errors) > 0 {
+		t.Errorf("page errors: %v", rep.Errors)
+	}
+	if rep.FramesDecoded < 30 || rep.Width != 640 || rep.Height != 360 {
+		t.Errorf("decoded %d frames of %dx%d, want 30 of 640x360", rep.FramesDecoded, rep.Width, rep.Height)
+	}
+	if rep.CurrentTime < 1 {
+		t.Errorf("video element at %.1f s, want it playing", rep.CurrentTime)
+	}
+	s.waitLog(t, "rtc connected", 5*time.Second)
+	s.waitLog(t, "rtc session end", 10*time.Second) // the page DELETEs its session
+}
+
+// rtcReport is what a WebRTC page posts.
+type rtcReport struct {
+	FramesDecoded, Width, Height int
+	AudioPackets                 int
+	CurrentTime, FirstMs         float64
+	State                        string
+	Errors                       []string
+}
+
+// webrtcPage serves page from a loopback origin of its own, opens it in
+// headless Chromium allowed to pair loopback candidates, and returns its
+// report.
+func webrtcPage(t *testing.T, chrome, page string, extraFlags []string) rtcReport {
+	t.Helper()
+	reports := make(chan rtcReport, 1)
+	mux := http.NewServeMux()
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		_, _ = io.WriteString(w, page)
+	})
+	mux.HandleFunc("/report", func(w http.ResponseWriter, r *http.Request) {
+		var rep rtcReport
+		if err := json.NewDecoder(r.Body).Decode(&rep); err == nil {
+			select {
+			case reports <- rep:
+			default:
+			}
+		}
+	})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: mux}
+	go srv.Serve(ln)
+	defer srv.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	args := append([]string{"--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run",
+		"--disable-background-networking", "--disable-component-update", "--disable-sync",
+		"--autoplay-policy=no-user-gesture-required", "--mute-audio", "--allow-loopback-in-peer-connection",
+		"--user-data-dir=" + t.TempDir()}, extraFlags...)
+	cmd := exec.CommandContext(ctx, chrome, append(args, "http://"+ln.Addr().String()+"/")...)
+	var out strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	select {
+	case rep := <-reports:
+		return rep
+	case <-ctx.Done():
+		t.Fatalf("no report from the page within 60 s; chromium said:\n%s", tail(out.String(), 30))
+	}
+	return rtcReport{}
+}
+
+// whepPage plays a WHEP URL (%s) and reports decoded frames after 3 s of
+// video, then DELETEs its session.
+const whepPage = `<!doctype html><html><body>
+<video id="v" muted autoplay playsinline></video>
+<script>
+const errors = [];
+const report = (o) => fetch('/report', {method: 'POST', body: JSON.stringify(o)});
+const v = document.getElementById('v');
+const pc = new RTCPeerConnection();
+pc.addTransceiver('video', {direction: 'recvonly'});
+pc.addTransceiver('audio', {direction: 'recvonly'});
+const ms = new MediaStream();
+pc.ontrack = (e) => { ms.addTrack(e.track); v.srcObject = ms; };
+const t0 = performance.now();
+let first = 0, loc = '';
+(async () => {
+  try {
+    const offer = await pc.createOffer();
+    await pc.setLocalDescription(offer);
+    const res = await fetch('%s', {method: 'POST', headers: {'Content-Type': 'application/sdp'}, body: offer.sdp});
+    if (res.status !== 201) throw new Error('POST: ' + res.status + ' ' + await res.text());
+    loc = res.headers.get('Location');
+    await pc.setRemoteDescription({type: 'answer', sdp: await res.text()});
+  } catch (e) { errors.push(String(e)); }
+})();
+const tick = setInterval(async () => {
+  const now = performance.now() - t0;
+  let frames = 0, w = 0, h = 0, audio = 0;
+  const stats = await pc.getStats();
+  stats.forEach((r) => {
+    if (r.type === 'inbound-rtp' && r.kind === 'video') { frames = r.framesDecoded || 0; w = r.frameWidth || 0; h = r.frameHeight || 0; }
+    if (r.type === 'inbound-rtp' && r.kind === 'audio') { audio = r.packetsReceived || 0; }
+  });
+  if (!first && frames > 0) first = now;
+  if ((v.currentTime > 3 && frames > 60) || now > 30000 || errors.length) {
+    clearInterval(tick);
+    if (loc) { try { await fetch(new URL(loc, '%s'), {method: 'DELETE'}); } catch (e) { errors.push('DELETE: ' + e); } }
+    report({FramesDecoded: frames, Width: w, Height: h, AudioPackets: audio, CurrentTime: v.currentTime,
+      FirstMs: first, State: pc.connectionState, Errors: errors});
+  }
+}, 100);
+</script></body></html>`
