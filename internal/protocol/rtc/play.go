@@ -13,6 +13,7 @@ import (
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
 
+	rtpfmt "github.com/srs-lite/srs-lite/internal/format/rtp"
 	"github.com/srs-lite/srs-lite/internal/media"
 )
 
@@ -27,7 +28,8 @@ type sendTrack struct {
 	clock uint32
 	seq   uint16
 	tsOff uint32
-	pk    *packer
+	codec media.Codec
+	pk    *rtpfmt.Packetizer // shares each frame's packets with every viewer (media.WireRTP)
 
 	// For sender reports.
 	packets, octets uint32
@@ -57,7 +59,7 @@ type player struct {
 
 func newSendTrack(pt uint8, c media.Codec, clock uint32) *sendTrack {
 	t := &sendTrack{pt: pt, ssrc: randUint32(), clock: clock, seq: uint16(randUint32()), tsOff: randUint32(),
-		pk: newPacker(c, clock)}
+		codec: c, pk: rtpfmt.NewPacketizer(c, clock, rtpfmt.DefaultMTU)}
 	if c.IsVideo() {
 		t.hist = make([]histPacket, historySize)
 	}
@@ -69,9 +71,14 @@ func (pl *player) run(ctx context.Context, rd *media.Reader) error {
 	pl.plain = make([]byte, 1500)
 	pl.enc = make([]byte, 1500)
 	batch := make([]media.Frame, 16)
-	tick := time.NewTicker(time.Second)
-	defer tick.Stop()
 	go pl.reports(ctx)
+	defer func() {
+		for _, t := range []*sendTrack{pl.video, pl.audio} {
+			if t != nil {
+				t.pk.Close()
+			}
+		}
+	}()
 	for {
 		n, err := rd.Read(ctx, batch)
 		for i := range n {
@@ -93,13 +100,13 @@ func (pl *player) frame(f *media.Frame) error {
 	case f.Codec == media.CodecH264 && pl.video != nil:
 		t = pl.video
 	case (f.Codec == media.CodecOpus || f.Codec == media.CodecPCMA || f.Codec == media.CodecPCMU) && pl.audio != nil &&
-		pl.audio.pk.codec == f.Codec:
+		pl.audio.codec == f.Codec:
 		t = pl.audio
 	default:
 		return nil
 	}
 	if f.IsConfig() {
-		t.pk.setConfig(f)
+		t.pk.SetConfig(f)
 		return nil
 	}
 	if f.Codec == media.CodecH264 && !f.IsKey() && f.PTS != f.DTS && isBFrame(f.Payload) {
@@ -110,10 +117,10 @@ func (pl *player) frame(f *media.Frame) error {
 		}
 		return nil
 	}
-	wire := t.pk.packets(f)
+	wire := t.pk.Packets(f)
 	var err error
 	pl.mu.Lock()
-	forEach(wire, func(pkt []byte) bool {
+	rtpfmt.ForEach(wire, func(pkt []byte) bool {
 		err = pl.sendPacket(t, pkt)
 		return err == nil
 	})
@@ -124,16 +131,13 @@ func (pl *player) frame(f *media.Frame) error {
 // sendPacket rewrites a shared packet's header for this viewer (payload
 // type, sequence, timestamp offset, SSRC), protects and sends it.
 func (pl *player) sendPacket(t *sendTrack, pkt []byte) error {
-	if len(pkt) < 12 || len(pkt) > len(pl.plain) {
+	if len(pkt) < rtpfmt.HeaderLen || len(pkt) > len(pl.plain) {
 		return nil
 	}
 	b := pl.plain[:len(pkt)]
-	copy(b, pkt)
-	b[1] = b[1]&0x80 | t.pt&0x7f
-	binary.BigEndian.PutUint16(b[2:], t.seq)
-	ts := binary.BigEndian.Uint32(b[4:]) + t.tsOff
-	binary.BigEndian.PutUint32(b[4:], ts)
-	binary.BigEndian.PutUint32(b[8:], t.ssrc)
+	rtpfmt.Header(b, pkt, t.pt, t.seq, t.tsOff, t.ssrc)
+	copy(b[rtpfmt.HeaderLen:], pkt[rtpfmt.HeaderLen:])
+	ts := binary.BigEndian.Uint32(b[4:])
 	var h rtp.Header
 	out, err := pl.p.protect(pl.enc[:0], b, &h)
 	if err != nil {
