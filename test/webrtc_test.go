@@ -137,3 +137,106 @@ const tick = setInterval(async () => {
   }
 }, 100);
 </script></body></html>`
+
+// TestWebRTCWHIPChromium publishes Chromium's fake camera and microphone
+// over WHIP (H.264 preferred) and reads the stream back with ffprobe over
+// HTTP-FLV; the API shows the WHIP client.
+func TestWebRTCWHIPChromium(t *testing.T) {
+	needTools(t, "ffprobe")
+	chrome := findChromium(t)
+	t.Parallel()
+	s := startServer(t, "")
+	name := streamName()
+	url := fmt.Sprintf("http://%s/rtc/v1/whip/?app=live&stream=%s", s.api, name)
+	type result struct {
+		p       probe
+		clients []apiClient
+		err     string
+	}
+	done := make(chan result, 1)
+	go func() {
+		deadline := time.Now().Add(30 * time.Second)
+		for time.Now().Before(deadline) {
+			for _, st := range s.streams(t) {
+				if st.Name == name && st.Publish.Active && st.Video != nil {
+					clients := s.clients(t)
+					ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+					p := ffprobe(t, ctx, s.flvURL(name), "-read_intervals", "%+2")
+					cancel()
+					done <- result{p: p, clients: clients}
+					return
+				}
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		done <- result{err: "stream not published with video within 30 s"}
+	}()
+	rep := webrtcPage(t, chrome, fmt.Sprintf(whipPage, url, url), []string{"--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"})
+	t.Logf("WHIP from Chromium: %+v", rep)
+	if len(rep.Errors) > 0 {
+		t.Errorf("page errors: %v", rep.Errors)
+	}
+	r := <-done
+	if r.err != "" {
+		t.Fatal(r.err)
+	}
+	t.Logf("ffprobe over HTTP-FLV: %+v", r.p.Streams)
+	var video bool
+	for _, st := range r.p.Streams {
+		if st.CodecType == "video" && st.CodecName == "h264" && st.Width > 0 {
+			video = true
+		}
+	}
+	if !video {
+		t.Errorf("ffprobe found no H.264 video over HTTP-FLV: %+v", r.p.Streams)
+	}
+	var whip bool
+	for _, c := range r.clients {
+		if c.Publish && c.Type == "rtc-publish" {
+			whip = true
+		}
+	}
+	if !whip {
+		t.Errorf("no rtc publisher in /api/v1/clients: %+v", r.clients)
+	}
+	s.waitLog(t, "rtc session end", 10*time.Second)
+}
+
+// whipPage publishes the fake camera and microphone to a WHIP URL (%s),
+// keeps publishing for 12 s, reports and DELETEs its session.
+const whipPage = `<!doctype html><html><body>
+<script>
+const errors = [];
+const report = (o) => fetch('/report', {method: 'POST', body: JSON.stringify(o)});
+const pc = new RTCPeerConnection();
+const t0 = performance.now();
+let loc = '';
+(async () => {
+  try {
+    const media = await navigator.mediaDevices.getUserMedia({video: {width: 640, height: 360}, audio: true});
+    for (const tr of media.getTracks()) {
+      const tc = pc.addTransceiver(tr, {direction: 'sendonly'});
+      if (tr.kind === 'video') {
+        const h264 = RTCRtpSender.getCapabilities('video').codecs.filter((c) => c.mimeType === 'video/H264');
+        tc.setCodecPreferences(h264);
+      }
+    }
+    const offer = await pc.createOffer();
+    await pc.setLocalDescription(offer);
+    const res = await fetch('%s', {method: 'POST', headers: {'Content-Type': 'application/sdp'}, body: offer.sdp});
+    if (res.status !== 201) throw new Error('POST: ' + res.status + ' ' + await res.text());
+    loc = res.headers.get('Location');
+    await pc.setRemoteDescription({type: 'answer', sdp: await res.text()});
+  } catch (e) { errors.push(String(e)); }
+})();
+const tick = setInterval(async () => {
+  const now = performance.now() - t0;
+  if (now > 12000 || errors.length) {
+    clearInterval(tick);
+    let sent = 0;
+    (await pc.getStats()).forEach((r) => { if (r.type === 'outbound-rtp' && r.kind === 'video') sent = r.framesEncoded || 0; });
+    if (loc) { try { await fetch(new URL(loc, '%s'), {method: 'DELETE'}); } catch (e) { errors.push('DELETE: ' + e); } }
+    report({FramesDecoded: sent, State: pc.connectionState, Errors: errors});
+  }
+}, 100);
+</script></body></html>`
