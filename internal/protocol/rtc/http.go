@@ -276,7 +276,8 @@ func (s *Server) run(p *peer, key media.Key, ms []answerMedia, pub *publisher) {
 
 // play sends the stream to a viewer.
 func (s *Server) play(p *peer, key media.Key, ms []answerMedia) error {
-	pl := &player{p: p, key: key}
+	pl := &player{p: p, key: key, plain: make([]byte, 1500), enc: make([]byte, 1500),
+		rtx: make([]byte, 1500), rtxEnc: make([]byte, 1500)}
 	for _, m := range ms {
 		if !m.accept {
 			continue

@@ -39,11 +39,24 @@ type sendTrack struct {
 	hist []histPacket // indexed by seq % historySize
 }
 
-// histPacket is a sent packet, SRTP-protected, kept for retransmission.
+// histPacket is a sent packet kept for retransmission: the shared wire
+// packet (a reference held on its frame's buffer, no copy) and the
+// header fields this viewer gave it. A retransmission is encrypted again
+// with the same sequence number, which gives the same SRTP packet.
 type histPacket struct {
 	seq uint16
 	ok  bool
-	b   []byte
+	buf *media.Buf // nil when pkt is a copy
+	pkt []byte
+}
+
+// release drops the entry's reference.
+func (e *histPacket) release() {
+	if e.buf != nil {
+		e.buf.Release()
+		e.buf = nil
+	}
+	e.ok = false
 }
 
 // player is a WHEP viewer's sending side.
@@ -53,6 +66,7 @@ type player struct {
 	video, audio *sendTrack
 	mu           sync.Mutex // the tracks, between the sender and the RTCP reader
 	plain, enc   []byte
+	rtx, rtxEnc  []byte // for retransmissions, from the RTCP goroutine
 	warnedB      bool
 	bDropped     uint64
 }
@@ -68,17 +82,9 @@ func newSendTrack(pt uint8, c media.Codec, clock uint32) *sendTrack {
 
 // run sends the stream until the session ends.
 func (pl *player) run(ctx context.Context, rd *media.Reader) error {
-	pl.plain = make([]byte, 1500)
-	pl.enc = make([]byte, 1500)
 	batch := make([]media.Frame, 16)
 	go pl.reports(ctx)
-	defer func() {
-		for _, t := range []*sendTrack{pl.video, pl.audio} {
-			if t != nil {
-				t.pk.Close()
-			}
-		}
-	}()
+	defer pl.release()
 	for {
 		n, err := rd.Read(ctx, batch)
 		for i := range n {
@@ -118,10 +124,16 @@ func (pl *player) frame(f *media.Frame) error {
 		return nil
 	}
 	wire := t.pk.Packets(f)
+	// Shared packets stay valid while their frame's buffer lives: the
+	// history holds references rather than copies.
+	var shared *media.Buf
+	if b := f.Buf(); b != nil && t.hist != nil && b.Wire(media.WireRTP, uint32(t.pk.MTU())) != nil {
+		shared = b
+	}
 	var err error
 	pl.mu.Lock()
 	rtpfmt.ForEach(wire, func(pkt []byte) bool {
-		err = pl.sendPacket(t, pkt)
+		err = pl.sendPacket(t, pkt, shared)
 		return err == nil
 	})
 	pl.mu.Unlock()
@@ -130,7 +142,7 @@ func (pl *player) frame(f *media.Frame) error {
 
 // sendPacket rewrites a shared packet's header for this viewer (payload
 // type, sequence, timestamp offset, SSRC), protects and sends it.
-func (pl *player) sendPacket(t *sendTrack, pkt []byte) error {
+func (pl *player) sendPacket(t *sendTrack, pkt []byte, shared *media.Buf) error {
 	if len(pkt) < rtpfmt.HeaderLen || len(pkt) > len(pl.plain) {
 		return nil
 	}
@@ -145,7 +157,14 @@ func (pl *player) sendPacket(t *sendTrack, pkt []byte) error {
 	}
 	if t.hist != nil {
 		e := &t.hist[t.seq%historySize]
-		e.seq, e.ok, e.b = t.seq, true, append(e.b[:0], out...)
+		e.release()
+		if shared != nil {
+			shared.Retain()
+			e.buf, e.pkt = shared, pkt
+		} else {
+			e.pkt = append(e.pkt[:0:0], pkt...)
+		}
+		e.seq, e.ok = t.seq, true
 	}
 	t.seq++
 	t.packets++
@@ -205,7 +224,7 @@ func (pl *player) onRTCP(pkts []rtcp.Packet) {
 					for _, seq := range pair.PacketList() {
 						if e := &t.hist[seq%historySize]; e.ok && e.seq == seq {
 							pl.p.s.stats.Retransmits.Add(1)
-							_ = pl.p.send(e.b)
+							pl.resend(t, e)
 						}
 					}
 				}
@@ -214,6 +233,35 @@ func (pl *player) onRTCP(pkts []rtcp.Packet) {
 		case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
 			pl.p.s.stats.PLIs.Add(1)
 			pl.p.s.requestKeyframe(pl.key)
+		}
+	}
+}
+
+// resend protects a packet of the history again and sends it (under pl.mu).
+func (pl *player) resend(t *sendTrack, e *histPacket) {
+	if len(e.pkt) > len(pl.rtx) {
+		return
+	}
+	b := pl.rtx[:len(e.pkt)]
+	rtpfmt.Header(b, e.pkt, t.pt, e.seq, t.tsOff, t.ssrc)
+	copy(b[rtpfmt.HeaderLen:], e.pkt[rtpfmt.HeaderLen:])
+	var h rtp.Header
+	if out, err := pl.p.protect(pl.rtxEnc[:0], b, &h); err == nil {
+		_ = pl.p.send(out)
+	}
+}
+
+// release drops the history's references.
+func (pl *player) release() {
+	pl.mu.Lock()
+	defer pl.mu.Unlock()
+	for _, t := range []*sendTrack{pl.video, pl.audio} {
+		if t == nil {
+			continue
+		}
+		t.pk.Close()
+		for i := range t.hist {
+			t.hist[i].release()
 		}
 	}
 }
