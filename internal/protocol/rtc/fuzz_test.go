@@ -1,0 +1,60 @@
+//go:build !nortc && !tiny
+
+package rtc
+
+import (
+	"testing"
+
+	"github.com/pion/stun/v3"
+
+	"github.com/srs-lite/srs-lite/internal/media"
+)
+
+// FuzzDemux feeds datagrams to the first-byte demultiplexer and the STUN
+// handler of a server with one session: nothing may panic.
+func FuzzDemux(f *testing.F) {
+	good := stun.MustBuild(stun.TransactionID, stun.BindingRequest, stun.NewUsername("ufrag:abcd"),
+		stun.NewShortTermIntegrity("pwd"), stun.Fingerprint)
+	for _, b := range [][]byte{good.Raw, {0}, {22, 254, 253}, {128, 96, 0, 1}, {200, 201}, {255}} {
+		f.Add(b)
+	}
+	s, err := New(Config{}, Deps{Registry: media.NewRegistry(func(string) media.Options { return media.DefaultOptions() })})
+	if err != nil {
+		f.Fatal(err)
+	}
+	p := newPeer(s, "id", false)
+	p.ufrag, p.pwd, p.log = "ufrag", "pwd", s.log
+	s.add(p)
+	f.Fuzz(func(t *testing.T, b []byte) {
+		_ = Classify(b)
+		if Classify(b) == KindSTUN {
+			_, _ = parseSTUN(b)
+		}
+		// Not through dispatch: answering needs the socket.
+	})
+}
+
+// FuzzOffer parses offers, negotiates and writes answers.
+func FuzzOffer(f *testing.F) {
+	f.Add([]byte(testOffer))
+	f.Add([]byte("v=0\r\n"))
+	f.Add([]byte("v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\na=rtpmap:96 H264/90000\r\n"))
+	s, err := New(Config{}, Deps{Registry: media.NewRegistry(func(string) media.Options { return media.DefaultOptions() })})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		o, err := parseOffer(b)
+		if err != nil {
+			return
+		}
+		for _, publish := range []bool{false, true} {
+			ms, err := s.negotiate(o, media.Key{Vhost: "v", App: "a", Stream: "s"}, publish)
+			if err != nil {
+				continue
+			}
+			p := newPeer(s, "x", publish)
+			_ = s.buildAnswer(p, ms, []string{"127.0.0.1"}, 1)
+		}
+	})
+}
