@@ -67,6 +67,7 @@ type player struct {
 	mu           sync.Mutex // the tracks, between the sender and the RTCP reader
 	plain, enc   []byte
 	rtx, rtxEnc  []byte // for retransmissions, from the RTCP goroutine
+	hdr, rtxHdr  rtp.Header
 	warnedB      bool
 	bDropped     uint64
 }
@@ -150,8 +151,7 @@ func (pl *player) sendPacket(t *sendTrack, pkt []byte, shared *media.Buf) error 
 	rtpfmt.Header(b, pkt, t.pt, t.seq, t.tsOff, t.ssrc)
 	copy(b[rtpfmt.HeaderLen:], pkt[rtpfmt.HeaderLen:])
 	ts := binary.BigEndian.Uint32(b[4:])
-	var h rtp.Header
-	out, err := pl.p.protect(pl.enc[:0], b, &h)
+	out, err := pl.p.protect(pl.enc[:0], b, &pl.hdr)
 	if err != nil {
 		return err
 	}
@@ -245,8 +245,7 @@ func (pl *player) resend(t *sendTrack, e *histPacket) {
 	b := pl.rtx[:len(e.pkt)]
 	rtpfmt.Header(b, e.pkt, t.pt, e.seq, t.tsOff, t.ssrc)
 	copy(b[rtpfmt.HeaderLen:], e.pkt[rtpfmt.HeaderLen:])
-	var h rtp.Header
-	if out, err := pl.p.protect(pl.rtxEnc[:0], b, &h); err == nil {
+	if out, err := pl.p.protect(pl.rtxEnc[:0], b, &pl.rtxHdr); err == nil {
 		_ = pl.p.send(out)
 	}
 }
