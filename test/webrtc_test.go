@@ -22,7 +22,7 @@ func TestWebRTCWHEPChromium(t *testing.T) {
 	t.Parallel()
 	s, name := liveServer(t)
 	url := fmt.Sprintf("http://%s/rtc/v1/whep/?app=live&stream=%s", s.api, name)
-	rep := webrtcPage(t, chrome, fmt.Sprintf(whepPage, url, url), nil)
+	rep := webrtcPage(t, chrome, fmt.Sprintf(whepPage, url, "", url), nil)
 	t.Logf("WHEP in Chromium: %+v", rep)
 	if len(rep.Errors) > 0 {
 		t.Errorf("page errors: %v", rep.Errors)
@@ -35,6 +35,25 @@ func TestWebRTCWHEPChromium(t *testing.T) {
 	}
 	s.waitLog(t, "rtc connected", 5*time.Second)
 	s.waitLog(t, "rtc session end", 10*time.Second) // the page DELETEs its session
+}
+
+// TestWebRTCWHEPICETCP plays over ICE-TCP only: the page keeps the
+// answer's TCP candidates (RFC 6544 passive) and drops the UDP ones.
+func TestWebRTCWHEPICETCP(t *testing.T) {
+	needTools(t, "ffmpeg")
+	chrome := findChromium(t)
+	t.Parallel()
+	s, name := liveServer(t)
+	url := fmt.Sprintf("http://%s/rtc/v1/whep/?app=live&stream=%s", s.api, name)
+	rep := webrtcPage(t, chrome, fmt.Sprintf(whepPage, url, "tcp", url), nil)
+	t.Logf("WHEP over ICE-TCP in Chromium: %+v", rep)
+	if len(rep.Errors) > 0 {
+		t.Errorf("page errors: %v", rep.Errors)
+	}
+	if rep.FramesDecoded < 30 {
+		t.Errorf("decoded %d frames, want 30", rep.FramesDecoded)
+	}
+	s.waitLog(t, "path=\"tcp ", 5*time.Second)
 }
 
 // rtcReport is what a WebRTC page posts.
@@ -95,7 +114,8 @@ func webrtcPage(t *testing.T, chrome, page string, extraFlags []string) rtcRepor
 	return rtcReport{}
 }
 
-// whepPage plays a WHEP URL (%s) and reports decoded frames after 3 s of
+// whepPage plays a WHEP URL (%s), keeping only the answer's candidates of
+// one transport when the second %s names it ("tcp"), and reports decoded frames after 3 s of
 // video, then DELETEs its session.
 const whepPage = `<!doctype html><html><body>
 <video id="v" muted autoplay playsinline></video>
@@ -117,7 +137,10 @@ let first = 0, loc = '';
     const res = await fetch('%s', {method: 'POST', headers: {'Content-Type': 'application/sdp'}, body: offer.sdp});
     if (res.status !== 201) throw new Error('POST: ' + res.status + ' ' + await res.text());
     loc = res.headers.get('Location');
-    await pc.setRemoteDescription({type: 'answer', sdp: await res.text()});
+    let sdp = await res.text();
+    const only = '%s';
+    if (only) sdp = sdp.split('\r\n').filter((l) => !l.startsWith('a=candidate:') || l.includes(' ' + only + ' ')).join('\r\n');
+    await pc.setRemoteDescription({type: 'answer', sdp: sdp});
   } catch (e) { errors.push(String(e)); }
 })();
 const tick = setInterval(async () => {

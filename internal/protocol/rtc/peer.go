@@ -95,20 +95,22 @@ func (p *peer) bound(from netip.AddrPort, tc *tcpConn) {
 
 // send writes one packet on the selected path.
 func (p *peer) send(b []byte) error {
-	if tc := p.tc.Load(); tc != nil {
-		return tc.write(b)
-	}
-	a := p.addr.Load()
-	if a == nil {
-		return errors.New("no path")
-	}
 	p.s.stats.PacketsOut.Add(1)
 	p.s.stats.BytesOut.Add(uint64(len(b)))
 	if p.sess != nil {
 		p.sess.BytesOut.Add(uint64(len(b)))
 	}
+	if tc := p.tc.Load(); tc != nil {
+		return tc.write(b)
+	}
+	a := p.addr.Load()
+	if a == nil {
+		return errNoPath
+	}
 	return p.s.writeTo(b, *a)
 }
+
+var errNoPath = errors.New("rtc: no path to the peer yet")
 
 // dtlsIn queues a DTLS record for the handshake; a full queue drops it
 // (DTLS retransmits).
