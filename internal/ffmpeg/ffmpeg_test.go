@@ -291,3 +291,19 @@ func BenchmarkReadFrames(b *testing.B) {
 		}
 	}
 }
+
+func TestProbe(t *testing.T) {
+	if _, err := Look(); err != nil {
+		t.Skip("SKIPPED: ffmpeg is not installed (Debian/Ubuntu: apt-get install ffmpeg)")
+	}
+	c, err := Probe("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !c.HasEncoder("aac") || !c.HasDecoder("aac") || !c.HasDecoder("opus") {
+		t.Fatalf("encoders %d decoders %d: aac or opus missing", len(c.Encoders), len(c.Decoders))
+	}
+	if _, err := Probe("/nonexistent/ffmpeg"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("missing program: %v", err)
+	}
+}
