@@ -33,6 +33,9 @@ func TestWebRTCWHEPChromium(t *testing.T) {
 	if rep.CurrentTime < 1 {
 		t.Errorf("video element at %.1f s, want it playing", rep.CurrentTime)
 	}
+	if hasOpusEncoder() && rep.AudioPackets < 20 {
+		t.Errorf("%d audio packets, want the AAC as Opus (the audio bridge)", rep.AudioPackets)
+	}
 	s.waitLog(t, "rtc connected", 5*time.Second)
 	s.waitLog(t, "rtc session end", 10*time.Second) // the page DELETEs its session
 }
@@ -54,6 +57,13 @@ func TestWebRTCWHEPICETCP(t *testing.T) {
 		t.Errorf("decoded %d frames, want 30", rep.FramesDecoded)
 	}
 	s.waitLog(t, "path=\"tcp ", 5*time.Second)
+}
+
+// hasOpusEncoder reports whether ffmpeg can encode Opus (the audio bridge
+// needs it).
+func hasOpusEncoder() bool {
+	out, err := exec.Command("ffmpeg", "-hide_banner", "-encoders").Output()
+	return err == nil && strings.Contains(string(out), "opus")
 }
 
 // rtcReport is what a WebRTC page posts.
@@ -212,6 +222,18 @@ func TestWebRTCWHIPChromium(t *testing.T) {
 	}
 	if !video {
 		t.Errorf("ffprobe found no H.264 video over HTTP-FLV: %+v", r.p.Streams)
+	}
+	if hasOpusEncoder() {
+		var aac, other bool
+		for _, st := range r.p.Streams {
+			if st.CodecType == "audio" {
+				aac = aac || st.CodecName == "aac"
+				other = other || st.CodecName != "aac"
+			}
+		}
+		if !aac || other {
+			t.Errorf("want the WHIP Opus as AAC only over HTTP-FLV: %+v", r.p.Streams)
+		}
 	}
 	var whip bool
 	for _, c := range r.clients {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/srs-lite/srs-lite/internal/config"
 	"github.com/srs-lite/srs-lite/internal/protocol/rtc"
+	"github.com/srs-lite/srs-lite/internal/service/audiobridge"
 )
 
 func init() { register(orderRTC, newRTC) }
@@ -39,8 +40,11 @@ func (c *rtcComponent) bind(cfg *config.Config) (*rtc.Server, error) {
 	if !cfg.RTC.Enabled {
 		return nil, nil
 	}
-	rs, err := rtc.New(rtcConfig(cfg), rtc.Deps{Registry: c.s.reg, Events: c.s, Log: c.s.log, Vhost: c.s.vhostFor})
+	br := audiobridge.New(c.s.reg, audiobridge.Options{Mode: cfg.RTC.AACToOpus, Logger: c.s.log})
+	rs, err := rtc.New(rtcConfig(cfg), rtc.Deps{Registry: c.s.reg, Events: c.s, Log: c.s.log, Vhost: c.s.vhostFor,
+		Opus: br.Opus, ToAAC: br.ToAAC, Bridge: br})
 	if err != nil {
+		_ = br.Close()
 		return nil, err
 	}
 	if err := rs.Listen(cfg.RTC.Listen); err != nil {
@@ -73,13 +77,13 @@ func (c *rtcComponent) start(_ context.Context, cfg *config.Config) error {
 }
 
 // reload applies [rtc]: the candidate to the sessions answered from now
-// on; a new address (or WebRTC turned on or off) binds the new socket
-// first and ends the sessions of the old one.
+// on; a new address or aac_to_opus (or WebRTC turned on or off) binds the
+// new socket first and ends the sessions of the old one.
 func (c *rtcComponent) reload(old, next *config.Config, ch config.Sections) error {
 	if !ch.Has(config.SectionRTC) {
 		return nil
 	}
-	if old.RTC.Enabled == next.RTC.Enabled && old.RTC.Listen == next.RTC.Listen {
+	if old.RTC.Enabled == next.RTC.Enabled && old.RTC.Listen == next.RTC.Listen && old.RTC.AACToOpus == next.RTC.AACToOpus {
 		c.mu.Lock()
 		rs := c.rs
 		c.mu.Unlock()

@@ -70,6 +70,7 @@ type player struct {
 	hdr, rtxHdr  rtp.Header
 	warnedB      bool
 	bDropped     uint64
+	triedOpus    bool // asked the audio bridge for an Opus companion
 }
 
 func newSendTrack(pt uint8, c media.Codec, clock uint32) *sendTrack {
@@ -109,6 +110,10 @@ func (pl *player) frame(f *media.Frame) error {
 	case (f.Codec == media.CodecOpus || f.Codec == media.CodecPCMA || f.Codec == media.CodecPCMU) && pl.audio != nil &&
 		pl.audio.codec == f.Codec:
 		t = pl.audio
+	case f.Codec == media.CodecAAC && pl.audio != nil && pl.audio.codec == media.CodecOpus && !pl.triedOpus:
+		pl.triedOpus = true
+		pl.startOpus()
+		return nil
 	default:
 		return nil
 	}
@@ -174,6 +179,38 @@ func (pl *player) sendPacket(t *sendTrack, pkt []byte, shared *media.Buf) error 
 		return nil // UDP send errors are transient (ICMP unreachable, buffers)
 	}
 	return nil
+}
+
+// startOpus asks the audio bridge for the Opus version of the stream's AAC
+// and sends it from a goroutine of its own (the audio track is its alone).
+func (pl *player) startOpus() {
+	opus := pl.p.s.deps.Opus
+	if opus == nil {
+		pl.p.log.Info("rtc: AAC audio not sent: no audio bridge in this build (video only)")
+		return
+	}
+	rd, release, err := opus(pl.key)
+	if err != nil {
+		pl.p.log.Info("rtc: AAC audio not sent (video only)", "why", err.Error())
+		return
+	}
+	ctx := pl.p.ctx
+	go func() {
+		defer release()
+		batch := make([]media.Frame, 8)
+		for {
+			n, err := rd.Read(ctx, batch)
+			for i := range n {
+				if err == nil {
+					err = pl.frame(&batch[i])
+				}
+				batch[i].Release()
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
 }
 
 // reports sends RTCP sender reports every second (RFC 3550 §6.4.1) for lip

@@ -31,6 +31,13 @@ type publisher struct {
 	mu      sync.Mutex
 	lastPLI time.Time
 	ended   bool
+
+	// Opus to AAC through the audio bridge, when there is one: Stream.Write
+	// has one writer at a time, the socket's goroutine or the bridge's.
+	wmu      sync.Mutex
+	toAAC    func(*media.Frame)
+	stopAAC  func()
+	warnedNo bool
 }
 
 // recvTrack is one received track.
@@ -69,7 +76,27 @@ func newPublisher(p *peer, st *media.Stream, ms []answerMedia) *publisher {
 	}
 	p.onRTP = pub.onRTP
 	p.onRTCP = pub.onRTCP
+	// Before the first packet can arrive: Opus goes to the bridge from the
+	// start, and the stream gets AAC only.
+	if to := p.s.deps.ToAAC; to != nil && pub.hasOpus() {
+		push, stop, err := to(st.Key(), pub.write)
+		if err != nil {
+			p.log.Info("rtc: WHIP Opus kept as Opus (RTMP, FLV and TS players get no audio)", "why", err.Error())
+		} else {
+			pub.toAAC, pub.stopAAC = push, stop
+		}
+	}
 	return pub
+}
+
+// hasOpus reports whether the publisher sends Opus.
+func (pub *publisher) hasOpus() bool {
+	for _, t := range pub.tracks {
+		if !t.video {
+			return true
+		}
+	}
+	return false
 }
 
 // run publishes until the session ends, sending receiver reports and
@@ -77,6 +104,7 @@ func newPublisher(p *peer, st *media.Stream, ms []answerMedia) *publisher {
 func (pub *publisher) run(ctx context.Context) error {
 	pub.p.s.setPublisher(pub.st.Key(), pub)
 	defer pub.p.s.setPublisher(pub.st.Key(), nil)
+
 	pub.requestPLI()
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
@@ -102,11 +130,30 @@ func (pub *publisher) run(ctx context.Context) error {
 // end unpublishes the stream, once the socket no longer feeds it.
 func (pub *publisher) end() {
 	pub.p.decMu.Lock() // no packet is being written
-	defer pub.p.decMu.Unlock()
-	if !pub.ended {
-		pub.ended = true
-		pub.st.Unpublish()
+	stop := pub.stopAAC
+	pub.ended, pub.toAAC, pub.stopAAC = true, nil, nil
+	pub.p.decMu.Unlock()
+	if stop != nil {
+		stop() // the bridge's goroutine writes no more
 	}
+	pub.wmu.Lock()
+	defer pub.wmu.Unlock()
+	pub.st.Unpublish()
+}
+
+// write is the stream's one writer, for the socket's goroutine and the
+// bridge's.
+func (pub *publisher) write(f *media.Frame) {
+	pub.wmu.Lock()
+	defer pub.wmu.Unlock()
+	if f.IsConfig() {
+		if v, ok := codec.VideoInfo(f); ok {
+			pub.st.SetVideoInfo(v)
+		} else if a, ok := codec.AudioInfo(f); ok {
+			pub.st.SetAudioInfo(a)
+		}
+	}
+	pub.st.Write(f)
 }
 
 // onRTP takes one decrypted packet (under p.decMu).
@@ -147,15 +194,14 @@ func (pub *publisher) frame(t *recvTrack, ts uint32, f *media.Frame) {
 	}
 	t.lastDTS, t.hasDTS = d, true
 	f.DTS, f.PTS = d, d
-	if f.IsConfig() {
-		if v, ok := codec.VideoInfo(f); ok {
-			pub.st.SetVideoInfo(v)
-		} else if a, ok := codec.AudioInfo(f); ok {
-			pub.st.SetAudioInfo(a)
+	if f.Codec == media.CodecOpus && pub.toAAC != nil {
+		if !f.IsConfig() {
+			pub.toAAC(f) // keeps its own reference when it needs one
 		}
+		return
 	}
 	f.Own()
-	pub.st.Write(f)
+	pub.write(f)
 }
 
 // count updates a track's receiver statistics.

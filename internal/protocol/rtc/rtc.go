@@ -21,6 +21,7 @@ import (
 	"crypto/x509/pkix"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"math/big"
 	"net"
@@ -57,6 +58,13 @@ type Deps struct {
 	// Opus, when not nil, gives an Opus companion reader of an AAC
 	// stream for WebRTC viewers (the audio bridge); nil: video only.
 	Opus func(key media.Key) (rd *media.Reader, release func(), err error)
+	// ToAAC, when not nil, converts a WHIP publisher's Opus to AAC for the
+	// other protocols (the audio bridge): push takes Opus frames, out gets
+	// AAC frames from the bridge's goroutine. nil: Opus goes into the
+	// stream as it is.
+	ToAAC func(key media.Key, out func(*media.Frame)) (push func(*media.Frame), stop func(), err error)
+	// Bridge, when not nil, is closed with the server (after its sessions).
+	Bridge io.Closer
 }
 
 // Server is the WebRTC media server: one UDP socket and one TCP listener.
@@ -227,6 +235,9 @@ func (s *Server) Close() error {
 		p.close(errors.New("server closed"))
 	}
 	s.wg.Wait()
+	if s.deps.Bridge != nil {
+		_ = s.deps.Bridge.Close()
+	}
 	return nil
 }
 
