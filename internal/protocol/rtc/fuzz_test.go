@@ -28,7 +28,9 @@ func FuzzDemux(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte) {
 		_ = Classify(b)
 		if Classify(b) == KindSTUN {
-			_, _ = parseSTUN(b)
+			if r, ok := parseSTUN(b); ok {
+				_ = r.checkIntegrity("pwd")
+			}
 		}
 		// Not through dispatch: answering needs the socket.
 	})

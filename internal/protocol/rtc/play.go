@@ -112,7 +112,7 @@ func (pl *player) frame(f *media.Frame) error {
 		t = pl.audio
 	case f.Codec == media.CodecAAC && pl.audio != nil && pl.audio.codec == media.CodecOpus && !pl.triedOpus:
 		pl.triedOpus = true
-		pl.startOpus()
+		go pl.startOpus() // the bridge may probe ffmpeg and start a child: not in the video's way
 		return nil
 	default:
 		return nil
@@ -182,7 +182,8 @@ func (pl *player) sendPacket(t *sendTrack, pkt []byte, shared *media.Buf) error 
 }
 
 // startOpus asks the audio bridge for the Opus version of the stream's AAC
-// and sends it from a goroutine of its own (the audio track is its alone).
+// and sends it until the session ends; it runs in a goroutine of its own
+// (the audio track is its alone).
 func (pl *player) startOpus() {
 	opus := pl.p.s.deps.Opus
 	if opus == nil {
@@ -194,23 +195,20 @@ func (pl *player) startOpus() {
 		pl.p.log.Info("rtc: AAC audio not sent (video only)", "why", err.Error())
 		return
 	}
-	ctx := pl.p.ctx
-	go func() {
-		defer release()
-		batch := make([]media.Frame, 8)
-		for {
-			n, err := rd.Read(ctx, batch)
-			for i := range n {
-				if err == nil {
-					err = pl.frame(&batch[i])
-				}
-				batch[i].Release()
+	defer release()
+	batch := make([]media.Frame, 8)
+	for {
+		n, err := rd.Read(pl.p.ctx, batch)
+		for i := range n {
+			if err == nil {
+				err = pl.frame(&batch[i])
 			}
-			if err != nil {
-				return
-			}
+			batch[i].Release()
 		}
-	}()
+		if err != nil {
+			return
+		}
+	}
 }
 
 // reports sends RTCP sender reports every second (RFC 3550 §6.4.1) for lip
