@@ -60,3 +60,17 @@ func FuzzOffer(f *testing.F) {
 		}
 	})
 }
+
+// FuzzRTCP walks compound RTCP packets as a viewer's and a publisher's
+// feedback arrives.
+func FuzzRTCP(f *testing.F) {
+	f.Add(appendPLI(appendSR(nil, 1, 2, 3, 4, 5), 6, 7))
+	f.Add([]byte{0x81, 205, 0, 3, 0, 0, 0, 1, 0, 0, 0, 2, 0, 10, 0x80, 0x01})
+	f.Add(appendRR(nil, 1, []reception{{ssrc: 2, lost: 3}}))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		walkRTCP(b, func(p *rtcpPacket) {
+			p.nacks(func(uint16) {})
+			_, _, _ = p.senderReport()
+		})
+	})
+}

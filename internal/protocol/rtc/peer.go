@@ -17,7 +17,6 @@ import (
 	"time"
 
 	"github.com/pion/dtls/v3"
-	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
 	"github.com/pion/srtp/v3"
 
@@ -61,7 +60,7 @@ type peer struct {
 	decHdr       rtp.Header
 
 	onRTP  func(h *rtp.Header, pkt []byte) // decrypted RTP (publish), in the socket's goroutine
-	onRTCP func(pkts []rtcp.Packet)        // decrypted RTCP, in the socket's goroutine
+	onRTCP func(p *rtcpPacket)             // each packet of decrypted RTCP, in the socket's goroutine
 
 	closeOnce sync.Once
 	done      chan struct{}
@@ -140,9 +139,8 @@ func (p *peer) srtpIn(b []byte) {
 			p.s.stats.SRTPBad.Add(1)
 			return
 		}
-		pkts, err := rtcp.Unmarshal(out)
-		if err == nil && p.onRTCP != nil {
-			p.onRTCP(pkts)
+		if p.onRTCP != nil {
+			walkRTCP(out, p.onRTCP)
 		}
 		return
 	}
@@ -249,13 +247,9 @@ func (p *peer) verifyFingerprint(raw [][]byte, _ [][]*x509.Certificate) error {
 }
 
 // sendRTCP encrypts and sends RTCP packets.
-func (p *peer) sendRTCP(pkts ...rtcp.Packet) error {
-	if !p.ready.Load() {
+func (p *peer) sendRTCP(raw []byte) error {
+	if !p.ready.Load() || len(raw) == 0 {
 		return nil
-	}
-	raw, err := rtcp.Marshal(pkts)
-	if err != nil {
-		return err
 	}
 	p.encMu.Lock()
 	out, err := p.enc.EncryptRTCP(nil, raw, nil)

@@ -10,7 +10,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
 
 	rtpfmt "github.com/srs-lite/srs-lite/internal/format/rtp"
@@ -227,48 +226,40 @@ func (pl *player) reports(ctx context.Context) {
 			return
 		}
 		now := time.Now()
-		var pkts []rtcp.Packet
+		var pkts []byte
 		pl.mu.Lock()
 		for _, tr := range []*sendTrack{pl.video, pl.audio} {
 			if tr == nil || tr.packets == 0 {
 				continue
 			}
 			ts := tr.lastTS + uint32(now.Sub(tr.lastAt).Seconds()*float64(tr.clock))
-			pkts = append(pkts, &rtcp.SenderReport{SSRC: tr.ssrc, NTPTime: ntpTime(now), RTPTime: ts,
-				PacketCount: tr.packets, OctetCount: tr.octets})
+			pkts = appendSR(pkts, tr.ssrc, ntpTime(now), ts, tr.packets, tr.octets)
 		}
 		pl.mu.Unlock()
-		if len(pkts) > 0 {
-			_ = pl.p.sendRTCP(pkts...)
-		}
+		_ = pl.p.sendRTCP(pkts)
 	}
 }
 
 // onRTCP answers a viewer's feedback: NACKs from the history, PLI and FIR
 // forwarded to a WHIP publisher (other sources give new viewers a keyframe
 // from the GOP cache, and a viewer that lost one gets the next).
-func (pl *player) onRTCP(pkts []rtcp.Packet) {
-	for _, pk := range pkts {
-		switch r := pk.(type) {
-		case *rtcp.TransportLayerNack:
-			pl.p.s.stats.NACKs.Add(1)
-			pl.mu.Lock()
-			t := pl.video
-			if t != nil && r.MediaSSRC == t.ssrc {
-				for _, pair := range r.Nacks {
-					for _, seq := range pair.PacketList() {
-						if e := &t.hist[seq%historySize]; e.ok && e.seq == seq {
-							pl.p.s.stats.Retransmits.Add(1)
-							pl.resend(t, e)
-						}
-					}
+func (pl *player) onRTCP(pk *rtcpPacket) {
+	switch {
+	case pk.typ == rtcpRTPFB && pk.fmt == 1:
+		pl.p.s.stats.NACKs.Add(1)
+		pl.mu.Lock()
+		if t := pl.video; t != nil && pk.media == t.ssrc {
+			pk.nacks(func(seq uint16) {
+				if e := &t.hist[seq%historySize]; e.ok && e.seq == seq {
+					pl.p.s.stats.Retransmits.Add(1)
+					pl.resend(t, e)
 				}
-			}
-			pl.mu.Unlock()
-		case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
-			pl.p.s.stats.PLIs.Add(1)
-			pl.p.s.requestKeyframe(pl.key)
+			})
 		}
+		pl.mu.Unlock()
+	case pk.typ == rtcpPSFB && (pk.fmt == 1 || pk.fmt == 4):
+		pl.p.s.stats.PLIs.Add(1)
+		pl.p.s.requestKeyframe(pl.key)
 	}
 }
 

@@ -7,7 +7,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
 
 	"github.com/srs-lite/srs-lite/internal/format/codec"
@@ -121,9 +120,7 @@ func (pub *publisher) run(ctx context.Context) error {
 		pub.p.decMu.Lock()
 		rr := pub.receiverReport()
 		pub.p.decMu.Unlock()
-		if rr != nil {
-			_ = pub.p.sendRTCP(rr)
-		}
+		_ = pub.p.sendRTCP(rr)
 	}
 }
 
@@ -220,8 +217,8 @@ func (t *recvTrack) count(seq uint16) {
 }
 
 // receiverReport is the periodic RTCP RR of the publisher's tracks.
-func (pub *publisher) receiverReport() rtcp.Packet {
-	rr := &rtcp.ReceiverReport{SSRC: 1}
+func (pub *publisher) receiverReport() []byte {
+	var rs []reception
 	for _, t := range pub.tracks {
 		if t.ssrc == 0 {
 			continue
@@ -230,28 +227,25 @@ func (pub *publisher) receiverReport() rtcp.Packet {
 		if !t.lastSRAt.IsZero() {
 			dlsr = uint32(time.Since(t.lastSRAt).Seconds() * 65536)
 		}
-		rr.Reports = append(rr.Reports, rtcp.ReceptionReport{SSRC: t.ssrc, TotalLost: t.lost,
-			LastSequenceNumber: uint32(t.maxSeq), LastSenderReport: t.lastSR, Delay: dlsr})
+		rs = append(rs, reception{ssrc: t.ssrc, lost: t.lost, highest: uint32(t.maxSeq), lsr: t.lastSR, dlsr: dlsr})
 	}
-	if len(rr.Reports) == 0 {
+	if len(rs) == 0 {
 		return nil
 	}
-	return rr
+	return appendRR(nil, 1, rs)
 }
 
 // onRTCP takes the publisher's sender reports (lip sync).
-func (pub *publisher) onRTCP(pkts []rtcp.Packet) {
-	for _, pk := range pkts {
-		sr, ok := pk.(*rtcp.SenderReport)
-		if !ok {
-			continue
-		}
-		for _, t := range pub.tracks {
-			if t.ssrc == sr.SSRC {
-				t.clock.SenderReport(sr.NTPTime, sr.RTPTime)
-				t.lastSR = uint32(sr.NTPTime >> 16)
-				t.lastSRAt = time.Now()
-			}
+func (pub *publisher) onRTCP(pk *rtcpPacket) {
+	ntp, ts, ok := pk.senderReport()
+	if !ok {
+		return
+	}
+	for _, t := range pub.tracks {
+		if t.ssrc == pk.ssrc {
+			t.clock.SenderReport(ntp, ts)
+			t.lastSR = uint32(ntp >> 16)
+			t.lastSRAt = time.Now()
 		}
 	}
 }
@@ -268,11 +262,9 @@ func (pub *publisher) requestPLI() {
 	pub.mu.Unlock()
 	for _, t := range pub.tracks {
 		if t.video {
-			ssrc := t.ssrc
-			if ssrc == 0 {
-				ssrc = 0 // unknown yet: browsers accept a PLI for any media SSRC of the session
-			}
-			_ = pub.p.sendRTCP(&rtcp.PictureLossIndication{SenderSSRC: 1, MediaSSRC: ssrc})
+			// Before the first packet the SSRC is not known yet: 0 asks
+			// for any video of the session.
+			_ = pub.p.sendRTCP(appendPLI(nil, 1, t.ssrc))
 		}
 	}
 }

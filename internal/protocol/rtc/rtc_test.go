@@ -239,3 +239,17 @@ func TestIsBFrame(t *testing.T) {
 		}
 	}
 }
+
+func TestRTCPNack(t *testing.T) {
+	// PID 10 with bits 0 and 15: 10, 11 and 26.
+	var got []uint16
+	walkRTCP([]byte{0x81, 205, 0, 3, 0, 0, 0, 1, 0, 0, 0, 2, 0, 10, 0x80, 0x01}, func(p *rtcpPacket) {
+		if p.typ != rtcpRTPFB || p.fmt != 1 || p.ssrc != 1 || p.media != 2 {
+			t.Errorf("packet %+v", p)
+		}
+		p.nacks(func(s uint16) { got = append(got, s) })
+	})
+	if len(got) != 3 || got[0] != 10 || got[1] != 11 || got[2] != 26 {
+		t.Errorf("nacks %v, want [10 11 26]", got)
+	}
+}
