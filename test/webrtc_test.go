@@ -285,3 +285,23 @@ const tick = setInterval(async () => {
   }
 }, 100);
 </script></body></html>`
+
+// TestWebRTCBenchWHEP runs srs-lite's own lean WHEP client (bench play
+// whep://) against an RTMP-published stream, and the http:// form of the
+// endpoint.
+func TestWebRTCBenchWHEP(t *testing.T) {
+	needTools(t, "ffmpeg")
+	t.Parallel()
+	s, name := liveServer(t)
+	for _, url := range []string{"whep://" + s.api + "/live/" + name,
+		"http://" + s.api + "/rtc/v1/whep/?app=live&stream=" + name} {
+		r := runBench(t, 3, 4*time.Second, url)
+		t.Logf("%s: %+v", url, r)
+		if r.Connected != 3 || r.Failed != 0 || r.Frames < 3*60 || r.BitrateKbps < 3*300 {
+			t.Errorf("%s: %+v", url, r)
+		}
+	}
+	if got := s.logs(); strings.Count(got, "rtc session end") < 6 {
+		s.waitLog(t, "rtc session end", 5*time.Second)
+	}
+}
