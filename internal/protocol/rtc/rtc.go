@@ -88,8 +88,10 @@ type Server struct {
 	byID    map[string]*peer
 	pubs    map[media.Key]*publisher
 
-	wg     sync.WaitGroup
-	closed atomic.Bool
+	wg      sync.WaitGroup
+	closed  atomic.Bool
+	bWarned sync.Map     // stream ids whose B-frame drops were logged
+	nWarned atomic.Int64 // entries of bWarned
 
 	stats Stats
 }
@@ -400,4 +402,17 @@ func (s *Server) candidates(apiHost string) []string {
 		}
 	}
 	return out
+}
+
+// firstBWarning reports whether the stream's B-frame drops are not logged
+// yet, and remembers them (forgetting all after 1024 streams).
+func (s *Server) firstBWarning(streamID string) bool {
+	if _, seen := s.bWarned.LoadOrStore(streamID, true); seen {
+		return false
+	}
+	if s.nWarned.Add(1) > 1024 {
+		s.bWarned.Clear()
+		s.nWarned.Store(0)
+	}
+	return true
 }
