@@ -305,3 +305,26 @@ func TestWebRTCBenchWHEP(t *testing.T) {
 		s.waitLog(t, "rtc session end", 5*time.Second)
 	}
 }
+
+// TestWebRTCBFramesDropped publishes H.264 with B-frames over RTMP: WHEP
+// viewers get the stream without them (browsers do not reorder), and the
+// log says so once.
+func TestWebRTCBFramesDropped(t *testing.T) {
+	needTools(t, "ffmpeg")
+	t.Parallel()
+	s := startServer(t, "[rtc]\nlisten = \"127.0.0.1:0\"\naac_to_opus = \"off\"\n")
+	name := streamName()
+	cmd := exec.Command("ffmpeg", "-hide_banner", "-loglevel", "error", "-re", "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=30",
+		"-c:v", "libx264", "-preset", "ultrafast", "-profile:v", "main", "-bf", "2", "-g", "30", "-t", "20", "-f", "flv", s.rtmpURL(name))
+	startProcess(t, cmd)
+	s.waitPublishing(t, name)
+	r := runBench(t, 2, 3*time.Second, "whep://"+s.api+"/live/"+name)
+	t.Logf("%+v", r)
+	if r.Connected != 2 || r.Frames == 0 {
+		t.Errorf("bench: %+v", r)
+	}
+	s.waitLog(t, "B-frames dropped for WebRTC viewers", 5*time.Second)
+	if n := strings.Count(s.logs(), "B-frames dropped"); n != 1 {
+		t.Errorf("B-frame drops logged %d times, want once per stream", n)
+	}
+}
