@@ -328,3 +328,45 @@ func TestWebRTCBFramesDropped(t *testing.T) {
 		t.Errorf("B-frame drops logged %d times, want once per stream", n)
 	}
 }
+
+// TestWebRTCBadInputViewerUnaffected throws junk at the media port (STUN,
+// DTLS, SRTP, a STUN request with a wrong integrity, ICE-TCP junk) and bad
+// offers at the endpoint while a WHEP viewer plays: every offer gets a 400
+// and the viewer does not stall.
+func TestWebRTCBadInputViewerUnaffected(t *testing.T) {
+	needTools(t, "ffmpeg")
+	t.Parallel()
+	s, name := liveServer(t)
+	wait := startBench(t, 1, 6*time.Second, "whep://"+s.api+"/live/"+name)
+	time.Sleep(2 * time.Second)
+	u, err := net.Dial("udp", s.rtc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer u.Close()
+	stunHdr := []byte{0, 1, 0, 0, 0x21, 0x12, 0xa4, 0x42, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12}
+	junk := [][]byte{{0}, stunHdr, append(append([]byte{}, stunHdr[:2]...), 0, 8), {22, 254, 253, 0, 0, 0, 0, 0, 0, 0, 0, 0, 99},
+		{128, 96, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1, 9, 9}, {200, 201, 0, 1}, []byte(strings.Repeat("x", 1400))}
+	for i := 0; i < 200; i++ {
+		_, _ = u.Write(junk[i%len(junk)])
+	}
+	if c, err := net.Dial("tcp", s.rtc); err == nil {
+		_, _ = c.Write([]byte{0, 5, 1, 2, 3, 4, 5, 0xff, 0xff, 9})
+		c.Close()
+	}
+	for _, body := range []string{"", "v=0\r\n", strings.Repeat("a", 70000), "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\na=rtpmap:96 VP8/90000\r\n"} {
+		res, err := http.Post("http://"+s.api+"/rtc/v1/whep/?app=live&stream="+name, "application/sdp", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != http.StatusBadRequest {
+			t.Errorf("bad offer of %d bytes: %d, want 400", len(body), res.StatusCode)
+		}
+	}
+	r := wait()
+	t.Logf("viewer: %+v", r)
+	if r.Connected != 1 || r.Stalls != 0 || r.Failed != 0 {
+		t.Errorf("the viewer was hurt: %+v", r)
+	}
+}
