@@ -370,3 +370,63 @@ func TestWebRTCBadInputViewerUnaffected(t *testing.T) {
 		t.Errorf("the viewer was hurt: %+v", r)
 	}
 }
+
+// TestWebRTCSecurityAndKick: the vhost's security rules refuse a WHEP play
+// (403) and a WHIP publish; an allowed WHEP viewer is in /api/v1/clients
+// as rtc-play and is kicked by DELETE /api/v1/clients/ID.
+func TestWebRTCSecurityAndKick(t *testing.T) {
+	needTools(t, "ffmpeg")
+	t.Parallel()
+	s := startServer(t, "[[vhost]]\nname = \"__defaultVhost__\"\n  [vhost.security]\n  enabled = true\n"+
+		"  rules = [\"deny publish 127.0.0.1\", \"allow publish all\", \"allow play all\"]\n"+
+		"[[vhost]]\nname = \"closed\"\n  [vhost.security]\n  enabled = true\n  rules = [\"deny play all\"]\n")
+	whip, err := http.Post("http://"+s.api+"/rtc/v1/whip/?app=live&stream=x", "application/sdp", strings.NewReader(pionlessOffer("sendonly")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	whip.Body.Close()
+	if whip.StatusCode != http.StatusForbidden {
+		t.Errorf("WHIP against a deny rule: %d, want 403", whip.StatusCode)
+	}
+	play, err := http.Post("http://"+s.api+"/rtc/v1/whep/?app=live&stream=x&vhost=closed", "application/sdp", strings.NewReader(pionlessOffer("recvonly")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	play.Body.Close()
+	if play.StatusCode != http.StatusForbidden {
+		t.Errorf("WHEP against a deny rule: %d, want 403", play.StatusCode)
+	}
+	// An allowed viewer (of a stream not published yet: it waits), kicked.
+	wait := startBench(t, 1, 8*time.Second, "whep://"+s.api+"/live/x")
+	var id string
+	deadline := time.Now().Add(5 * time.Second)
+	for id == "" && time.Now().Before(deadline) {
+		for _, c := range s.clients(t) {
+			if c.Type == "rtc-play" {
+				id = c.ID
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if id == "" {
+		t.Fatalf("no rtc-play client in %+v", s.clients(t))
+	}
+	req, _ := http.NewRequest(http.MethodDelete, "http://"+s.api+"/api/v1/clients/"+id, nil)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	s.waitLog(t, "reason=kicked", 5*time.Second)
+	_ = wait()
+}
+
+// pionlessOffer is a minimal browser-like offer with H.264 and Opus in the
+// given direction.
+func pionlessOffer(dir string) string {
+	return "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\na=group:BUNDLE 0\r\n" +
+		"m=video 9 UDP/TLS/RTP/SAVPF 102\r\nc=IN IP4 0.0.0.0\r\na=ice-ufrag:abcd\r\na=ice-pwd:0123456789abcdefghijklmn\r\n" +
+		"a=fingerprint:sha-256 AA:BB:CC:DD:EE:FF:00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:00:11:22:33:44:55:66:77:88:99\r\n" +
+		"a=setup:actpass\r\na=mid:0\r\na=" + dir + "\r\na=rtcp-mux\r\na=rtpmap:102 H264/90000\r\n" +
+		"a=fmtp:102 packetization-mode=1;profile-level-id=42e01f\r\n"
+}
