@@ -430,3 +430,32 @@ func pionlessOffer(dir string) string {
 		"a=setup:actpass\r\na=mid:0\r\na=" + dir + "\r\na=rtcp-mux\r\na=rtpmap:102 H264/90000\r\n" +
 		"a=fmtp:102 packetization-mode=1;profile-level-id=42e01f\r\n"
 }
+
+// TestWebRTCWHEPWebrtcbin plays over WHEP with GStreamer's webrtcbin (a
+// non-browser peer: its own ICE agent, DTLS and SRTP) and decodes the
+// H.264 with avdec_h264.
+func TestWebRTCWHEPWebrtcbin(t *testing.T) {
+	needTools(t, "ffmpeg")
+	const py = "/usr/bin/python3"
+	if err := exec.Command(py, "-c", "import gi; gi.require_version('GstWebRTC', '1.0'); gi.require_version('GstSdp', '1.0'); "+
+		"from gi.repository import GstWebRTC, GstSdp, Gst; Gst.init(None); assert Gst.ElementFactory.find('webrtcbin') and Gst.ElementFactory.find('nicesrc') and Gst.ElementFactory.find('avdec_h264')").Run(); err != nil {
+		t.Skip("SKIPPED: GStreamer webrtcbin with python3-gi is missing (apt-get install python3-gi gir1.2-gst-plugins-bad-1.0 gstreamer1.0-plugins-bad gstreamer1.0-nice gstreamer1.0-libav)")
+	}
+	t.Parallel()
+	s, name := liveServer(t)
+	out, err := exec.Command(py, "webrtcbin/whep.py", fmt.Sprintf("http://%s/rtc/v1/whep/?app=live&stream=%s", s.api, name), "8").Output()
+	if err != nil {
+		t.Fatalf("whep.py: %v: %s", err, out)
+	}
+	var rep struct {
+		Frames, Width, Height int
+		Errors                []string
+	}
+	if err := json.Unmarshal(out, &rep); err != nil {
+		t.Fatalf("whep.py output %q: %v", out, err)
+	}
+	t.Logf("webrtcbin: %+v", rep)
+	if len(rep.Errors) > 0 || rep.Frames < 60 || rep.Width != 640 {
+		t.Errorf("webrtcbin decoded %d frames of width %d, errors %v", rep.Frames, rep.Width, rep.Errors)
+	}
+}
