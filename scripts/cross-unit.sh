@@ -14,9 +14,9 @@ if ! command -v "$QEMU" >/dev/null 2>&1; then
 	exit 0
 fi
 if [ $# -eq 0 ]; then
-	# RTMP chunking, AMF0, FLV, MPEG-TS, SRT, RTP: what reads or writes
+	# RTMP chunking, AMF0, FLV, MPEG-TS, SRT, RTP, WebRTC: what reads or writes
 	# multi-byte fields on the wire.
-	for p in protocol/rtmp format/amf0 format/flv format/ts protocol/srt format/rtp; do
+	for p in protocol/rtmp format/amf0 format/flv format/ts protocol/srt format/rtp protocol/rtc; do
 		[ -d "internal/$p" ] && set -- "$@" "./internal/$p/"
 	done
 fi
