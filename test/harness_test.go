@@ -86,6 +86,7 @@ type srv struct {
 	cmd    *exec.Cmd
 	rtmp   string // host:port
 	rtsp   string
+	rtc    string // UDP host:port of WebRTC
 	api    string
 	http   string
 	conf   string
@@ -118,6 +119,10 @@ dir = "` + dir + `"
 	}
 	if !strings.Contains(extra, "[rtsp]") {
 		body += "[rtsp]\nlisten = \"127.0.0.1:0\"\n" // on by default too
+	}
+	if !strings.Contains(extra, "[rtc]") {
+		// WebRTC is on by default too (UDP and TCP): on a free port.
+		body += "[rtc]\nlisten = \"127.0.0.1:0\"\n"
 	}
 	body += extra
 	if err := os.WriteFile(conf, []byte(body), 0o644); err != nil {
@@ -165,6 +170,7 @@ func launch(t *testing.T, cmd *exec.Cmd, conf, what string, wait time.Duration) 
 		s.api = field(line, "http_api")
 		s.http = field(line, "http_server")
 		s.rtsp = field(line, "rtsp")
+		s.rtc = field(line, "rtc")
 	case <-s.done:
 		t.Fatalf("%s exited at start:\n%s", what, s.logs())
 	case <-time.After(wait):

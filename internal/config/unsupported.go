@@ -7,9 +7,7 @@ import "strings"
 // A file that sets one is refused with "not supported yet", never silently
 // ignored: a documented key either works or says so. A key leaves this
 // list when the feature lands.
-var unsupported = map[string]string{
-	"rtc": "WebRTC (WHIP/WHEP)",
-}
+var unsupported = map[string]string{}
 
 // notSupported returns what the key at path (as decodeState names it) is
 // for when this build does not implement it, or "".
