@@ -85,6 +85,7 @@ type srv struct {
 	t      *testing.T
 	cmd    *exec.Cmd
 	rtmp   string // host:port
+	rtc    string // UDP host:port of WebRTC
 	api    string
 	http   string
 	conf   string
@@ -114,6 +115,10 @@ dir = "` + dir + `"
 		// in parallel do not collide. A test with its own [srt] table
 		// sets its listen address.
 		body += "[srt]\nlisten = \"127.0.0.1:0\"\n"
+	}
+	if !strings.Contains(extra, "[rtc]") {
+		// WebRTC is on by default too (UDP and TCP): on a free port.
+		body += "[rtc]\nlisten = \"127.0.0.1:0\"\n"
 	}
 	body += extra
 	if err := os.WriteFile(conf, []byte(body), 0o644); err != nil {
@@ -160,6 +165,7 @@ func launch(t *testing.T, cmd *exec.Cmd, conf, what string, wait time.Duration) 
 		s.rtmp = field(line, "rtmp")
 		s.api = field(line, "http_api")
 		s.http = field(line, "http_server")
+		s.rtc = field(line, "rtc")
 	case <-s.done:
 		t.Fatalf("%s exited at start:\n%s", what, s.logs())
 	case <-time.After(wait):

@@ -479,6 +479,9 @@ func PlayerFor(rawURL string, conns int, players map[string]Player) (Player, err
 	if p := players[scheme]; p != nil {
 		return p, nil
 	}
+	if p := players["whep"]; p != nil && (scheme == "http" || scheme == "https") && strings.Contains(u.Path, "/rtc/v1/whep/") {
+		return p, nil // WHEP endpoint
+	}
 	if (scheme == "http" || scheme == "https") && strings.HasSuffix(u.Path, ".m3u8") {
 		return NewHLSPlayer(conns), nil
 	}

@@ -30,6 +30,7 @@ type Config struct {
 	HTTPAPI    HTTPAPI    `toml:"http_api" json:"http_api"`
 	HTTPServer HTTPServer `toml:"http_server" json:"http_server"`
 	TLS        TLS        `toml:"tls" json:"tls"`
+	RTC        RTC        `toml:"rtc" json:"rtc"`
 	SRT        SRT        `toml:"srt" json:"srt"`
 	OTA        OTA        `toml:"ota" json:"ota"`
 	Heartbeat  Heartbeat  `toml:"heartbeat" json:"heartbeat"`
@@ -266,6 +267,7 @@ func Default() *Config {
 		RTMP:       RTMP{Listen: Listen{"0.0.0.0:1935"}, ChunkSize: 60000},
 		HTTPAPI:    HTTPAPI{Enabled: true, Listen: "0.0.0.0:1985"},
 		HTTPServer: HTTPServer{Enabled: true, Listen: "0.0.0.0:8080", Dir: "./www"},
+		RTC:        defaultRTC(),
 		SRT:        defaultSRT(),
 		OTA:        defaultOTA(),
 		Heartbeat:  Heartbeat{Interval: Duration(10 * time.Second)},

@@ -69,6 +69,7 @@ func Diff(old, new *Config) Sections {
 	diff(SectionRTMP, old.RTMP, new.RTMP)
 	diff(SectionHTTPAPI, old.HTTPAPI, new.HTTPAPI)
 	diff(SectionHTTPServer, old.HTTPServer, new.HTTPServer)
+	diff(SectionRTC, old.RTC, new.RTC)
 	diff(SectionSRT, old.SRT, new.SRT)
 	diff(SectionOTA, old.OTA, new.OTA)
 	diff(SectionHeartbeat, old.Heartbeat, new.Heartbeat)

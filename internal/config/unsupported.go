@@ -8,7 +8,6 @@ import "strings"
 // ignored: a documented key either works or says so. A key leaves this
 // list when the feature lands.
 var unsupported = map[string]string{
-	"rtc":     "WebRTC (WHIP/WHEP)",
 	"rtsp":    "the RTSP server (play out and publish)",
 	"gb28181": "GB28181",
 }

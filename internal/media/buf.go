@@ -21,6 +21,7 @@ const (
 	WireRTMP = iota // RTMP chunks of the message
 	WireFLV         // FLV tag: header, body and previous tag size
 	WireTS          // MPEG-TS packets
+	WireRTP         // RTP packets (rtp.Packetizer): records of a 2-byte length and a packet
 	numWireKinds
 )
 

@@ -120,6 +120,8 @@ listen = "127.0.0.1:0"
 listen = "127.0.0.1:0"
 [srt]
 enabled = false
+[rtc]
+listen = "127.0.0.1:0"
 [ota]
 health_grace = "100ms"
 `

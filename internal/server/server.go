@@ -226,7 +226,7 @@ func (s *Server) Run(ctx context.Context) error {
 	s.startOTA()
 	s.log.Info("srs-lite started", "version", Version, "pid", os.Getpid(),
 		"rtmp", s.Addr("rtmp"), "http_api", s.Addr("http_api"), "http_server", s.Addr("http_server"),
-		"srt", s.Addr("srt"),
+		"srt", s.Addr("srt"), "rtc", s.Addr("rtc"),
 		"rtmps", s.Addr("rtmps"), "https_api", s.Addr("https_api"), "https_server", s.Addr("https_server"),
 		"go", runtime.Version(), "config", s.configName())
 	<-ctx.Done()

@@ -1,0 +1,314 @@
+//go:build !nortc && !tiny
+
+package rtc
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/pion/interceptor"
+	"github.com/pion/webrtc/v4"
+
+	"github.com/srs-lite/srs-lite/internal/format/codec/h264"
+	"github.com/srs-lite/srs-lite/internal/media"
+	sess "github.com/srs-lite/srs-lite/internal/session"
+)
+
+// publishSynthetic writes a 30 fps H.264 stream of 6 KB frames (a keyframe
+// each second) until ctx is done.
+func publishSynthetic(t *testing.T, ctx context.Context, reg *media.Registry, key media.Key) {
+	t.Helper()
+	st, err := reg.Publish(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sps := []byte{0x67, 0x42, 0xe0, 0x1f, 0xda, 0x02, 0x80, 0xbf, 0xe5}
+	pps := []byte{0x68, 0xce, 0x3c, 0x80}
+	cfg := media.Frame{Codec: media.CodecH264, Flags: media.FlagConfig, Payload: h264.BuildConfig([][]byte{sps}, [][]byte{pps})}
+	cfg.Own()
+	st.Write(&cfg)
+	go func() {
+		defer st.Unpublish()
+		tick := time.NewTicker(time.Second / 30)
+		defer tick.Stop()
+		for i := 0; ; i++ {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+			}
+			const n = 6000
+			b := media.GetBuf(n)
+			p := b.Bytes()[:n]
+			binary.BigEndian.PutUint32(p, n-4)
+			p[4] = 0x41
+			f := media.Frame{Codec: media.CodecH264}
+			if i%30 == 0 {
+				p[4] = 0x65
+				f.Flags = media.FlagKey
+			}
+			d := time.Duration(i) * time.Second / 30
+			f.DTS, f.PTS = d, d
+			f.SetBuf(b, 0, n)
+			st.Write(&f)
+		}
+	}()
+}
+
+// pionViewer is a pion/webrtc/v4 WHEP client counting video packets.
+type pionViewer struct {
+	pc       *webrtc.PeerConnection
+	packets  atomic.Int64
+	mu       sync.Mutex
+	seqs     map[uint16]bool
+	location string
+}
+
+// dialWHEP plays url with pion; rewrite, when not nil, edits the answer.
+func dialWHEP(t *testing.T, url string, rewrite func(string) string) *pionViewer {
+	t.Helper()
+	var se webrtc.SettingEngine
+	se.SetIncludeLoopbackCandidate(true)
+	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
+	m := &webrtc.MediaEngine{}
+	if err := m.RegisterDefaultCodecs(); err != nil {
+		t.Fatal(err)
+	}
+	ir := &interceptor.Registry{}
+	if err := webrtc.RegisterDefaultInterceptors(m, ir); err != nil { // NACK generator, RTCP reports
+		t.Fatal(err)
+	}
+	api := webrtc.NewAPI(webrtc.WithSettingEngine(se), webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(ir))
+	pc, err := api.NewPeerConnection(webrtc.Configuration{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = pc.Close() })
+	v := &pionViewer{pc: pc, seqs: map[uint16]bool{}}
+	if _, err := pc.AddTransceiverFromKind(webrtc.RTPCodecTypeVideo, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly}); err != nil {
+		t.Fatal(err)
+	}
+	pc.OnTrack(func(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
+		for {
+			p, _, err := tr.ReadRTP()
+			if err != nil {
+				return
+			}
+			v.packets.Add(1)
+			v.mu.Lock()
+			v.seqs[p.SequenceNumber] = true
+			v.mu.Unlock()
+		}
+	})
+	offer, err := pc.CreateOffer(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := pc.SetLocalDescription(offer); err != nil {
+		t.Fatal(err)
+	}
+	code, ans, h := post(t, url, offer.SDP)
+	if code != http.StatusCreated {
+		t.Fatalf("POST: %d %s", code, ans)
+	}
+	v.location = h.Get("Location")
+	if rewrite != nil {
+		ans = rewrite(ans)
+	}
+	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: ans}); err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+func waitFor(t *testing.T, d time.Duration, what string, ok func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !ok() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within %s", what, d)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestPionWHEPSessionEvents plays with pion/webrtc (a test-only client)
+// and checks the session's life: connect, play, the table, kick, stop,
+// close.
+func TestPionWHEPSessionEvents(t *testing.T) {
+	reg := media.NewRegistry(func(string) media.Options { return media.DefaultOptions() })
+	table := sess.NewTable()
+	var events []string
+	var mu sync.Mutex
+	rec := func(e string) {
+		mu.Lock()
+		events = append(events, e)
+		mu.Unlock()
+	}
+	ev := sess.Funcs{Table: table,
+		OnConnect: func(context.Context, *sess.Session) error { rec("connect"); return nil },
+		OnPlay:    func(context.Context, *sess.Session) error { rec("play"); return nil },
+		OnStop:    func(*sess.Session) { rec("stop") },
+		OnClose:   func(*sess.Session) { rec("close") },
+	}
+	s, err := New(Config{Candidate: "127.0.0.1"}, Deps{Registry: reg, Events: ev})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Listen("127.0.0.1:0"); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	hs := httpServer(t, s)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	key := media.Key{Vhost: media.DefaultVhost, App: "live", Stream: "pion"}
+	publishSynthetic(t, ctx, reg, key)
+
+	v := dialWHEP(t, hs+WHEPPath+"?app=live&stream=pion", nil)
+	waitFor(t, 10*time.Second, "100 video packets", func() bool { return v.packets.Load() >= 100 })
+	list := table.List()
+	if len(list) != 1 || list[0].Proto != "rtc" || list[0].Role != sess.Player || list[0].BytesOut == 0 {
+		t.Fatalf("session table: %+v", list)
+	}
+	table.Kick(list[0].ID)
+	waitFor(t, 5*time.Second, "the kicked session to end", func() bool { return s.Sessions() == 0 && table.Len() == 0 })
+	mu.Lock()
+	got := strings.Join(events, ",")
+	mu.Unlock()
+	if got != "connect,play,stop,close" {
+		t.Errorf("events %s", got)
+	}
+}
+
+func httpServer(t *testing.T, s *Server) string {
+	t.Helper()
+	mux := http.NewServeMux()
+	mux.Handle(WHEPPath, s)
+	mux.Handle(WHIPPath, s)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := &http.Server{Handler: mux}
+	go hs.Serve(ln)
+	t.Cleanup(func() { _ = hs.Close() })
+	return "http://" + ln.Addr().String()
+}
+
+// TestPionWHEPNACK puts a UDP relay that drops 5% of the server's media
+// packets between pion and the server: the viewer's NACKs get them sent
+// again, and nearly every sequence number arrives.
+func TestPionWHEPNACK(t *testing.T) {
+	reg := media.NewRegistry(func(string) media.Options { return media.DefaultOptions() })
+	s, err := New(Config{Candidate: "127.0.0.1"}, Deps{Registry: reg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Listen("127.0.0.1:0"); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	hs := httpServer(t, s)
+	relay := lossyRelay(t, s.Addr().(*net.UDPAddr), 0.05)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	key := media.Key{Vhost: media.DefaultVhost, App: "live", Stream: "nack"}
+	publishSynthetic(t, ctx, reg, key)
+	port := strconv.Itoa(s.Addr().(*net.UDPAddr).Port)
+	v := dialWHEP(t, hs+WHEPPath+"?app=live&stream=nack", func(ans string) string {
+		var out []string
+		for _, l := range strings.Split(ans, "\r\n") {
+			if strings.HasPrefix(l, "a=candidate:") {
+				if !strings.Contains(l, " udp ") {
+					continue
+				}
+				l = strings.Replace(l, " "+port+" typ", " "+strconv.Itoa(relay.Port)+" typ", 1)
+			}
+			out = append(out, l)
+		}
+		return strings.Join(out, "\r\n")
+	})
+	waitFor(t, 15*time.Second, "1000 video packets", func() bool { return v.packets.Load() >= 1000 })
+	time.Sleep(300 * time.Millisecond)
+	v.mu.Lock()
+	lo, hi, have := uint16(0), uint16(0), 0
+	first := true
+	for seq := range v.seqs {
+		if first || int16(seq-lo) < 0 {
+			lo = seq
+		}
+		if first || int16(seq-hi) > 0 {
+			hi = seq
+		}
+		first = false
+		have++
+	}
+	v.mu.Unlock()
+	span := int(hi-lo) + 1 - 50 // the newest packets may still be on their way back
+	t.Logf("received %d of %d sequence numbers; NACKs %d, retransmitted %d", have, int(hi-lo)+1,
+		s.Stats().NACKs.Load(), s.Stats().Retransmits.Load())
+	if s.Stats().Retransmits.Load() == 0 {
+		t.Fatal("no retransmission")
+	}
+	if have < span*99/100 {
+		t.Errorf("only %d of %d packets arrived despite NACKs", have, span)
+	}
+}
+
+// lossyRelay forwards UDP between one client and server, dropping a share
+// of the server's SRTP packets (not STUN or DTLS).
+func lossyRelay(t *testing.T, server *net.UDPAddr, loss float64) *net.UDPAddr {
+	t.Helper()
+	front, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := net.DialUDP("udp", nil, server)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = front.Close(); _ = back.Close() })
+	var client atomic.Pointer[net.UDPAddr]
+	go func() {
+		buf := make([]byte, 2048)
+		for {
+			n, from, err := front.ReadFromUDP(buf)
+			if err != nil {
+				return
+			}
+			client.Store(from)
+			_, _ = back.Write(buf[:n])
+		}
+	}()
+	go func() {
+		buf := make([]byte, 2048)
+		for {
+			n, err := back.Read(buf)
+			if err != nil {
+				if errors.Is(err, net.ErrClosed) || errors.Is(err, io.EOF) {
+					return
+				}
+				continue
+			}
+			if Classify(buf[:n]) == KindRTP && (buf[1] < 192 || buf[1] > 223) && rand.Float64() < loss {
+				continue
+			}
+			if c := client.Load(); c != nil {
+				_, _ = front.WriteToUDP(buf[:n], c)
+			}
+		}
+	}()
+	return front.LocalAddr().(*net.UDPAddr)
+}

@@ -1,0 +1,403 @@
+//go:build !nortc && !tiny
+
+// Package rtc is WebRTC for srs-lite: WHIP publish and WHEP play on an
+// ICE-lite server. One UDP socket carries every session, demultiplexed by
+// the first byte of each datagram (RFC 7983): STUN binding requests are
+// answered with short-term credentials (RFC 8445 §7.3 lite), DTLS goes to
+// the session's pion/dtls server, SRTP and SRTCP to its pion/srtp
+// contexts. ICE-TCP passive (RFC 6544, RFC 4571 framing) runs on the same
+// port number. It builds on pion's transport packages, not on the
+// pion/webrtc PeerConnection: no ICE agent, no goroutine per track.
+package rtc
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/big"
+	"net"
+	"net/netip"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/srs-lite/srs-lite/internal/media"
+	sess "github.com/srs-lite/srs-lite/internal/session"
+)
+
+// Config is what the server advertises and converts.
+type Config struct {
+	// Candidate is the address the answers advertise: an IP or host
+	// name, or "*" for the addresses of the host's interfaces. The host
+	// the client used to reach the API is added too.
+	Candidate string
+	// ConsentTimeout closes a session that sent no STUN binding request
+	// this long (RFC 7675 consent freshness); 0: 30 s.
+	ConsentTimeout time.Duration
+}
+
+// Deps are the server's collaborators.
+type Deps struct {
+	Registry *media.Registry // required
+	Events   sess.Events     // nil allows everything and keeps no table
+	Log      *slog.Logger    // nil discards
+	// Vhost resolves a request's vhost from the Host header and the
+	// ?vhost= parameter; ok is false for a disabled vhost. nil: the
+	// default vhost.
+	Vhost func(host, param string) (string, bool)
+	// Opus, when not nil, gives an Opus companion reader of an AAC
+	// stream for WebRTC viewers (the audio bridge); nil: video only.
+	Opus func(key media.Key) (rd *media.Reader, release func(), err error)
+	// ToAAC, when not nil, converts a WHIP publisher's Opus to AAC for the
+	// other protocols (the audio bridge): push takes Opus frames, out gets
+	// AAC frames from the bridge's goroutine. nil: Opus goes into the
+	// stream as it is.
+	ToAAC func(key media.Key, out func(*media.Frame)) (push func(*media.Frame), stop func(), err error)
+	// Bridge, when not nil, is closed with the server (after its sessions).
+	Bridge io.Closer
+}
+
+// Server is the WebRTC media server: one UDP socket and one TCP listener.
+type Server struct {
+	cfg  atomic.Pointer[Config]
+	deps Deps
+	log  *slog.Logger
+	ctx  context.Context
+	stop context.CancelFunc
+
+	udp  *net.UDPConn
+	tcp  net.Listener
+	port int
+
+	cert        tls.Certificate
+	fingerprint string // sha-256 of the certificate, SDP form
+
+	mu      sync.Mutex
+	byUfrag map[string]*peer
+	byAddr  map[netip.AddrPort]*peer
+	byID    map[string]*peer
+	pubs    map[media.Key]*publisher
+
+	wg     sync.WaitGroup
+	closed atomic.Bool
+
+	stats Stats
+}
+
+// Stats counts what the server did, for /metrics and tests.
+type Stats struct {
+	STUNBad, DTLSBad, SRTPBad, Unknown atomic.Uint64
+	PacketsOut, BytesOut               atomic.Uint64
+	PacketsIn, BytesIn                 atomic.Uint64
+	NACKs, Retransmits, PLIs           atomic.Uint64
+}
+
+// ErrClosed is returned by a closed server.
+var ErrClosed = errors.New("rtc: server closed")
+
+// New returns a server with a new self-signed DTLS certificate.
+func New(cfg Config, deps Deps) (*Server, error) {
+	if deps.Registry == nil {
+		return nil, errors.New("rtc: no registry")
+	}
+	if deps.Events == nil {
+		deps.Events = sess.Funcs{}
+	}
+	if deps.Log == nil {
+		deps.Log = slog.New(slog.DiscardHandler)
+	}
+	cert, fp, err := selfSigned()
+	if err != nil {
+		return nil, fmt.Errorf("rtc: certificate: %w", err)
+	}
+	s := &Server{deps: deps, log: deps.Log, cert: cert, fingerprint: fp,
+		byUfrag: map[string]*peer{}, byAddr: map[netip.AddrPort]*peer{}, byID: map[string]*peer{}}
+	s.ctx, s.stop = context.WithCancel(context.Background())
+	s.SetConfig(cfg)
+	return s, nil
+}
+
+// SetConfig applies cfg to the sessions made from now on.
+func (s *Server) SetConfig(cfg Config) {
+	if cfg.ConsentTimeout <= 0 {
+		cfg.ConsentTimeout = 30 * time.Second
+	}
+	if cfg.Candidate == "" {
+		cfg.Candidate = "*"
+	}
+	s.cfg.Store(&cfg)
+}
+
+// selfSigned makes the process's DTLS certificate: ECDSA P-256, as
+// browsers expect, and its SDP fingerprint (RFC 8122 §5).
+func selfSigned() (tls.Certificate, string, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return tls.Certificate{}, "", err
+	}
+	serial, _ := rand.Int(rand.Reader, big.NewInt(1<<62))
+	tpl := x509.Certificate{SerialNumber: serial, Subject: pkix.Name{CommonName: "srs-lite"},
+		NotBefore: time.Now().Add(-24 * time.Hour), NotAfter: time.Now().AddDate(1, 0, 0)}
+	der, err := x509.CreateCertificate(rand.Reader, &tpl, &tpl, &key.PublicKey, key)
+	if err != nil {
+		return tls.Certificate{}, "", err
+	}
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}, fingerprintOf(der), nil
+}
+
+// fingerprintOf is the SDP form of a certificate's SHA-256: upper-case hex
+// bytes joined by colons.
+func fingerprintOf(der []byte) string {
+	sum := sha256.Sum256(der)
+	const hex = "0123456789ABCDEF"
+	b := make([]byte, 0, 3*len(sum))
+	for i, c := range sum {
+		if i > 0 {
+			b = append(b, ':')
+		}
+		b = append(b, hex[c>>4], hex[c&15])
+	}
+	return string(b)
+}
+
+// Listen binds the UDP socket and the ICE-TCP listener on addr and serves
+// them until Close.
+func (s *Server) Listen(addr string) error {
+	ua, err := net.ResolveUDPAddr("udp", addr)
+	if err != nil {
+		return err
+	}
+	u, err := net.ListenUDP("udp", ua)
+	if err != nil {
+		return err
+	}
+	port := u.LocalAddr().(*net.UDPAddr).Port
+	host, _, _ := net.SplitHostPort(addr)
+	t, err := net.Listen("tcp", net.JoinHostPort(host, fmt.Sprint(port)))
+	if err != nil {
+		_ = u.Close()
+		return err
+	}
+	_ = u.SetReadBuffer(4 << 20)
+	_ = u.SetWriteBuffer(4 << 20)
+	s.udp, s.tcp, s.port = u, t, port
+	s.wg.Add(2)
+	go s.readUDP()
+	go s.acceptTCP()
+	return nil
+}
+
+// Addr returns the UDP address, once Listen has run.
+func (s *Server) Addr() net.Addr {
+	if s.udp == nil {
+		return nil
+	}
+	return s.udp.LocalAddr()
+}
+
+// Sessions returns how many WebRTC sessions are open.
+func (s *Server) Sessions() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.byID)
+}
+
+// Stats returns the server's counters.
+func (s *Server) Stats() *Stats { return &s.stats }
+
+// Close ends every session and closes the sockets.
+func (s *Server) Close() error {
+	if s.closed.Swap(true) {
+		return nil
+	}
+	s.stop()
+	if s.udp != nil {
+		_ = s.udp.Close()
+		_ = s.tcp.Close()
+	}
+	s.mu.Lock()
+	ps := make([]*peer, 0, len(s.byID))
+	for _, p := range s.byID {
+		ps = append(ps, p)
+	}
+	s.mu.Unlock()
+	for _, p := range ps {
+		p.close(errors.New("server closed"))
+	}
+	s.wg.Wait()
+	if s.deps.Bridge != nil {
+		_ = s.deps.Bridge.Close()
+	}
+	return nil
+}
+
+// add registers a new peer under its id and local ufrag.
+func (s *Server) add(p *peer) {
+	s.mu.Lock()
+	s.byID[p.id] = p
+	s.byUfrag[p.ufrag] = p
+	s.mu.Unlock()
+}
+
+// remove forgets p everywhere.
+func (s *Server) remove(p *peer) {
+	s.mu.Lock()
+	if s.byID[p.id] == p {
+		delete(s.byID, p.id)
+	}
+	if s.byUfrag[p.ufrag] == p {
+		delete(s.byUfrag, p.ufrag)
+	}
+	for a, q := range s.byAddr {
+		if q == p {
+			delete(s.byAddr, a)
+		}
+	}
+	s.mu.Unlock()
+}
+
+// peerByAddr returns the session that last proved addr (a valid STUN
+// binding request), or nil.
+func (s *Server) peerByAddr(a netip.AddrPort) *peer {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.byAddr[a]
+}
+
+// Kind of a datagram by its first byte (RFC 7983 §7).
+type Kind uint8
+
+// Datagram kinds.
+const (
+	KindUnknown Kind = iota
+	KindSTUN
+	KindDTLS
+	KindRTP // RTP or RTCP (SRTP, SRTCP)
+)
+
+// Classify names what a datagram carries by its first byte (RFC 7983:
+// 0..3 STUN, 20..63 DTLS, 128..191 RTP/RTCP; ZRTP and TURN channels are
+// not ours).
+func Classify(b []byte) Kind {
+	if len(b) == 0 {
+		return KindUnknown
+	}
+	switch c := b[0]; {
+	case c <= 3:
+		return KindSTUN
+	case c >= 20 && c <= 63:
+		return KindDTLS
+	case c >= 128 && c <= 191:
+		return KindRTP
+	}
+	return KindUnknown
+}
+
+// readUDP is the one reader of the UDP socket.
+func (s *Server) readUDP() {
+	defer s.wg.Done()
+	buf := make([]byte, 1<<16)
+	for {
+		n, from, err := s.udp.ReadFromUDPAddrPort(buf)
+		if err != nil {
+			if s.closed.Load() || errors.Is(err, net.ErrClosed) {
+				return
+			}
+			continue
+		}
+		from = netip.AddrPortFrom(from.Addr().Unmap(), from.Port())
+		s.dispatch(buf[:n], from, nil)
+	}
+}
+
+// dispatch hands one datagram (or one RFC 4571 frame from an ICE-TCP
+// connection tc) to its session.
+func (s *Server) dispatch(b []byte, from netip.AddrPort, tc *tcpConn) {
+	switch Classify(b) {
+	case KindSTUN:
+		s.handleSTUN(b, from, tc)
+	case KindDTLS:
+		if p := s.peerByAddr(from); p != nil {
+			p.dtlsIn(b)
+		} else {
+			s.stats.DTLSBad.Add(1)
+		}
+	case KindRTP:
+		if p := s.peerByAddr(from); p != nil {
+			p.srtpIn(b)
+		} else {
+			s.stats.SRTPBad.Add(1)
+		}
+	default:
+		s.stats.Unknown.Add(1)
+	}
+}
+
+// writeTo sends one datagram over UDP.
+func (s *Server) writeTo(b []byte, to netip.AddrPort) error {
+	_, err := s.udp.WriteToUDPAddrPort(b, to)
+	return err
+}
+
+// candidates returns the addresses to advertise for a request that reached
+// the API at apiHost: the configured candidate (or the interfaces' for
+// "*") and apiHost, loopback last and without duplicates.
+func (s *Server) candidates(apiHost string) []string {
+	c := s.cfg.Load().Candidate
+	var out []string
+	seen := map[string]bool{}
+	add := func(a string) {
+		if a != "" && !seen[a] {
+			seen[a] = true
+			out = append(out, a)
+		}
+	}
+	if h, _, err := net.SplitHostPort(apiHost); err == nil {
+		apiHost = h
+	}
+	apiHost = strings.Trim(apiHost, "[]")
+	if ip := net.ParseIP(apiHost); ip != nil && !ip.IsUnspecified() {
+		add(ip.String())
+	} else if apiHost != "" && apiHost != "localhost" {
+		add(apiHost)
+	}
+	if c != "*" {
+		add(c)
+		return out
+	}
+	var loop []string
+	ifs, _ := net.Interfaces()
+	for _, ifc := range ifs {
+		if ifc.Flags&net.FlagUp == 0 {
+			continue
+		}
+		addrs, _ := ifc.Addrs()
+		for _, a := range addrs {
+			n, ok := a.(*net.IPNet)
+			if !ok || n.IP.To4() == nil || n.IP.IsLinkLocalUnicast() {
+				continue // IPv4 only: what browsers pair with most simply
+			}
+			if n.IP.IsLoopback() {
+				loop = append(loop, n.IP.String())
+				continue
+			}
+			add(n.IP.String())
+		}
+	}
+	if len(out) == 0 {
+		for _, l := range loop {
+			add(l)
+		}
+	}
+	return out
+}

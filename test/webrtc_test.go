@@ -1,0 +1,307 @@
+package test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestWebRTCWHEPChromium plays an RTMP-published H.264+AAC stream over WHEP
+// in headless Chromium, from a page of another origin: ICE (loopback
+// candidate), DTLS-SRTP, H.264 depacketized and decoded.
+func TestWebRTCWHEPChromium(t *testing.T) {
+	needTools(t, "ffmpeg")
+	chrome := findChromium(t)
+	t.Parallel()
+	s, name := liveServer(t)
+	url := fmt.Sprintf("http://%s/rtc/v1/whep/?app=live&stream=%s", s.api, name)
+	rep := webrtcPage(t, chrome, fmt.Sprintf(whepPage, url, "", url), nil)
+	t.Logf("WHEP in Chromium: %+v", rep)
+	if len(rep.Errors) > 0 {
+		t.Errorf("page errors: %v", rep.Errors)
+	}
+	if rep.FramesDecoded < 30 || rep.Width != 640 || rep.Height != 360 {
+		t.Errorf("decoded %d frames of %dx%d, want 30 of 640x360", rep.FramesDecoded, rep.Width, rep.Height)
+	}
+	if rep.CurrentTime < 1 {
+		t.Errorf("video element at %.1f s, want it playing", rep.CurrentTime)
+	}
+	if hasOpusEncoder() && rep.AudioPackets < 20 {
+		t.Errorf("%d audio packets, want the AAC as Opus (the audio bridge)", rep.AudioPackets)
+	}
+	s.waitLog(t, "rtc connected", 5*time.Second)
+	s.waitLog(t, "rtc session end", 10*time.Second) // the page DELETEs its session
+}
+
+// TestWebRTCWHEPICETCP plays over ICE-TCP only: the page keeps the
+// answer's TCP candidates (RFC 6544 passive) and drops the UDP ones.
+func TestWebRTCWHEPICETCP(t *testing.T) {
+	needTools(t, "ffmpeg")
+	chrome := findChromium(t)
+	t.Parallel()
+	s, name := liveServer(t)
+	url := fmt.Sprintf("http://%s/rtc/v1/whep/?app=live&stream=%s", s.api, name)
+	rep := webrtcPage(t, chrome, fmt.Sprintf(whepPage, url, "tcp", url), nil)
+	t.Logf("WHEP over ICE-TCP in Chromium: %+v", rep)
+	if len(rep.Errors) > 0 {
+		t.Errorf("page errors: %v", rep.Errors)
+	}
+	if rep.FramesDecoded < 30 {
+		t.Errorf("decoded %d frames, want 30", rep.FramesDecoded)
+	}
+	s.waitLog(t, "path=\"tcp ", 5*time.Second)
+}
+
+// hasOpusEncoder reports whether ffmpeg can encode Opus (the audio bridge
+// needs it).
+func hasOpusEncoder() bool {
+	out, err := exec.Command("ffmpeg", "-hide_banner", "-encoders").Output()
+	return err == nil && strings.Contains(string(out), "opus")
+}
+
+// rtcReport is what a WebRTC page posts.
+type rtcReport struct {
+	FramesDecoded, Width, Height int
+	AudioPackets                 int
+	CurrentTime, FirstMs         float64
+	State                        string
+	Errors                       []string
+}
+
+// webrtcPage serves page from a loopback origin of its own, opens it in
+// headless Chromium allowed to pair loopback candidates, and returns its
+// report.
+func webrtcPage(t *testing.T, chrome, page string, extraFlags []string) rtcReport {
+	t.Helper()
+	reports := make(chan rtcReport, 1)
+	mux := http.NewServeMux()
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		_, _ = io.WriteString(w, page)
+	})
+	mux.HandleFunc("/report", func(w http.ResponseWriter, r *http.Request) {
+		var rep rtcReport
+		if err := json.NewDecoder(r.Body).Decode(&rep); err == nil {
+			select {
+			case reports <- rep:
+			default:
+			}
+		}
+	})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: mux}
+	go srv.Serve(ln)
+	defer srv.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	args := append([]string{"--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run",
+		"--disable-background-networking", "--disable-component-update", "--disable-sync",
+		"--autoplay-policy=no-user-gesture-required", "--mute-audio", "--allow-loopback-in-peer-connection",
+		"--user-data-dir=" + t.TempDir()}, extraFlags...)
+	cmd := exec.CommandContext(ctx, chrome, append(args, "http://"+ln.Addr().String()+"/")...)
+	var out strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	select {
+	case rep := <-reports:
+		return rep
+	case <-ctx.Done():
+		t.Fatalf("no report from the page within 60 s; chromium said:\n%s", tail(out.String(), 30))
+	}
+	return rtcReport{}
+}
+
+// whepPage plays a WHEP URL (%s), keeping only the answer's candidates of
+// one transport when the second %s names it ("tcp"), and reports decoded frames after 3 s of
+// video, then DELETEs its session.
+const whepPage = `<!doctype html><html><body>
+<video id="v" muted autoplay playsinline></video>
+<script>
+const errors = [];
+const report = (o) => fetch('/report', {method: 'POST', body: JSON.stringify(o)});
+const v = document.getElementById('v');
+const pc = new RTCPeerConnection();
+pc.addTransceiver('video', {direction: 'recvonly'});
+pc.addTransceiver('audio', {direction: 'recvonly'});
+const ms = new MediaStream();
+pc.ontrack = (e) => { ms.addTrack(e.track); v.srcObject = ms; };
+const t0 = performance.now();
+let first = 0, loc = '';
+(async () => {
+  try {
+    const offer = await pc.createOffer();
+    await pc.setLocalDescription(offer);
+    const res = await fetch('%s', {method: 'POST', headers: {'Content-Type': 'application/sdp'}, body: offer.sdp});
+    if (res.status !== 201) throw new Error('POST: ' + res.status + ' ' + await res.text());
+    loc = res.headers.get('Location');
+    let sdp = await res.text();
+    const only = '%s';
+    if (only) sdp = sdp.split('\r\n').filter((l) => !l.startsWith('a=candidate:') || l.includes(' ' + only + ' ')).join('\r\n');
+    await pc.setRemoteDescription({type: 'answer', sdp: sdp});
+  } catch (e) { errors.push(String(e)); }
+})();
+const tick = setInterval(async () => {
+  const now = performance.now() - t0;
+  let frames = 0, w = 0, h = 0, audio = 0;
+  const stats = await pc.getStats();
+  stats.forEach((r) => {
+    if (r.type === 'inbound-rtp' && r.kind === 'video') { frames = r.framesDecoded || 0; w = r.frameWidth || 0; h = r.frameHeight || 0; }
+    if (r.type === 'inbound-rtp' && r.kind === 'audio') { audio = r.packetsReceived || 0; }
+  });
+  if (!first && frames > 0) first = now;
+  if ((v.currentTime > 3 && frames > 60) || now > 30000 || errors.length) {
+    clearInterval(tick);
+    if (loc) { try { await fetch(new URL(loc, '%s'), {method: 'DELETE'}); } catch (e) { errors.push('DELETE: ' + e); } }
+    report({FramesDecoded: frames, Width: w, Height: h, AudioPackets: audio, CurrentTime: v.currentTime,
+      FirstMs: first, State: pc.connectionState, Errors: errors});
+  }
+}, 100);
+</script></body></html>`
+
+// TestWebRTCWHIPChromium publishes Chromium's fake camera and microphone
+// over WHIP (H.264 preferred) and reads the stream back with ffprobe over
+// HTTP-FLV; the API shows the WHIP client.
+func TestWebRTCWHIPChromium(t *testing.T) {
+	needTools(t, "ffprobe")
+	chrome := findChromium(t)
+	t.Parallel()
+	s := startServer(t, "")
+	name := streamName()
+	url := fmt.Sprintf("http://%s/rtc/v1/whip/?app=live&stream=%s", s.api, name)
+	type result struct {
+		p       probe
+		clients []apiClient
+		err     string
+	}
+	done := make(chan result, 1)
+	go func() {
+		deadline := time.Now().Add(30 * time.Second)
+		for time.Now().Before(deadline) {
+			for _, st := range s.streams(t) {
+				if st.Name == name && st.Publish.Active && st.Video != nil {
+					clients := s.clients(t)
+					ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+					p := ffprobe(t, ctx, s.flvURL(name), "-read_intervals", "%+2")
+					cancel()
+					done <- result{p: p, clients: clients}
+					return
+				}
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		done <- result{err: "stream not published with video within 30 s"}
+	}()
+	rep := webrtcPage(t, chrome, fmt.Sprintf(whipPage, url, url), []string{"--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"})
+	t.Logf("WHIP from Chromium: %+v", rep)
+	if len(rep.Errors) > 0 {
+		t.Errorf("page errors: %v", rep.Errors)
+	}
+	r := <-done
+	if r.err != "" {
+		t.Fatal(r.err)
+	}
+	t.Logf("ffprobe over HTTP-FLV: %+v", r.p.Streams)
+	var video bool
+	for _, st := range r.p.Streams {
+		if st.CodecType == "video" && st.CodecName == "h264" && st.Width > 0 {
+			video = true
+		}
+	}
+	if !video {
+		t.Errorf("ffprobe found no H.264 video over HTTP-FLV: %+v", r.p.Streams)
+	}
+	if hasOpusEncoder() {
+		var aac, other bool
+		for _, st := range r.p.Streams {
+			if st.CodecType == "audio" {
+				aac = aac || st.CodecName == "aac"
+				other = other || st.CodecName != "aac"
+			}
+		}
+		if !aac || other {
+			t.Errorf("want the WHIP Opus as AAC only over HTTP-FLV: %+v", r.p.Streams)
+		}
+	}
+	var whip bool
+	for _, c := range r.clients {
+		if c.Publish && c.Type == "rtc-publish" {
+			whip = true
+		}
+	}
+	if !whip {
+		t.Errorf("no rtc publisher in /api/v1/clients: %+v", r.clients)
+	}
+	s.waitLog(t, "rtc session end", 10*time.Second)
+}
+
+// whipPage publishes the fake camera and microphone to a WHIP URL (%s),
+// keeps publishing for 12 s, reports and DELETEs its session.
+const whipPage = `<!doctype html><html><body>
+<script>
+const errors = [];
+const report = (o) => fetch('/report', {method: 'POST', body: JSON.stringify(o)});
+const pc = new RTCPeerConnection();
+const t0 = performance.now();
+let loc = '';
+(async () => {
+  try {
+    const media = await navigator.mediaDevices.getUserMedia({video: {width: 640, height: 360}, audio: true});
+    for (const tr of media.getTracks()) {
+      const tc = pc.addTransceiver(tr, {direction: 'sendonly'});
+      if (tr.kind === 'video') {
+        const h264 = RTCRtpSender.getCapabilities('video').codecs.filter((c) => c.mimeType === 'video/H264');
+        tc.setCodecPreferences(h264);
+      }
+    }
+    const offer = await pc.createOffer();
+    await pc.setLocalDescription(offer);
+    const res = await fetch('%s', {method: 'POST', headers: {'Content-Type': 'application/sdp'}, body: offer.sdp});
+    if (res.status !== 201) throw new Error('POST: ' + res.status + ' ' + await res.text());
+    loc = res.headers.get('Location');
+    await pc.setRemoteDescription({type: 'answer', sdp: await res.text()});
+  } catch (e) { errors.push(String(e)); }
+})();
+const tick = setInterval(async () => {
+  const now = performance.now() - t0;
+  if (now > 12000 || errors.length) {
+    clearInterval(tick);
+    let sent = 0;
+    (await pc.getStats()).forEach((r) => { if (r.type === 'outbound-rtp' && r.kind === 'video') sent = r.framesEncoded || 0; });
+    if (loc) { try { await fetch(new URL(loc, '%s'), {method: 'DELETE'}); } catch (e) { errors.push('DELETE: ' + e); } }
+    report({FramesDecoded: sent, State: pc.connectionState, Errors: errors});
+  }
+}, 100);
+</script></body></html>`
+
+// TestWebRTCBenchWHEP runs srs-lite's own lean WHEP client (bench play
+// whep://) against an RTMP-published stream, and the http:// form of the
+// endpoint.
+func TestWebRTCBenchWHEP(t *testing.T) {
+	needTools(t, "ffmpeg")
+	t.Parallel()
+	s, name := liveServer(t)
+	for _, url := range []string{"whep://" + s.api + "/live/" + name,
+		"http://" + s.api + "/rtc/v1/whep/?app=live&stream=" + name} {
+		r := runBench(t, 3, 4*time.Second, url)
+		t.Logf("%s: %+v", url, r)
+		if r.Connected != 3 || r.Failed != 0 || r.Frames < 3*60 || r.BitrateKbps < 3*300 {
+			t.Errorf("%s: %+v", url, r)
+		}
+	}
+	if got := s.logs(); strings.Count(got, "rtc session end") < 6 {
+		s.waitLog(t, "rtc session end", 5*time.Second)
+	}
+}
