@@ -19,6 +19,7 @@ set -e
 PKGS='
 ffmpeg                      cmd:ffmpeg cmd:ffprobe
 srt-tools                   cmd:srt-live-transmit
+sip-tester                  cmd:sipp
 chromium                    cmd:chromium
 npm                         cmd:npm
 gstreamer1.0-tools          cmd:gst-launch-1.0

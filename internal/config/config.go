@@ -34,6 +34,7 @@ type Config struct {
 	SRT        SRT        `toml:"srt" json:"srt"`
 	OTA        OTA        `toml:"ota" json:"ota"`
 	Heartbeat  Heartbeat  `toml:"heartbeat" json:"heartbeat"`
+	GB28181    GB28181    `toml:"gb28181" json:"gb28181"`
 	Vhosts     []Vhost    `toml:"vhost" json:"vhost"`
 	Ingests    []Ingest   `toml:"ingest" json:"ingest"`
 	Serials    []Serial   `toml:"serial" json:"serial"`
@@ -271,6 +272,7 @@ func Default() *Config {
 		SRT:        defaultSRT(),
 		OTA:        defaultOTA(),
 		Heartbeat:  Heartbeat{Interval: Duration(10 * time.Second)},
+		GB28181:    defaultGB28181(),
 		Vhosts:     []Vhost{DefaultVhostConfig(DefaultVhost)},
 	}
 }

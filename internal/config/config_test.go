@@ -266,7 +266,7 @@ func TestSections(t *testing.T) {
 	}{
 		{0, "none"},
 		{s, "log|vhost"},
-		{SectionAll, "server|log|rtmp|http_api|http_server|rtc|srt|vhost|ingest|ota|serial|transcode|heartbeat|tls"},
+		{SectionAll, "server|log|rtmp|http_api|http_server|rtc|srt|vhost|ingest|ota|serial|transcode|heartbeat|tls|gb28181"},
 	} {
 		if got := tc.s.String(); got != tc.want {
 			t.Errorf("String() = %q, want %q", got, tc.want)

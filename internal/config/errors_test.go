@@ -52,7 +52,7 @@ func TestProblems(t *testing.T) {
 		{"fragment > window", "[[vhost]]\nname = \"a\"\nhls.fragment = \"20s\"\n", `c.toml:3: vhost.hls.window: 10s is shorter than hls.fragment 20s`},
 		{"dvr plan", "[[vhost]]\nname = \"a\"\n[vhost.dvr]\nplan = \"x\"\n", `c.toml:4: vhost.dvr.plan: "x": must be one of session | segment`},
 		{"dvr placeholder", "[[vhost]]\nname = \"a\"\n[vhost.dvr]\npath = \"[app]/[2006]/[x].flv\"\n", `c.toml:4: vhost.dvr.path: "[app]/[2006]/[x].flv": unknown placeholder [x]`},
-		{"not supported yet", "[[vhost]]\nname = \"a\"\n[gb28181]\nenabled = true\n", "c.toml:3: gb28181: not supported yet (GB28181 is not in this build)"},
+		{"not supported yet", "[[vhost]]\nname = \"a\"\n[rtsp]\nenabled = true\n", "c.toml:3: rtsp: not supported yet (the RTSP server (play out and publish) is not in this build)"},
 		{"low latency needs fmp4", "[[vhost]]\nname = \"a\"\n[vhost.hls]\nlow_latency = true\n", "c.toml:4: vhost.hls.low_latency: low-latency HLS needs container = \"fmp4\" (container is \"ts\")"},
 		{"part range", "[[vhost]]\nname = \"a\"\n[vhost.hls]\npart = \"50ms\"\n", "c.toml:4: vhost.hls.part: 50ms out of range 100ms..1s"},
 		{"part not shorter than fragment", "[[vhost]]\nname = \"a\"\n[vhost.hls]\ncontainer = \"fmp4\"\nlow_latency = true\nfragment = \"1s\"\npart = \"1s\"\n", "c.toml:7: vhost.hls.part: 1s is not shorter than hls.fragment 1s"},

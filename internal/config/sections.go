@@ -24,13 +24,14 @@ const (
 	SectionTranscode                       // [[transcode]], any of them
 	SectionHeartbeat                       // [heartbeat]
 	SectionTLS                             // [tls]
+	SectionGB28181                         // [gb28181] and its channels
 
 	SectionAll = SectionServer | SectionLog | SectionRTMP | SectionHTTPAPI | SectionHTTPServer |
 		SectionRTC | SectionSRT | SectionVhosts | SectionIngest | SectionOTA | SectionSerial |
-		SectionTranscode | SectionHeartbeat | SectionTLS
+		SectionTranscode | SectionHeartbeat | SectionTLS | SectionGB28181
 )
 
-var sectionNames = []string{"server", "log", "rtmp", "http_api", "http_server", "rtc", "srt", "vhost", "ingest", "ota", "serial", "transcode", "heartbeat", "tls"}
+var sectionNames = []string{"server", "log", "rtmp", "http_api", "http_server", "rtc", "srt", "vhost", "ingest", "ota", "serial", "transcode", "heartbeat", "tls", "gb28181"}
 
 // Has reports whether every section of t is in s.
 func (s Sections) Has(t Sections) bool { return s&t == t }
@@ -74,6 +75,7 @@ func Diff(old, new *Config) Sections {
 	diff(SectionOTA, old.OTA, new.OTA)
 	diff(SectionHeartbeat, old.Heartbeat, new.Heartbeat)
 	diff(SectionTLS, old.TLS, new.TLS)
+	diff(SectionGB28181, old.GB28181, new.GB28181)
 	if !equalSerials(old.Serials, new.Serials) {
 		s |= SectionSerial
 	}

@@ -8,8 +8,7 @@ import "strings"
 // ignored: a documented key either works or says so. A key leaves this
 // list when the feature lands.
 var unsupported = map[string]string{
-	"rtsp":    "the RTSP server (play out and publish)",
-	"gb28181": "GB28181",
+	"rtsp": "the RTSP server (play out and publish)",
 }
 
 // notSupported returns what the key at path (as decodeState names it) is

@@ -435,3 +435,17 @@ func TestOnSubscribe(t *testing.T) {
 	}
 	st.Unpublish()
 }
+
+// TestOnSubscribeChain: every function added is called, in order (the edge
+// and GB28181 both watch subscriptions).
+func TestOnSubscribeChain(t *testing.T) {
+	g := NewRegistry(nil)
+	var got []string
+	g.OnSubscribe(func(s *Stream) { got = append(got, "edge "+s.Name) })
+	g.OnSubscribe(func(s *Stream) { got = append(got, "gb "+s.Name) })
+	r := g.Subscribe(Key{Vhost: "v", App: "live", Stream: "a"}, nil)
+	defer r.Close()
+	if len(got) != 2 || got[0] != "edge a" || got[1] != "gb a" {
+		t.Fatalf("calls %v, want [edge a, gb a]", got)
+	}
+}

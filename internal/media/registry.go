@@ -19,20 +19,31 @@ type Registry struct {
 	ids     atomic.Uint64
 
 	onPublish   atomic.Pointer[func(*Stream)]
-	onSubscribe atomic.Pointer[func(*Stream)]
+	onSubscribe atomic.Pointer[[]func(*Stream)]
+	subMu       sync.Mutex // serializes OnSubscribe
 }
 
-// OnSubscribe sets fn to be called, in the subscriber's goroutine, when a
-// player's reader (Subscribe, not SubscribeInternal) joins a stream that
-// nobody publishes: an edge starts pulling the stream from its origin there.
-// It is called after the reader is attached, outside the registry's locks,
-// on the subscribe path only (never per frame). fn must not block.
+// OnSubscribe adds fn to the functions called, in the subscriber's
+// goroutine, when a player's reader (Subscribe, not SubscribeInternal)
+// joins a stream that nobody publishes: an edge starts pulling the stream
+// from its origin there, GB28181 invites a camera. Every function added is
+// called, in the order they were added; each decides whether the stream is
+// its own. They are called after the reader is attached, outside the
+// registry's locks, on the subscribe path only (never per frame). fn must
+// not block. OnSubscribe(nil) removes them all.
 func (g *Registry) OnSubscribe(fn func(*Stream)) {
+	g.subMu.Lock()
+	defer g.subMu.Unlock()
 	if fn == nil {
 		g.onSubscribe.Store(nil)
 		return
 	}
-	g.onSubscribe.Store(&fn)
+	var fns []func(*Stream)
+	if old := g.onSubscribe.Load(); old != nil {
+		fns = append(fns, *old...)
+	}
+	fns = append(fns, fn)
+	g.onSubscribe.Store(&fns)
 }
 
 // OnPublish sets fn to be called, in the publisher's goroutine, each time a
@@ -124,8 +135,10 @@ func (g *Registry) subscribe(k Key, log *slog.Logger, internal bool) *Reader {
 	s.addReader(rd)
 	rd.ring = s.attach(rd)
 	g.mu.Unlock()
-	if fn := g.onSubscribe.Load(); fn != nil && !internal && rd.ring == nil {
-		(*fn)(s)
+	if fns := g.onSubscribe.Load(); fns != nil && !internal && rd.ring == nil {
+		for _, fn := range *fns {
+			fn(s)
+		}
 	}
 	return rd
 }

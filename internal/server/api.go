@@ -110,6 +110,11 @@ func (c *apiComponent) forwards() any {
 }
 
 func (c *apiComponent) ptz(ctx context.Context, name string, cmd ptz.Command) error {
+	for _, b := range ptzBackends {
+		if ok, err := b(c.s, ctx, name, cmd); ok {
+			return err
+		}
+	}
 	return find[*ptzComponent](c.s).command(ctx, name, cmd)
 }
 

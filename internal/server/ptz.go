@@ -47,6 +47,11 @@ func (c *ptzComponent) reload(_, next *config.Config, ch config.Sections) error 
 
 func (c *ptzComponent) close(context.Context) error { return c.m.Close() }
 
+// ptzBackends are PTZ back ends other than the serial ports (GB28181),
+// asked first by POST /api/v1/ptz/{name}: each reports whether name is
+// one of its own.
+var ptzBackends []func(s *Server, ctx context.Context, name string, cmd ptz.Command) (bool, error)
+
 // command is the API's POST /api/v1/ptz/{name}.
 func (c *ptzComponent) command(ctx context.Context, name string, cmd ptz.Command) error {
 	if c == nil {
