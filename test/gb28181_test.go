@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"os"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -151,5 +153,55 @@ func TestGB28181Register(t *testing.T) {
 	s.getJSON(t, "/api/v1/gb28181/devices", &r)
 	if len(r.Devices) != 1 || r.Devices[0].Online {
 		t.Fatalf("after silence: %+v", r)
+	}
+}
+
+// TestGB28181Reload: a reload that changes the password applies to the
+// next REGISTER, with the SIP socket kept; one that disables [gb28181]
+// closes it.
+func TestGB28181Reload(t *testing.T) {
+	t.Parallel()
+	s, addr := gbServer(t, "")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	reload := func(from, to string) {
+		t.Helper()
+		conf, err := os.ReadFile(s.conf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(s.conf, []byte(strings.Replace(string(conf), from, to, 1)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		n := strings.Count(s.logs(), "config reloaded")
+		_ = s.cmd.Process.Signal(syscall.SIGHUP)
+		deadline := time.Now().Add(5 * time.Second)
+		for strings.Count(s.logs(), "config reloaded") == n {
+			if time.Now().After(deadline) {
+				t.Fatalf("no reload:\n%s", tail(s.logs(), 10))
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	reload(`password = "secret"`, `password = "changed"`)
+	d := gbDeviceSim(t, addr, "udp", nil)
+	if st, err := d.Register(ctx, "secret", 3600); err != nil || fmt.Sprint(st) != "[401 403]" {
+		t.Fatalf("old password after the reload: %v %v", st, err)
+	}
+	d2 := gbDeviceSim(t, addr, "udp", nil)
+	if st, err := d2.Register(ctx, "changed", 3600); err != nil || fmt.Sprint(st) != "[401 200]" {
+		t.Fatalf("new password: %v %v", st, err)
+	}
+	reload("enabled = true", "enabled = false")
+	var r gbDevicesReply
+	s.getJSON(t, "/api/v1/gb28181/devices", &r)
+	if len(r.Devices) != 0 {
+		t.Fatalf("devices with gb28181 off: %+v", r)
+	}
+	d3 := gbDeviceSim(t, addr, "udp", nil)
+	cctx, ccancel := context.WithTimeout(ctx, time.Second)
+	defer ccancel()
+	if st, err := d3.Register(cctx, "changed", 3600); err == nil {
+		t.Fatalf("REGISTER answered with gb28181 off: %v", st)
 	}
 }

@@ -568,12 +568,12 @@ func (c *gbComponent) routes(r *routes) {
 	r.api.HandleFunc("GET /api/v1/gb28181/devices/{id}", func(w http.ResponseWriter, req *http.Request) {
 		srv := c.server()
 		if srv == nil {
-			gbJSON(w, http.StatusNotFound, map[string]any{"code": 404, "message": "gb28181 is not enabled"})
+			gbJSON(w, http.StatusNotFound, map[string]any{"code": 404, "server": c.s.serverID, "msg": "gb28181 is not enabled"})
 			return
 		}
 		d, ok := srv.Device(req.PathValue("id"))
 		if !ok {
-			gbJSON(w, http.StatusNotFound, map[string]any{"code": 404, "message": "no such device"})
+			gbJSON(w, http.StatusNotFound, map[string]any{"code": 404, "server": c.s.serverID, "msg": "no such device"})
 			return
 		}
 		gbJSON(w, http.StatusOK, map[string]any{"code": 0, "server": c.s.serverID, "device": d})

@@ -104,7 +104,7 @@ func (pl *player) run(ctx context.Context, rd *media.Reader) error {
 func (pl *player) frame(f *media.Frame) error {
 	var t *sendTrack
 	switch {
-	case f.Codec == media.CodecH264 && pl.video != nil:
+	case f.Codec.IsVideo() && pl.video != nil && f.Codec == pl.video.codec:
 		t = pl.video
 	case (f.Codec == media.CodecOpus || f.Codec == media.CodecPCMA || f.Codec == media.CodecPCMU) && pl.audio != nil &&
 		pl.audio.codec == f.Codec:
