@@ -253,10 +253,11 @@ async function whepPlay(video, url) {
   if (!window.RTCPeerConnection) throw new Error('no WebRTC in this browser');
   const pc = new RTCPeerConnection();
   let loc = '';
-  const stop = () => {
-    pc.close();
-    if (loc) fetch(loc, { method: 'DELETE', headers: authHeaders() }).catch(() => {});
+  const stop = () => { // DELETE first: the box ends the session at once
+    const l = loc;
     loc = '';
+    if (!l) { pc.close(); return; }
+    fetch(l, { method: 'DELETE', headers: authHeaders() }).catch(() => {}).finally(() => pc.close());
   };
   try {
     pc.addTransceiver('video', { direction: 'recvonly' });
