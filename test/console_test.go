@@ -1100,3 +1100,28 @@ func TestConsoleGB28181(t *testing.T) {
 	cdp.eval(t, `document.querySelector('#gb .gbch .preview .play').click()`)
 	cdp.waitFor(t, "the preview stops", `!document.querySelector('#gb .gbch .preview video')`)
 }
+
+// TestConsoleWHEPOff: a build with WebRTC on a box whose [rtc] is off: the
+// WHEP offer is refused and the preview plays HTTP-FLV instead.
+func TestConsoleWHEPOff(t *testing.T) {
+	needTools(t, "ffmpeg")
+	chrome := findChromium(t)
+	s := startServer(t, "[rtc]\nenabled = false\n")
+	name := streamName()
+	s.publish(t, name, true)
+	s.waitPublishing(t, name)
+	var env struct{ Features []string }
+	s.getJSON(t, "/console/env.json", &env)
+	if !slices.Contains(env.Features, "webrtc") {
+		t.Skipf("the binary is built without WebRTC (features %v)", env.Features)
+	}
+	cdp := startCDP(t, chrome, whepFlags...)
+	cdp.call(t, "Page.navigate", map[string]any{"url": "http://" + s.api + "/console/#/streams"})
+	cdp.waitFor(t, "the stream is listed", `!!document.querySelector('.stream .preview .play:not([hidden])')`)
+	if ms := clickToFirstFrame(t, cdp, ".stream .preview"); ms < 0 {
+		t.Fatalf("no frame within 15 s; the page shows:\n%v", cdp.eval(t, `document.body.innerText`))
+	}
+	cdp.waitFor(t, "the preview plays HTTP-FLV", `(() => { const v = document.querySelector('.stream .preview video');
+	  return !!window.mpegts && !!v && !v.srcObject && v.currentTime > 0.5 &&
+	    document.querySelector('.stream .viewers summary').textContent.includes('flv-play'); })()`)
+}

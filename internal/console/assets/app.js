@@ -295,10 +295,12 @@ function whepURL(st) {
 function pickPreview() {
   const force = new URLSearchParams(location.search).get('preview');
   if (hasWebRTC() && typeof hooks.whep === 'function' && window.RTCPeerConnection && !force) return 'whep';
+  return force !== 'snapshot' && flvPossible() ? 'flv' : 'snapshot';
+}
+
+function flvPossible() {
   const e = state.env || {};
-  if (force === 'snapshot') return 'snapshot';
-  if ((window.MediaSource || window.ManagedMediaSource) && (e.http_server || e.https_server)) return 'flv';
-  return 'snapshot';
+  return !!((window.MediaSource || window.ManagedMediaSource) && (e.http_server || e.https_server));
 }
 
 let mpegtsLoading = null;
@@ -341,7 +343,7 @@ function stopAllPreviews(cards) {
 
 async function togglePreview(c, st) {
   if (c.live) { stopPreview(c); return; }
-  const kind = pickPreview();
+  let kind = pickPreview();
   if (kind === 'snapshot') {
     c.querySelector('.nopreview').textContent = 'no live preview in this browser (no MSE): snapshots';
     return;
@@ -362,10 +364,18 @@ async function togglePreview(c, st) {
   const fail = (msg) => { if (c.live === live) stopPreview(c, `live preview failed (${msg}): snapshots`); };
   try {
     if (kind === 'whep') {
-      const stop = await hooks.whep(video, whepURL(st));
-      live.stop = stop;
-      if (c.live !== live) stop(); // stopped while connecting
-    } else {
+      try {
+        const stop = await hooks.whep(video, whepURL(st));
+        live.stop = stop;
+        if (c.live !== live) stop(); // stopped while connecting
+      } catch (err) {
+        // WHEP refused ([rtc] off on the box, ...): HTTP-FLV if it can.
+        if (c.live !== live || !flvPossible()) throw err;
+        kind = live.kind = 'flv';
+        video.srcObject = null;
+      }
+    }
+    if (kind === 'flv') {
       const mpegts = await loadMpegts();
       if (!mpegts.getFeatureList().mseLivePlayback) throw new Error('no MSE live playback');
       const p = mpegts.createPlayer({ type: 'flv', isLive: true, url: flvURL(st) },
