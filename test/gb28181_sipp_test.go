@@ -90,17 +90,26 @@ func TestGB28181SIPp(t *testing.T) {
 		if err := os.WriteFile(sf, []byte(sippScenario(final)), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-		defer cancel()
-		local := freePort(t) // SIPp's -p 0 means 5060
-		cmd := exec.CommandContext(ctx, "sipp", host+":"+port, "-sf", sf, "-m", "1", "-t", transport,
-			"-i", "127.0.0.1", "-p", local[strings.LastIndexByte(local, ':')+1:], "-au", gbDevice, "-ap", password, "-timeout", "15s", "-nostdin")
-		cmd.Dir = dir
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			return fmt.Errorf("sipp %s: %v\n%s", name, err, tail(string(out), 30))
+		var err error
+		for range 3 {
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			local := freePort(t) // SIPp's -p 0 means 5060
+			cmd := exec.CommandContext(ctx, "sipp", host+":"+port, "-sf", sf, "-m", "1", "-t", transport,
+				"-i", "127.0.0.1", "-p", local[strings.LastIndexByte(local, ':')+1:], "-au", gbDevice, "-ap", password, "-timeout", "15s", "-nostdin")
+			cmd.Dir = dir
+			out, rerr := cmd.CombinedOutput()
+			cancel()
+			if rerr == nil {
+				return nil
+			}
+			err = fmt.Errorf("sipp %s: %v\n%s", name, rerr, tail(string(out), 30))
+			// Exit code 254 (-2): SIPp could not bind its port (taken
+			// since freePort looked): try another.
+			if ee, ok := rerr.(*exec.ExitError); !ok || ee.ExitCode() != 254 {
+				return err
+			}
 		}
-		return nil
+		return err
 	}
 	if err := run("wrong", "u1", "wrong", 403); err != nil {
 		t.Fatal(err)

@@ -98,19 +98,9 @@ func (c *gbComponent) start(_ context.Context, cfg *config.Config) error {
 
 // open binds the SIP and media sockets and starts the server, under mu.
 func (c *gbComponent) open(g config.GB28181) error {
-	udp, err := net.ListenPacket("udp", g.Listen)
+	udp, tcp, err := gbListenSIP(g.Listen)
 	if err != nil {
-		return fmt.Errorf("cannot listen for gb28181 (SIP) on udp %s: %w", g.Listen, unwrapAddrInUse(err))
-	}
-	// Port 0 (tests): TCP on the port UDP got.
-	tcpAddr := g.Listen
-	if host, port, _ := net.SplitHostPort(g.Listen); port == "0" {
-		tcpAddr = net.JoinHostPort(host, strconv.Itoa(udp.LocalAddr().(*net.UDPAddr).Port))
-	}
-	tcp, err := net.Listen("tcp", tcpAddr)
-	if err != nil {
-		udp.Close()
-		return fmt.Errorf("cannot listen for gb28181 (SIP) on tcp %s: %w", g.Listen, unwrapAddrInUse(err))
+		return err
 	}
 	host, _, _ := net.SplitHostPort(g.Listen)
 	maddr := net.JoinHostPort(host, strconv.Itoa(g.MediaPort))
@@ -145,6 +135,31 @@ func (c *gbComponent) open(g config.GB28181) error {
 	c.wg.Add(1)
 	go c.supervise(c.ctx, c.srv)
 	return nil
+}
+
+// gbListenSIP binds SIP's UDP socket and TCP listener on addr; with port 0
+// (tests) both on the port UDP got, tried again when TCP's twin is taken.
+func gbListenSIP(addr string) (net.PacketConn, net.Listener, error) {
+	host, port, _ := net.SplitHostPort(addr)
+	tries := 1
+	if port == "0" {
+		tries = 20
+	}
+	var err error
+	for range tries {
+		var udp net.PacketConn
+		udp, err = net.ListenPacket("udp", addr)
+		if err != nil {
+			return nil, nil, fmt.Errorf("cannot listen for gb28181 (SIP) on udp %s: %w", addr, unwrapAddrInUse(err))
+		}
+		tcpAddr := net.JoinHostPort(host, strconv.Itoa(udp.LocalAddr().(*net.UDPAddr).Port))
+		var tcp net.Listener
+		if tcp, err = net.Listen("tcp", tcpAddr); err == nil {
+			return udp, tcp, nil
+		}
+		udp.Close()
+	}
+	return nil, nil, fmt.Errorf("cannot listen for gb28181 (SIP) on tcp %s: %w", addr, unwrapAddrInUse(err))
 }
 
 // shut stops the server and its plays, under mu.
@@ -351,6 +366,7 @@ type gbPlay struct {
 	sess      *session.Session
 	audioInfo bool
 	frames    uint64
+	ended     bool // unpublished: a late frame does not publish again
 }
 
 func (p *gbPlay) stop() {
@@ -498,7 +514,7 @@ func (p *gbPlay) Frame(f *media.Frame) {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.sess == nil || p.st == nil && !p.publish() {
+	if p.sess == nil || p.ended || p.st == nil && !p.publish() {
 		fr.Release()
 		return
 	}
@@ -545,6 +561,7 @@ func (p *gbPlay) publish() bool {
 func (p *gbPlay) unpublish() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	p.ended = true
 	if p.st == nil {
 		return
 	}

@@ -29,6 +29,7 @@ type Call struct {
 	sink                   Sink
 	cancelMedia            func()
 	since                  time.Time
+	ack                    []byte // sent again for a retransmitted 2xx
 	once                   sync.Once
 	done                   chan struct{}
 }
@@ -103,14 +104,20 @@ func (s *Server) Invite(ctx context.Context, dev, ch, transport string, sink Sin
 		s.mu.Unlock()
 		return fail(err)
 	}
+	s.mu.Lock()
 	call.toTag = sip.Param(resp.Get("To"), "tag")
 	call.target = sip.URIHost(resp.Get("Contact"))
+	s.mu.Unlock()
 	// ACK: a new transaction for a 2xx, the same CSeq number (RFC 3261 13.2.2.4).
 	ack := s.newRequest(c, "ACK", ch, cfg, cseq, call.callID, call.fromTag, call.toTag)
 	if call.target != "" {
 		ack.URI = "sip:" + ch + "@" + call.target
 	}
-	if err := c.send(ack.Bytes()); err != nil {
+	ackb := ack.Bytes()
+	s.mu.Lock()
+	call.ack = ackb
+	s.mu.Unlock()
+	if err := c.send(ackb); err != nil {
 		s.mu.Lock()
 		delete(s.calls, call.callID)
 		s.mu.Unlock()
@@ -148,6 +155,7 @@ func (c *Call) end(err error, bye bool) {
 		s := c.s
 		s.mu.Lock()
 		delete(s.calls, c.callID)
+		toTag, target := c.toTag, c.target
 		s.mu.Unlock()
 		if c.cancelMedia != nil {
 			c.cancelMedia()
@@ -155,12 +163,14 @@ func (c *Call) end(err error, bye bool) {
 		close(c.done)
 		if bye {
 			cfg := s.Config()
-			req := s.newRequest(c.c, "BYE", c.Channel, cfg, c.cseq+1, c.callID, c.fromTag, c.toTag)
-			if c.target != "" {
-				req.URI = "sip:" + c.Channel + "@" + c.target
+			req := s.newRequest(c.c, "BYE", c.Channel, cfg, c.cseq+1, c.callID, c.fromTag, toTag)
+			if target != "" {
+				req.URI = "sip:" + c.Channel + "@" + target
 			}
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			s.byes.Add(1)
 			go func() {
+				defer s.byes.Add(-1)
 				defer cancel()
 				if _, err := s.clients.Do(ctx, req, c.c.reliable(), c.c.send, nil); err != nil {
 					s.log.Debug("gb28181: BYE", "device", c.device, "err", err)

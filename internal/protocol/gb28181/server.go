@@ -117,6 +117,7 @@ type Server struct {
 	ssrcSeq int
 	tcpConn map[*tcpConn]struct{}
 
+	byes   atomic.Int32 // BYE transactions in flight
 	sn     atomic.Int64
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -181,6 +182,10 @@ func (s *Server) Close() error {
 	s.mu.Unlock()
 	for _, c := range calls {
 		c.Bye()
+	}
+	// Let the BYEs go out (and be answered) for up to a second.
+	for deadline := time.Now().Add(time.Second); s.byes.Load() > 0 && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
 	}
 	s.cancel()
 	if s.udp != nil {
@@ -270,7 +275,20 @@ func (s *Server) serveTCP() {
 // handle dispatches one message from c.
 func (s *Server) handle(c conn, m *sip.Message) {
 	if !m.IsRequest() {
-		s.clients.Deliver(m)
+		if !s.clients.Deliver(m) && m.Status/100 == 2 {
+			// A 2xx to INVITE sent again (our ACK was lost): ACK again.
+			if _, method := m.CSeq(); method == "INVITE" {
+				var ack []byte
+				s.mu.Lock()
+				if call := s.calls[m.Get("Call-ID")]; call != nil {
+					ack = call.ack
+				}
+				s.mu.Unlock()
+				if ack != nil {
+					c.send(ack)
+				}
+			}
+		}
 		return
 	}
 	if !c.reliable() && m.Method != "ACK" {
@@ -491,8 +509,9 @@ func (s *Server) message(c conn, m *sip.Message) {
 		if doc.Root != "Response" && doc.Root != "Notify" {
 			return
 		}
-		if doc.SN != d.catalogSN {
-			// A new catalog: it replaces the old one as its MESSAGEs come.
+		if doc.Root == "Response" && doc.SN != d.catalogSN {
+			// A new catalog: it replaces the old one as its MESSAGEs
+			// come. A Notify (a change) updates the channels it lists.
 			d.catalogSN = doc.SN
 			d.channels = nil
 		}

@@ -47,15 +47,24 @@ func (s nopSink) Gone(err error)   { s.gone <- err }
 
 func start(t *testing.T, password string, keepalive time.Duration) (*gb28181.Server, string, *fakeMedia) {
 	t.Helper()
-	udp, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	// UDP and TCP on one port: the UDP port's TCP twin may be taken.
+	var udp net.PacketConn
+	var tcp net.Listener
+	for range 20 {
+		u, err := net.ListenPacket("udp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tcp, err = net.Listen("tcp", u.LocalAddr().String()); err == nil {
+			udp = u
+			break
+		}
+		u.Close()
+	}
+	if udp == nil {
+		t.Fatal("no port free for both UDP and TCP")
 	}
 	port := udp.LocalAddr().(*net.UDPAddr).Port
-	tcp, err := net.Listen("tcp", udp.LocalAddr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
 	fm := &fakeMedia{expect: map[uint32]gb28181.Sink{}}
 	s := gb28181.New(gb28181.Config{ServerID: serverID, Domain: domain, Password: password,
 		KeepaliveTimeout: keepalive, MediaPort: 9000}, gb28181.Deps{Media: fm})

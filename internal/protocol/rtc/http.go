@@ -316,6 +316,7 @@ func (s *Server) play(p *peer, key media.Key, ms []answerMedia) error {
 	rd := s.deps.Registry.Subscribe(key, p.log)
 	defer rd.Close()
 	p.sess.SetStreamID(rd.Stream().ID)
+	pl.streamID = rd.Stream().ID
 	s.requestKeyframe(key)
 	return pl.run(p.ctx, rd)
 }

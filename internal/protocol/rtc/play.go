@@ -62,6 +62,7 @@ func (e *histPacket) release() {
 type player struct {
 	p            *peer
 	key          media.Key
+	streamID     string // for logging B-frame drops once per stream
 	video, audio *sendTrack
 	mu           sync.Mutex // the tracks, between the sender and the RTCP reader
 	plain, enc   []byte
@@ -124,7 +125,9 @@ func (pl *player) frame(f *media.Frame) error {
 		pl.bDropped++
 		if !pl.warnedB {
 			pl.warnedB = true
-			pl.p.log.Warn("rtc: B-frames dropped for WebRTC viewers (browsers do not reorder)", "stream", pl.key.String())
+			if pl.p.s.firstBWarning(pl.streamID) {
+				pl.p.log.Warn("rtc: B-frames dropped for WebRTC viewers (browsers do not reorder)", "stream", pl.key.String())
+			}
 		}
 		return nil
 	}

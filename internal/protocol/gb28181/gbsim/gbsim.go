@@ -435,12 +435,14 @@ func (d *Device) invite(ctx context.Context, m *sip.Message) {
 	answer := "v=0\r\no=" + d.cfg.DeviceID + " 0 0 IN IP4 " + local + "\r\ns=Play\r\nc=IN IP4 " + local +
 		"\r\nt=0 0\r\nm=video " + strconv.Itoa(mport) + " " + proto + " 96\r\na=sendonly\r\na=rtpmap:96 PS/90000\r\n" +
 		asetup + "y=" + fmt.Sprintf("%010d", inv.SSRC) + "\r\nf=\r\n"
-	d.reply(m, 200, "OK", []byte(answer), "APPLICATION/SDP")
+	// Recorded before the answer, so that the platform sees it once its
+	// INVITE returns.
 	cctx, cancel := context.WithCancel(ctx)
 	d.mu.Lock()
 	d.invites = append(d.invites, inv)
 	d.calls[m.Get("Call-ID")] = cancel
 	d.mu.Unlock()
+	d.reply(m, 200, "OK", []byte(answer), "APPLICATION/SDP")
 	if d.cfg.Media != nil {
 		go d.cfg.Media(cctx, inv)
 	}
