@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -37,6 +38,10 @@ func TestConsole(t *testing.T) {
 	startProcess(t, viewer)
 	var ver struct{ Data struct{ Version string } }
 	s.getJSON(t, "/api/v1/versions", &ver)
+
+	var env struct{ Features []string }
+	s.getJSON(t, "/console/env.json", &env)
+	webrtc := slices.Contains(env.Features, "webrtc")
 
 	cdp := startCDP(t, chrome)
 	base := "http://" + s.api + "/console/"
@@ -94,12 +99,15 @@ func TestConsole(t *testing.T) {
 				t.Errorf("copy-ready URLs %q lack %q", urls, want)
 			}
 		}
-		if strings.Contains(fmt.Sprint(urls), "whep") {
-			t.Errorf("a WHEP URL in a build without WebRTC: %q", urls)
+		if strings.Contains(fmt.Sprint(urls), "/rtc/v1/whep/?app=live&stream="+name) != webrtc {
+			t.Errorf("copy-ready URLs %q: WHEP URL shown %v, the build has WebRTC %v", urls, !webrtc, webrtc)
 		}
 	}
 
-	// The live preview: HTTP-FLV through mpegts.js, loaded when it opens.
+	// The live preview: HTTP-FLV through mpegts.js, loaded when it opens
+	// (?preview=flv skips WHEP in a build with WebRTC: TestConsoleWHEP).
+	cdp.call(t, "Page.navigate", map[string]any{"url": base + "?preview=flv#/streams"})
+	cdp.waitFor(t, "the stream is listed", `!!document.querySelector('.stream .preview .play:not([hidden])')`)
 	if cdp.eval(t, `!!window.mpegts`) == true {
 		t.Error("mpegts.js loaded before any preview opened")
 	}
@@ -199,15 +207,16 @@ type cdpMsg struct {
 
 // startCDP starts Chromium on about:blank with a DevTools port, attaches to
 // its page and records every URL the page requests.
-func startCDP(t *testing.T, chrome string) *cdp {
+func startCDP(t *testing.T, chrome string, flags ...string) *cdp {
 	t.Helper()
 	dir := t.TempDir()
 	ctx, cancel := context.WithCancel(context.Background())
-	cmd := exec.CommandContext(ctx, chrome, "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic",
+	args := append([]string{"--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic",
 		"--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync",
 		"--disable-default-apps", "--disable-extensions", "--mute-audio", "--hide-scrollbars",
 		"--remote-debugging-address=127.0.0.1", "--remote-debugging-port=0", "--remote-allow-origins=*",
-		"--user-data-dir="+dir, "about:blank")
+		"--user-data-dir=" + dir}, flags...)
+	cmd := exec.CommandContext(ctx, chrome, append(args, "about:blank")...)
 	var out strings.Builder
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {
@@ -936,4 +945,183 @@ func TestConsoleLogin(t *testing.T) {
 			cdp.waitFor(t, "logged out: the form comes back", `!document.getElementById('login').hidden && !sessionStorage.getItem('srs-lite-auth')`)
 		})
 	}
+}
+
+// whepFlags are the Chromium flags of WebRTC tests (see webrtc_test.go):
+// host candidates on loopback, video that plays without a gesture.
+var whepFlags = []string{"--allow-loopback-in-peer-connection", "--autoplay-policy=no-user-gesture-required"}
+
+// clickToFirstFrame clicks the play button of the preview box sel and
+// returns the milliseconds until its video element has decoded a frame
+// (-1: none within 15 s).
+func clickToFirstFrame(t *testing.T, cdp *cdp, sel string) float64 {
+	t.Helper()
+	v := cdp.eval(t, fmt.Sprintf(`(async () => { const box = document.querySelector(%q); const t0 = performance.now();
+	  box.querySelector('.play').click();
+	  for (;;) { const v = box.querySelector('video'); if (v && v.getVideoPlaybackQuality().totalVideoFrames > 0) return performance.now() - t0;
+	    if (performance.now() - t0 > 15000) return -1; await new Promise(r => setTimeout(r, 5)); } })()`, sel))
+	ms, _ := v.(float64)
+	return ms
+}
+
+// TestConsoleWHEP: in a build with WebRTC the streams page shows the WHEP
+// URL and its live preview plays over WHEP in Chromium (RTCPeerConnection
+// to the binary's ICE-lite server on loopback): frames decode, the viewer
+// is listed as rtc-play, and stopping the preview DELETEs the session. It
+// measures the time from the click to the first decoded frame (p50 of 5)
+// and keeps screenshots of the preview playing (phone and laptop).
+func TestConsoleWHEP(t *testing.T) {
+	needTools(t, "ffmpeg")
+	chrome := findChromium(t)
+	s, name := liveServer(t)
+	var env struct{ Features []string }
+	s.getJSON(t, "/console/env.json", &env)
+	if !slices.Contains(env.Features, "webrtc") {
+		t.Skipf("the binary is built without WebRTC (features %v)", env.Features)
+	}
+	cdp := startCDP(t, chrome, whepFlags...)
+	art := artefactDir(t)
+	cdp.call(t, "Emulation.setDeviceMetricsOverride", map[string]any{"width": 1366, "height": 768, "deviceScaleFactor": 1, "mobile": false})
+	cdp.call(t, "Page.navigate", map[string]any{"url": "http://" + s.api + "/console/#/streams"})
+	cdp.waitFor(t, "the stream is listed with its WHEP URL", fmt.Sprintf(`[...document.querySelectorAll('.stream .urls .url')].some(e => e.textContent === %q)`,
+		"http://"+s.api+"/rtc/v1/whep/?app=live&stream="+name))
+
+	var firsts []float64
+	for i := 0; i < 5; i++ {
+		ms := clickToFirstFrame(t, cdp, ".stream .preview")
+		if ms < 0 {
+			t.Fatalf("preview %d: no frame over WHEP within 15 s; the page shows:\n%v", i, cdp.eval(t, `document.body.innerText`))
+		}
+		firsts = append(firsts, ms)
+		if i == 0 {
+			cdp.waitFor(t, "the WHEP preview plays", `(() => { const v = document.querySelector('.stream .preview video');
+			  return !!v && v.srcObject instanceof MediaStream && v.getVideoPlaybackQuality().totalVideoFrames > 25 && v.currentTime > 1 && v.videoWidth === 640; })()`)
+			cdp.waitFor(t, "the viewer is listed as rtc-play", `(() => { const c = document.querySelector('.stream');
+			  return c.querySelector('.viewers summary').textContent.includes('1 rtc-play') &&
+			    [...c.querySelectorAll('.viewers .proto')].some(e => e.textContent === 'rtc-play'); })()`)
+			s.waitLog(t, "rtc connected", 5*time.Second)
+			cdp.eval(t, `document.querySelectorAll('details').forEach(d => d.open = true)`)
+			cdp.screenshot(t, filepath.Join(art, "console-streams-whep-laptop.png"))
+			cdp.call(t, "Emulation.setDeviceMetricsOverride", map[string]any{"width": 390, "height": 844, "deviceScaleFactor": 1, "mobile": true})
+			time.Sleep(300 * time.Millisecond)
+			cdp.screenshot(t, filepath.Join(art, "console-streams-whep-phone.png"))
+		}
+		cdp.eval(t, `document.querySelector('.stream .preview .play').click()`)
+		cdp.waitFor(t, "the preview stops", `!document.querySelector('.stream .preview video')`)
+		cdp.waitFor(t, "the stopped preview's viewer leaves", `!document.querySelector('.stream .viewers summary').textContent.includes('rtc-play')`)
+	}
+	ended := 0
+	for _, l := range strings.Split(s.logs(), "\n") {
+		if strings.Contains(l, `msg="rtc session end"`) && strings.Contains(l, "reason=DELETE") {
+			ended++
+		}
+	}
+	if n := ended; n != 5 {
+		t.Errorf("%d WHEP sessions ended by DELETE, want 5 (the preview DELETEs its session):\n%s", n, s.logs())
+	}
+	sort.Float64s(firsts)
+	t.Logf("console WHEP preview: click to first frame p50 %.0f ms (5 clicks: %.0f)", firsts[2], firsts)
+	for _, u := range cdp.requested() {
+		if !strings.HasPrefix(u, "http://"+s.api+"/") && !strings.HasPrefix(u, "data:") && !strings.HasPrefix(u, "blob:") {
+			t.Errorf("the console requested %s, outside the box's API port", u)
+		}
+	}
+	if slices.ContainsFunc(cdp.requested(), func(u string) bool { return strings.HasSuffix(u, "mpegts.js") }) {
+		t.Error("mpegts.js loaded for a WHEP preview")
+	}
+}
+
+// TestConsoleGB28181: a simulated GB28181 camera (gbsim, sending PS made by
+// GStreamer) registers with the binary; the cameras page lists it (name,
+// manufacturer, model, online, keepalive, address) with the SIP settings a
+// camera needs (no password shown), its two channels, a PTZ pad only for
+// the dome channel, whose button reaches the device as a DeviceControl
+// PTZCmd, and a preview of the channel that plays (WHEP when the build has
+// WebRTC). Screenshots at laptop and phone sizes.
+func TestConsoleGB28181(t *testing.T) {
+	chrome := findChromium(t)
+	data := gbPS(t)
+	s, addr := gbServer(t, "")
+	var env struct{ Features []string }
+	s.getJSON(t, "/console/env.json", &env)
+	if !slices.Contains(env.Features, "gb28181") {
+		t.Skipf("the binary is built without GB28181 (features %v)", env.Features)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	d := gbDeviceSim(t, addr, "udp", gbStreamer(t, data))
+	if st, err := d.Register(ctx, "secret", 3600); err != nil || fmt.Sprint(st) != "[401 200]" {
+		t.Fatalf("register: %v %v", st, err)
+	}
+	go d.Run(ctx)
+
+	cdp := startCDP(t, chrome, whepFlags...)
+	art := artefactDir(t)
+	cdp.call(t, "Emulation.setDeviceMetricsOverride", map[string]any{"width": 1366, "height": 768, "deviceScaleFactor": 1, "mobile": false})
+	cdp.call(t, "Page.navigate", map[string]any{"url": "http://" + s.api + "/console/#/cameras"})
+	cdp.waitFor(t, "the device is listed with its two channels", fmt.Sprintf(`(() => { const c = document.querySelector('#gb .gbdev');
+	  return !document.getElementById('gb').hidden && !!c && c.querySelector('h3').textContent === 'Gate · %s' &&
+	    c.querySelector('.state').textContent === 'online' && c.querySelector('.model').textContent.startsWith('Hikvision · DS-2DE2204IW-DE3') &&
+	    c.querySelector('.addr').textContent.startsWith('UDP 127.0.0.1:') && c.querySelector('.ka').textContent.endsWith('ago') &&
+	    c.querySelectorAll('.gbch').length === 2 && c.querySelector('.gbch .cname').textContent === 'Gate cam · %s'; })()`, gbDevice, gbChannel))
+	cdp.waitFor(t, "the SIP settings are shown", fmt.Sprintf(`document.getElementById('g-sip').textContent.startsWith('SIP server ID %s · domain %s') &&
+	  document.getElementById('g-sip').textContent.includes('password set')`, gbServerID, gbDomain))
+	if txt := fmt.Sprint(cdp.eval(t, `document.body.innerText`)); strings.Contains(txt, "secret") {
+		t.Errorf("the page shows the SIP password:\n%s", txt)
+	}
+	if n := cdp.eval(t, `[...document.querySelectorAll('#gb .gbch')].map(c => c.querySelectorAll('.ptz').length).join(',')`); n != "1,0" {
+		t.Errorf("PTZ pads per channel %v, want 1,0 (a dome, a fixed camera)", n)
+	}
+
+	// PTZ: tilt up while pressed, stop on release.
+	n := len(d.PTZ())
+	cdp.eval(t, `document.querySelector('#gb .ptz button[data-a=tilt_up]').dispatchEvent(new PointerEvent('pointerdown', {bubbles: true}))`)
+	cdp.waitFor(t, "the pad says what it sent", `document.querySelector('#gb .ptz .msg').textContent === 'tilt_up'`)
+	cdp.eval(t, `document.querySelector('#gb .ptz button[data-a=tilt_up]').dispatchEvent(new PointerEvent('pointerup', {bubbles: true}))`)
+	cdp.waitFor(t, "the pad says it stopped", `document.querySelector('#gb .ptz .msg').textContent === 'stop'`)
+	got := d.PTZ()
+	if len(got) != n+2 || !strings.HasPrefix(got[n], "A50F0108") || got[n+1] != "A50F0100000000B5" {
+		t.Fatalf("the device got PTZCmd %v, want tilt up (A50F0108...) then stop", got[n:])
+	}
+	t.Logf("PTZ from the console reached the device: %v", got[n:])
+
+	// The channel's preview: playing live/DEVICE_CHANNEL invites it.
+	ms := clickToFirstFrame(t, cdp, "#gb .gbch .preview")
+	if ms < 0 {
+		t.Fatalf("no frame of the channel within 15 s; the page shows:\n%v", cdp.eval(t, `document.body.innerText`))
+	}
+	cdp.waitFor(t, "the channel's preview plays", `(() => { const v = document.querySelector('#gb .gbch .preview video');
+	  return !!v && v.getVideoPlaybackQuality().totalVideoFrames > 25 && v.currentTime > 1 && v.videoWidth === 640; })()`)
+	t.Logf("GB28181 channel preview: first frame %.0f ms after the click (INVITE included)", ms)
+	cdp.screenshot(t, filepath.Join(art, "console-cameras-gb28181-laptop.png"))
+	cdp.call(t, "Emulation.setDeviceMetricsOverride", map[string]any{"width": 390, "height": 844, "deviceScaleFactor": 1, "mobile": true})
+	time.Sleep(300 * time.Millisecond)
+	cdp.screenshot(t, filepath.Join(art, "console-cameras-gb28181-phone.png"))
+	cdp.eval(t, `document.querySelector('#gb .gbch .preview .play').click()`)
+	cdp.waitFor(t, "the preview stops", `!document.querySelector('#gb .gbch .preview video')`)
+}
+
+// TestConsoleWHEPOff: a build with WebRTC on a box whose [rtc] is off: the
+// WHEP offer is refused and the preview plays HTTP-FLV instead.
+func TestConsoleWHEPOff(t *testing.T) {
+	needTools(t, "ffmpeg")
+	chrome := findChromium(t)
+	s := startServer(t, "[rtc]\nenabled = false\n")
+	name := streamName()
+	s.publish(t, name, true)
+	s.waitPublishing(t, name)
+	var env struct{ Features []string }
+	s.getJSON(t, "/console/env.json", &env)
+	if !slices.Contains(env.Features, "webrtc") {
+		t.Skipf("the binary is built without WebRTC (features %v)", env.Features)
+	}
+	cdp := startCDP(t, chrome, whepFlags...)
+	cdp.call(t, "Page.navigate", map[string]any{"url": "http://" + s.api + "/console/#/streams"})
+	cdp.waitFor(t, "the stream is listed", `!!document.querySelector('.stream .preview .play:not([hidden])')`)
+	if ms := clickToFirstFrame(t, cdp, ".stream .preview"); ms < 0 {
+		t.Fatalf("no frame within 15 s; the page shows:\n%v", cdp.eval(t, `document.body.innerText`))
+	}
+	cdp.waitFor(t, "the preview plays HTTP-FLV", `(() => { const v = document.querySelector('.stream .preview video');
+	  return !!window.mpegts && !!v && !v.srcObject && v.currentTime > 0.5 &&
+	    document.querySelector('.stream .viewers summary').textContent.includes('flv-play'); })()`)
 }

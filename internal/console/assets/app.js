@@ -240,10 +240,44 @@ function urlsOf(st) {
 }
 
 // ---- live preview ----
-// The WebRTC slice plugs its WHEP player in here: hooks.whep(video, url)
-// returns a Promise of a stop function. Until then the preview is HTTP-FLV
-// through mpegts.js (loaded only when a preview opens), else snapshots.
-export const hooks = { whep: null };
+// hooks.whep(video, url) returns a Promise of a stop function: WHEP through
+// the browser's RTCPeerConnection when the build has WebRTC; else the
+// preview is HTTP-FLV through mpegts.js (loaded only when a preview
+// opens), else snapshots.
+export const hooks = { whep: whepPlay };
+
+// whepPlay: recvonly video and audio, the offer POSTed at once (the box is
+// ICE-lite: no gathering, no trickle), the answer set; stop closes the
+// connection and DELETEs the session (its Location).
+async function whepPlay(video, url) {
+  if (!window.RTCPeerConnection) throw new Error('no WebRTC in this browser');
+  const pc = new RTCPeerConnection();
+  let loc = '';
+  const stop = () => { // DELETE first: the box ends the session at once
+    const l = loc;
+    loc = '';
+    if (!l) { pc.close(); return; }
+    fetch(l, { method: 'DELETE', headers: authHeaders() }).catch(() => {}).finally(() => pc.close());
+  };
+  try {
+    pc.addTransceiver('video', { direction: 'recvonly' });
+    pc.addTransceiver('audio', { direction: 'recvonly' });
+    const ms = new MediaStream();
+    pc.ontrack = (e) => { ms.addTrack(e.track); video.srcObject = ms; };
+    await pc.setLocalDescription(await pc.createOffer());
+    const r = await fetch(url, { method: 'POST', cache: 'no-store', headers: authHeaders({ 'Content-Type': 'application/sdp' }),
+      body: pc.localDescription.sdp });
+    const sdp = await r.text();
+    if (r.status === 401) showLogin('The preview needs the credentials.');
+    if (r.status !== 201) throw new Error(`WHEP ${r.status}: ${sdp.trim().slice(0, 100)}`);
+    if (r.headers.get('Location')) loc = new URL(r.headers.get('Location'), r.url).href;
+    await pc.setRemoteDescription({ type: 'answer', sdp });
+  } catch (err) {
+    stop();
+    throw err;
+  }
+  return stop;
+}
 
 function hasWebRTC() {
   return !!(state.env && (state.env.features || []).some((f) => f === 'webrtc' || f === 'rtc'));
@@ -257,11 +291,16 @@ function whepURL(st) {
 
 // pickPreview: WHEP when the build has WebRTC and a WHEP player, HTTP-FLV
 // when the browser has MSE and the box an HTTP server, else snapshots.
+// ?preview=flv (or snapshot) in the console's URL skips WHEP.
 function pickPreview() {
-  if (hasWebRTC() && typeof hooks.whep === 'function') return 'whep';
+  const force = new URLSearchParams(location.search).get('preview');
+  if (hasWebRTC() && typeof hooks.whep === 'function' && window.RTCPeerConnection && !force) return 'whep';
+  return force !== 'snapshot' && flvPossible() ? 'flv' : 'snapshot';
+}
+
+function flvPossible() {
   const e = state.env || {};
-  if ((window.MediaSource || window.ManagedMediaSource) && (e.http_server || e.https_server)) return 'flv';
-  return 'snapshot';
+  return !!((window.MediaSource || window.ManagedMediaSource) && (e.http_server || e.https_server));
 }
 
 let mpegtsLoading = null;
@@ -298,13 +337,13 @@ function stopPreview(c, why) {
   if (why) { none.textContent = why; none.hidden = false; c.querySelector('.preview img').hidden = true; }
 }
 
-function stopAllPreviews() {
-  for (const c of state.cards.values()) stopPreview(c);
+function stopAllPreviews(cards) {
+  for (const c of cards.values()) stopPreview(c);
 }
 
 async function togglePreview(c, st) {
   if (c.live) { stopPreview(c); return; }
-  const kind = pickPreview();
+  let kind = pickPreview();
   if (kind === 'snapshot') {
     c.querySelector('.nopreview').textContent = 'no live preview in this browser (no MSE): snapshots';
     return;
@@ -325,8 +364,18 @@ async function togglePreview(c, st) {
   const fail = (msg) => { if (c.live === live) stopPreview(c, `live preview failed (${msg}): snapshots`); };
   try {
     if (kind === 'whep') {
-      live.stop = await hooks.whep(video, whepURL(st));
-    } else {
+      try {
+        const stop = await hooks.whep(video, whepURL(st));
+        live.stop = stop;
+        if (c.live !== live) stop(); // stopped while connecting
+      } catch (err) {
+        // WHEP refused ([rtc] off on the box, ...): HTTP-FLV if it can.
+        if (c.live !== live || !flvPossible()) throw err;
+        kind = live.kind = 'flv';
+        video.srcObject = null;
+      }
+    }
+    if (kind === 'flv') {
       const mpegts = await loadMpegts();
       if (!mpegts.getFeatureList().mseLivePlayback) throw new Error('no MSE live playback');
       const p = mpegts.createPlayer({ type: 'flv', isLive: true, url: flvURL(st) },
@@ -717,6 +766,85 @@ function deviceCard(d) {
   return c;
 }
 
+// ---- GB28181 ----
+// The devices that registered over SIP, their channels with a live preview
+// (playing live/DEVICEID_CHANNELID invites the channel) and, for PTZ
+// channels, the PTZ pad (POST /api/v1/ptz/DEVICEID_CHANNELID).
+const gb = { devs: new Map(), chans: new Map(), conf: undefined };
+
+const hasGB = () => !!(state.env && (state.env.features || []).includes('gb28181'));
+const ago = (t) => { const s = (Date.now() - Date.parse(t)) / 1000; return t && s < 1e9 ? `${fmtDur(Math.max(0, s))} ago` : 'never'; };
+
+function gbChannel(d, ch) {
+  const key = `${d.id}_${ch.id}`;
+  let c = gb.chans.get(key);
+  if (!c) {
+    c = document.createElement('li');
+    c.className = 'gbch';
+    c.st = { app: 'live', name: key, vhost: '__defaultVhost__' };
+    const pv = $('t-stream').content.querySelector('.preview').cloneNode(true);
+    pv.querySelector('.nopreview').textContent = `live/${key}`;
+    pv.querySelector('.play').addEventListener('click', () => togglePreview(c, c.st));
+    const head = document.createElement('p');
+    head.append(span('cname', ''), ' ', span('state', ''));
+    c.append(head, pv);
+    // PTZ: dome, half dome, remote (1, 2, 4); not fixed (3) nor unknown.
+    if ([1, 2, 4].includes(ch.ptz_type)) {
+      const pad = ptzCard(key);
+      pad.querySelector('.pname').textContent = `PTZ · ${ch.name || ch.id}`;
+      c.append(pad);
+    }
+    gb.chans.set(key, c);
+  }
+  const on = (ch.status || '').toUpperCase() === 'ON';
+  c.querySelector('.cname').textContent = `${ch.name || 'channel'} · ${ch.id}`;
+  const st = c.querySelector('.state');
+  st.textContent = ch.status || '?';
+  st.className = `state ${on ? 'running' : 'failed'}`;
+  c.querySelector('.play').hidden = pickPreview() === 'snapshot';
+  return c;
+}
+
+function gbDevice(d) {
+  let c = gb.devs.get(d.id);
+  if (!c) {
+    c = document.createElement('div');
+    c.className = 'card gbdev';
+    c.innerHTML = '<h3></h3><p><span class="state"></span> <span class="sub ka"></span></p><p class="sub model"></p><p class="sub addr"></p><ul></ul>';
+    gb.devs.set(d.id, c);
+  }
+  c.querySelector('h3').textContent = `${d.name || 'device'} · ${d.id}`;
+  const st = c.querySelector('.state');
+  st.textContent = d.online ? 'online' : 'offline';
+  st.className = `state ${d.online ? 'running' : 'failed'}`;
+  c.querySelector('.ka').textContent = `keepalive ${ago(d.last_keepalive)}`;
+  c.querySelector('.model').textContent = [d.manufacturer, d.model, d.firmware].filter(Boolean).join(' · ');
+  c.querySelector('.addr').textContent = `${(d.transport || '').toUpperCase()} ${d.address || ''} · registered ${ago(d.registered)}`;
+  const chs = (d.channels || []).map((ch) => gbChannel(d, ch));
+  const ul = c.querySelector('ul');
+  if (chs.length !== ul.childElementCount || chs.some((x, i) => ul.children[i] !== x)) ul.replaceChildren(...chs);
+  return c;
+}
+
+async function pollGB() {
+  const r = await api('/api/v1/gb28181/devices');
+  const ds = r.devices || [];
+  const k = gb.conf;
+  $('gb').hidden = !(ds.length || (k && k.enabled) || k === null);
+  const seen = new Set(ds.map((d) => d.id));
+  for (const id of gb.devs.keys()) if (!seen.has(id)) gb.devs.delete(id);
+  const keys = new Set(ds.flatMap((d) => (d.channels || []).map((ch) => `${d.id}_${ch.id}`)));
+  for (const [key, c] of gb.chans) if (!keys.has(key)) { stopPreview(c); gb.chans.delete(key); }
+  const cards = ds.map(gbDevice);
+  const box = $('g-list');
+  if (cards.length !== box.childElementCount || cards.some((c, i) => box.children[i] !== c)) box.replaceChildren(...cards);
+  $('g-empty').hidden = ds.length > 0;
+  // What a camera's "SIP server" page needs (never the password itself).
+  text('g-sip', k ? `SIP server ID ${k.server_id} · domain ${k.domain} · port ${(k.listen || '').split(':').pop()} (UDP and TCP) · ` +
+    `${k.password ? 'password set' : 'no password'} · media port ${k.media_port}${k.enabled ? '' : ' · disabled ([gb28181] enabled = false)'}` :
+    'The SIP settings (server ID, domain, port) are in the config: log in to see them.');
+}
+
 async function pollCameras() {
   const now = Date.now();
   const [ing, devs] = await Promise.all([api('/api/v1/ingests'),
@@ -740,6 +868,7 @@ async function pollCameras() {
     cams.serialAt = now;
     try {
       const c = await api('/api/v1/config');
+      gb.conf = c.data.config.gb28181 || null;
       const names = (c.data.config.serial || []).map((x) => x.name);
       if (JSON.stringify(names) !== JSON.stringify(cams.serials)) {
         cams.serials = names;
@@ -748,10 +877,12 @@ async function pollCameras() {
       text('p-empty', 'No serial PTZ port ([[serial]] in the config).');
       $('p-empty').hidden = names.length > 0;
     } catch (err) {
+      gb.conf = null;
       text('p-empty', err.status === 401 ? 'PTZ needs write access: log in.' : `PTZ: ${err.message}`);
       $('p-empty').hidden = false;
     }
   }
+  if (hasGB()) await pollGB();
 }
 
 // ---- recordings ----
@@ -1066,7 +1197,8 @@ async function tick() {
 function route() {
   const p = location.hash.replace(/^#\/?/, '') || 'dashboard';
   state.page = pages[p] ? p : 'dashboard';
-  if (state.page !== 'streams') stopAllPreviews();
+  if (state.page !== 'streams') stopAllPreviews(state.cards);
+  if (state.page !== 'cameras') stopAllPreviews(gb.chans);
   recs.at = 0;
   recs.sig = '';
   for (const s of document.querySelectorAll('.page')) s.hidden = s.id !== state.page;
