@@ -459,3 +459,34 @@ func TestWebRTCWHEPWebrtcbin(t *testing.T) {
 		t.Errorf("webrtcbin decoded %d frames of width %d, errors %v", rep.Frames, rep.Width, rep.Errors)
 	}
 }
+
+// TestWebRTCAudioStatus: GET /api/v1/rtc says whether AAC streams have
+// audio for WebRTC viewers, and why not.
+func TestWebRTCAudioStatus(t *testing.T) {
+	t.Parallel()
+	type status struct {
+		Code    int
+		Enabled bool
+		Audio   struct {
+			AACToOpus bool `json:"aac_to_opus"`
+			Why       string
+		}
+	}
+	off := startServer(t, "[rtc]\nlisten = \"127.0.0.1:0\"\naac_to_opus = \"off\"\n")
+	var st status
+	off.getJSON(t, "/api/v1/rtc", &st)
+	if st.Code != 0 || !st.Enabled || st.Audio.AACToOpus || st.Audio.Why != "video-only: aac_to_opus off" {
+		t.Errorf("aac_to_opus off: %+v", st)
+	}
+	on := startServer(t, "")
+	st = status{}
+	on.getJSON(t, "/api/v1/rtc", &st)
+	switch {
+	case !hasOpusEncoder():
+		if st.Audio.AACToOpus || !strings.HasPrefix(st.Audio.Why, "video-only: ") {
+			t.Errorf("without an Opus encoder: %+v", st)
+		}
+	case !st.Audio.AACToOpus || st.Audio.Why != "":
+		t.Errorf("auto with ffmpeg and libopus: %+v", st)
+	}
+}

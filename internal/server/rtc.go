@@ -4,6 +4,7 @@ package server
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"sync"
@@ -29,6 +30,7 @@ type rtcComponent struct {
 	s  *Server
 	mu sync.Mutex
 	rs *rtc.Server // nil while WebRTC is off
+	br *audiobridge.Bridge
 }
 
 func newRTC(s *Server) (component, error) { return &rtcComponent{s: s}, nil }
@@ -40,28 +42,28 @@ func rtcConfig(cfg *config.Config) rtc.Config {
 }
 
 // bind makes and binds a WebRTC server for cfg, or nil when it is off.
-func (c *rtcComponent) bind(cfg *config.Config) (*rtc.Server, error) {
+func (c *rtcComponent) bind(cfg *config.Config) (*rtc.Server, *audiobridge.Bridge, error) {
 	if !cfg.RTC.Enabled {
-		return nil, nil
+		return nil, nil, nil
 	}
 	br := audiobridge.New(c.s.reg, audiobridge.Options{Mode: cfg.RTC.AACToOpus, Logger: c.s.log})
 	rs, err := rtc.New(rtcConfig(cfg), rtc.Deps{Registry: c.s.reg, Events: c.s, Log: c.s.log, Vhost: c.s.vhostFor,
 		Opus: br.Opus, ToAAC: br.ToAAC, Bridge: br})
 	if err != nil {
 		_ = br.Close()
-		return nil, err
+		return nil, nil, err
 	}
 	if err := rs.Listen(cfg.RTC.Listen); err != nil {
 		_ = rs.Close()
-		return nil, fmt.Errorf("cannot listen for rtc on %s: %w", cfg.RTC.Listen, unwrapAddrInUse(err))
+		return nil, nil, fmt.Errorf("cannot listen for rtc on %s: %w", cfg.RTC.Listen, unwrapAddrInUse(err))
 	}
-	return rs, nil
+	return rs, br, nil
 }
 
-func (c *rtcComponent) set(rs *rtc.Server) *rtc.Server {
+func (c *rtcComponent) set(rs *rtc.Server, br *audiobridge.Bridge) *rtc.Server {
 	c.mu.Lock()
 	old := c.rs
-	c.rs = rs
+	c.rs, c.br = rs, br
 	c.mu.Unlock()
 	addr := ""
 	if rs != nil {
@@ -72,11 +74,11 @@ func (c *rtcComponent) set(rs *rtc.Server) *rtc.Server {
 }
 
 func (c *rtcComponent) start(_ context.Context, cfg *config.Config) error {
-	rs, err := c.bind(cfg)
+	rs, br, err := c.bind(cfg)
 	if err != nil {
 		return err
 	}
-	c.set(rs)
+	c.set(rs, br)
 	return nil
 }
 
@@ -96,11 +98,11 @@ func (c *rtcComponent) reload(old, next *config.Config, ch config.Sections) erro
 		}
 		return nil
 	}
-	rs, err := c.bind(next)
+	rs, br, err := c.bind(next)
 	if err != nil {
 		return err
 	}
-	if prev := c.set(rs); prev != nil {
+	if prev := c.set(rs, br); prev != nil {
 		c.s.log.Info("rtc: listen address changed: the old sessions end", "old", old.RTC.Listen, "new", next.RTC.Listen)
 		go prev.Close()
 	}
@@ -108,7 +110,7 @@ func (c *rtcComponent) reload(old, next *config.Config, ch config.Sections) erro
 }
 
 func (c *rtcComponent) close(context.Context) error {
-	if rs := c.set(nil); rs != nil {
+	if rs := c.set(nil, nil); rs != nil {
 		return rs.Close()
 	}
 	return nil
@@ -128,4 +130,28 @@ func (c *rtcComponent) routes(r *routes) {
 	})
 	r.api.Handle(rtc.WHIPPath, h)
 	r.api.Handle(rtc.WHEPPath, h)
+	r.api.HandleFunc("GET /api/v1/rtc", c.status)
+}
+
+// status answers GET /api/v1/rtc: whether WebRTC is on, whether AAC
+// streams have audio for WebRTC viewers (the audio bridge: "video-only:
+// ffmpeg missing" and the like), and the conversions running.
+func (c *rtcComponent) status(w http.ResponseWriter, _ *http.Request) {
+	c.mu.Lock()
+	rs, br := c.rs, c.br
+	c.mu.Unlock()
+	out := map[string]any{"code": 0, "server": c.s.serverID, "enabled": rs != nil}
+	if rs != nil {
+		out["listen"] = rs.Addr().String()
+	}
+	if br != nil {
+		audio := map[string]any{"aac_to_opus": br.Unavailable() == "", "decoder": br.Decoder()}
+		if why := br.Unavailable(); why != "" {
+			audio["why"] = why
+		}
+		out["audio"] = audio
+		out["bridges"] = br.Stats()
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(out)
 }
