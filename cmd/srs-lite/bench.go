@@ -16,10 +16,18 @@ import (
 func init() {
 	buildinfo.Register("bench")
 	subcommands["bench"] = func(args []string, stdout, stderr io.Writer) int {
-		return bench.NewMain(map[string]bench.Player{"rtmp": rtmp.PlayTags, "rtmps": playRTMPS,
-			"srt": bench.SRTPlayer})(args, stdout, stderr)
+		players := map[string]bench.Player{"rtmp": rtmp.PlayTags, "rtmps": playRTMPS,
+			"srt": bench.SRTPlayer}
+		for k, p := range benchPlayers {
+			players[k] = p
+		}
+		return bench.NewMain(players)(args, stdout, stderr)
 	}
 }
+
+// benchPlayers holds the players of optional subsystems (whep), which
+// their files add in init.
+var benchPlayers = map[string]bench.Player{}
 
 // playRTMPS plays rtmps:// without verifying the server's certificate (a
 // load tool; the self-signed certificate is fine). No session cache: every

@@ -479,6 +479,12 @@ func PlayerFor(rawURL string, conns int, players map[string]Player) (Player, err
 	if p := players[scheme]; p != nil {
 		return p, nil
 	}
+	// A WHEP endpoint over http(s): SRS's /rtc/v1/whep/ or any path
+	// ending in /whep (MediaMTX, pion's examples).
+	if p := players["whep"]; p != nil && (scheme == "http" || scheme == "https") &&
+		(strings.Contains(u.Path, "/rtc/v1/whep") || strings.HasSuffix(strings.TrimSuffix(u.Path, "/"), "/whep")) {
+		return p, nil
+	}
 	if (scheme == "http" || scheme == "https") && strings.HasSuffix(u.Path, ".m3u8") {
 		return NewHLSPlayer(conns), nil
 	}

@@ -16,7 +16,8 @@ import (
 const usage = `usage: srs-lite bench play [-n N] [-d DURATION] [-ramp DURATION] [-json] URL
 
 Opens N players against URL (http://host/app/stream.flv, or a scheme the
-binary plugs in such as rtmp:// and rtmps://) and reports connects, failures, bitrate,
+binary plugs in such as rtmp://, rtmps://, srt:// and whep://HOST:1985/APP/STREAM
+or a WHEP endpoint http://HOST:1985/rtc/v1/whep/?app=APP&stream=STREAM) and reports connects, failures, bitrate,
 frames, time to first video frame and stalls. Exit status 0 when every
 player connected and none failed, 1 otherwise, 2 for a usage error.
 A load tool: https:// and rtmps:// players do not verify the server's
