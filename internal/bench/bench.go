@@ -145,7 +145,7 @@ type player struct {
 	begin     int64 // connect start, ns since the run start; owned by the player goroutine
 	seen      bool  // a tag was received; owned by the player goroutine
 	seenVideo bool  // a video frame was received; owned by the player goroutine
-	_     [64]byte
+	_         [64]byte
 }
 
 // run is one bench run.

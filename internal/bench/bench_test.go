@@ -440,6 +440,7 @@ func BenchmarkReadFLV(b *testing.B) {
 func TestStallVideoClock(t *testing.T) {
 	r, p := newTestRun()
 	r.gap = time.Second
+	r.start = time.Now().Add(-10 * time.Second)
 	key := []byte{0x17, 1, 0, 0, 0, 0x65}
 	aac := []byte{0xaf, 1, 0x21}
 	r.onTag(p, flv.TagVideo, key)

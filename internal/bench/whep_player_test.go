@@ -34,10 +34,10 @@ const srsAnswer = "v=0\r\no=srs-lite 1 2 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\na=ice
 
 func TestWHEPEndpoint(t *testing.T) {
 	for in, want := range map[string]string{
-		"whep://127.0.0.1:1985/live/cam":                        "http://127.0.0.1:1985/rtc/v1/whep/?app=live&stream=cam",
-		"wheps://h:443/live/cam":                                "https://h:443/rtc/v1/whep/?app=live&stream=cam",
+		"whep://127.0.0.1:1985/live/cam":                         "http://127.0.0.1:1985/rtc/v1/whep/?app=live&stream=cam",
+		"wheps://h:443/live/cam":                                 "https://h:443/rtc/v1/whep/?app=live&stream=cam",
 		"http://127.0.0.1:1985/rtc/v1/whep/?app=live&stream=cam": "http://127.0.0.1:1985/rtc/v1/whep/?app=live&stream=cam",
-		"http://127.0.0.1:8889/cam/whep":                        "http://127.0.0.1:8889/cam/whep",
+		"http://127.0.0.1:8889/cam/whep":                         "http://127.0.0.1:8889/cam/whep",
 	} {
 		if got, err := WHEPEndpoint(in); err != nil || got != want {
 			t.Errorf("WHEPEndpoint(%q) = %q, %v; want %q", in, got, err, want)
