@@ -13,7 +13,10 @@
 # Prints per point: server CPU (% of one core; srs-lite's includes its
 # AAC->Opus ffmpeg child, also shown apart), RSS, RSS per viewer over the
 # idle RSS, kbps per player, ttff p50 and stalls (no video frame for >1 s).
-# Needs: ffmpeg (with libopus for audio), taskset (util-linux), python3, go.
+# The bench tool's own CPU (% of one core) is printed too: when it nears
+# 100% the client, not the server, limits the point.
+# Needs: ffmpeg (with libopus for audio), taskset (util-linux), GNU time,
+# python3, go.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 points=${POINTS:-"100 300"}
@@ -47,24 +50,25 @@ measure() { # name pid url players -> prints a row
 	local name=$1 pid=$2 url=$3 np=$4 c0 k0 t0 c1 k1 t1 rss idle
 	idle=$(rss_kb "$pid")
 	c0=$(cpu_ticks "$pid"); k0=$(child_ticks "$pid"); t0=$(date +%s.%N)
-	taskset -c 1 "$bin" bench play -n "$np" -d "$dur" -stall 1s -json "$url" > "$work/bench.json" 2> "$work/bench.err" &
+	taskset -c 1 /usr/bin/time -f "%U %S" -o "$work/bench.time" "$bin" bench play -n "$np" -d "$dur" -stall 1s -json "$url" > "$work/bench.json" 2> "$work/bench.err" &
 	local bp=$!
 	sleep $((${dur%s} * 3 / 4))
 	rss=$(rss_kb "$pid")
 	k1=$(child_ticks "$pid")
 	wait $bp || true
 	c1=$(cpu_ticks "$pid"); t1=$(date +%s.%N)
-	python3 - "$name" "$np" "$c0" "$c1" "$k0" "$k1" "$t0" "$t1" "$hz" "$rss" "$idle" "$work/bench.json" <<'PY'
+	python3 - "$name" "$np" "$c0" "$c1" "$k0" "$k1" "$t0" "$t1" "$hz" "$rss" "$idle" "$work/bench.json" "$work/bench.time" <<'PY'
 import json, sys
-name, n, c0, c1, k0, k1, t0, t1, hz, rss, idle, out = sys.argv[1:]
+name, n, c0, c1, k0, k1, t0, t1, hz, rss, idle, out, btime = sys.argv[1:]
 r = json.load(open(out))
+bcpu = sum(float(x) for x in open(btime).read().split()[-2:]) / (r['duration_ms'] / 1000) * 100
 secs = float(t1) - float(t0)
 cpu = (int(c1) - int(c0)) / int(hz) / secs * 100
 kid = max(int(k1) - int(k0), 0) / int(hz) / secs * 100
 per = (int(rss) - int(idle)) / max(r['connected'], 1)
 print(f"{name:22s} players={int(n):4d} connected={r['connected']:4d} cpu={cpu + kid:5.1f}% (children {kid:4.1f}%) "
       f"rss={int(rss)/1024:6.1f}MiB rss/viewer={per:5.0f}KiB kbps/player={r['per_player_kbps']:5.0f} "
-      f"ttff p50={r['ttff_ms']['p50']}ms stalls={r['stalls']} errors={r['errors'][:1]}", flush=True)
+      f"ttff p50={r['ttff_ms']['p50']}ms stalls={r['stalls']} bench cpu={bcpu:3.0f}% errors={r['errors'][:1]}", flush=True)
 PY
 	sleep 3 # sessions torn down (DELETE) before the next point
 }

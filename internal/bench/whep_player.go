@@ -95,6 +95,8 @@ func WHEPPlayer(ctx context.Context, rawURL string, onTag func(typ uint8, ts uin
 	if err != nil {
 		return fmt.Errorf("bench: whep: %w", err)
 	}
+	// Room for a second of a few Mbit/s while the bench's core is busy.
+	_ = conn.SetReadBuffer(1 << 20)
 	w.conn = conn
 	defer w.close()
 	stop := context.AfterFunc(ctx, w.close)

@@ -65,6 +65,11 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
+	// The socket buffers srs-lite's rtc listener asks for (4 MiB): on
+	// loopback a sender's buffer holds every packet its receivers have not
+	// read yet, and the default 208 KiB throttles hundreds of viewers.
+	_ = uc.SetReadBuffer(4 << 20)
+	_ = uc.SetWriteBuffer(4 << 20)
 	se := webrtc.SettingEngine{}
 	se.SetICEUDPMux(webrtc.NewICEUDPMux(nil, uc))
 	se.SetIncludeLoopbackCandidate(true)
