@@ -12,7 +12,8 @@
 #   POINTS="100 300" RTMP=100 DURATION=20s scripts/compare-webrtc.sh
 # Prints per point: server CPU (% of one core; srs-lite's includes its
 # AAC->Opus ffmpeg child, also shown apart), RSS, RSS per viewer over the
-# idle RSS, kbps per player, ttff p50 and stalls (no video frame for >1 s).
+# idle RSS, kbps per player (over the run, connects included, and over its
+# last 5 s), ttff p50 and stalls (no video frame for >1 s).
 # The bench tool's own CPU (% of one core) is printed too: when it nears
 # 100% the client, not the server, limits the point.
 # Needs: ffmpeg (with libopus for audio), taskset (util-linux), GNU time,
@@ -57,17 +58,21 @@ measure() { # name pid url players -> prints a row
 	k1=$(child_ticks "$pid")
 	wait $bp || true
 	c1=$(cpu_ticks "$pid"); t1=$(date +%s.%N)
-	python3 - "$name" "$np" "$c0" "$c1" "$k0" "$k1" "$t0" "$t1" "$hz" "$rss" "$idle" "$work/bench.json" "$work/bench.time" <<'PY'
-import json, sys
-name, n, c0, c1, k0, k1, t0, t1, hz, rss, idle, out, btime = sys.argv[1:]
+	python3 - "$name" "$np" "$c0" "$c1" "$k0" "$k1" "$t0" "$t1" "$hz" "$rss" "$idle" "$work/bench.json" "$work/bench.time" "$work/bench.err" <<'PY'
+import json, re, sys
+name, n, c0, c1, k0, k1, t0, t1, hz, rss, idle, out, btime, berr = sys.argv[1:]
 r = json.load(open(out))
+# The last 5 s progress interval's rate per active player (the summary's
+# is averaged over the whole run, connects included).
+prog = [float(m.group(1)) for m in re.finditer(r"\((\d+) kbps/player\)", open(berr).read())]
+steady = prog[-2] if len(prog) >= 2 else (prog[-1] if prog else 0)
 bcpu = sum(float(x) for x in open(btime).read().split()[-2:]) / (r['duration_ms'] / 1000) * 100
 secs = float(t1) - float(t0)
 cpu = (int(c1) - int(c0)) / int(hz) / secs * 100
 kid = max(int(k1) - int(k0), 0) / int(hz) / secs * 100
 per = (int(rss) - int(idle)) / max(r['connected'], 1)
 print(f"{name:22s} players={int(n):4d} connected={r['connected']:4d} cpu={cpu + kid:5.1f}% (children {kid:4.1f}%) "
-      f"rss={int(rss)/1024:6.1f}MiB rss/viewer={per:5.0f}KiB kbps/player={r['per_player_kbps']:5.0f} "
+      f"rss={int(rss)/1024:6.1f}MiB rss/viewer={per:5.0f}KiB kbps/player={r['per_player_kbps']:5.0f} (last 5 s {steady:5.0f}) "
       f"ttff p50={r['ttff_ms']['p50']}ms stalls={r['stalls']} bench cpu={bcpu:3.0f}% errors={r['errors'][:1]}", flush=True)
 PY
 	sleep 3 # sessions torn down (DELETE) before the next point
@@ -123,6 +128,7 @@ peer() { # pionfanout (or MediaMTX) fed by ffmpeg
 	for n in $points; do
 		measure "$name whep" "$pid" "$url" "$n"
 	done
+	[ -n "${KEEP_LOGS:-}" ] && cp "$work/peer.log" "$work/ffmpeg.log" "$KEEP_LOGS/"
 	kill "$fp" "$pid"
 	wait "$fp" "$pid" 2>/dev/null || true
 }
