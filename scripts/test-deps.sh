@@ -23,6 +23,8 @@ chromium                    cmd:chromium
 npm                         cmd:npm
 gstreamer1.0-tools          cmd:gst-launch-1.0
 gir1.2-gst-rtsp-server-1.0  typelib:GstRtspServer-1.0
+gir1.2-gst-plugins-bad-1.0  typelib:GstWebRTC-1.0
+gstreamer1.0-nice           gst:nicesrc
 python3-gi                  py:gi
 gstreamer1.0-plugins-base   gst:videotestsrc gst:audiotestsrc
 gstreamer1.0-plugins-good   gst:rtph264pay gst:rtpmp4gpay

@@ -285,3 +285,177 @@ const tick = setInterval(async () => {
   }
 }, 100);
 </script></body></html>`
+
+// TestWebRTCBenchWHEP runs srs-lite's own lean WHEP client (bench play
+// whep://) against an RTMP-published stream, and the http:// form of the
+// endpoint.
+func TestWebRTCBenchWHEP(t *testing.T) {
+	needTools(t, "ffmpeg")
+	t.Parallel()
+	s, name := liveServer(t)
+	for _, url := range []string{"whep://" + s.api + "/live/" + name,
+		"http://" + s.api + "/rtc/v1/whep/?app=live&stream=" + name} {
+		r := runBench(t, 3, 4*time.Second, url)
+		t.Logf("%s: %+v", url, r)
+		if r.Connected != 3 || r.Failed != 0 || r.Frames < 3*60 || r.BitrateKbps < 3*300 {
+			t.Errorf("%s: %+v", url, r)
+		}
+	}
+	if got := s.logs(); strings.Count(got, "rtc session end") < 6 {
+		s.waitLog(t, "rtc session end", 5*time.Second)
+	}
+}
+
+// TestWebRTCBFramesDropped publishes H.264 with B-frames over RTMP: WHEP
+// viewers get the stream without them (browsers do not reorder), and the
+// log says so once.
+func TestWebRTCBFramesDropped(t *testing.T) {
+	needTools(t, "ffmpeg")
+	t.Parallel()
+	s := startServer(t, "[rtc]\nlisten = \"127.0.0.1:0\"\naac_to_opus = \"off\"\n")
+	name := streamName()
+	cmd := exec.Command("ffmpeg", "-hide_banner", "-loglevel", "error", "-re", "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=30",
+		"-c:v", "libx264", "-preset", "ultrafast", "-profile:v", "main", "-bf", "2", "-g", "30", "-t", "20", "-f", "flv", s.rtmpURL(name))
+	startProcess(t, cmd)
+	s.waitPublishing(t, name)
+	r := runBench(t, 2, 3*time.Second, "whep://"+s.api+"/live/"+name)
+	t.Logf("%+v", r)
+	if r.Connected != 2 || r.Frames == 0 {
+		t.Errorf("bench: %+v", r)
+	}
+	s.waitLog(t, "B-frames dropped for WebRTC viewers", 5*time.Second)
+	if n := strings.Count(s.logs(), "B-frames dropped"); n != 1 {
+		t.Errorf("B-frame drops logged %d times, want once per stream", n)
+	}
+}
+
+// TestWebRTCBadInputViewerUnaffected throws junk at the media port (STUN,
+// DTLS, SRTP, a STUN request with a wrong integrity, ICE-TCP junk) and bad
+// offers at the endpoint while a WHEP viewer plays: every offer gets a 400
+// and the viewer does not stall.
+func TestWebRTCBadInputViewerUnaffected(t *testing.T) {
+	needTools(t, "ffmpeg")
+	t.Parallel()
+	s, name := liveServer(t)
+	wait := startBench(t, 1, 6*time.Second, "whep://"+s.api+"/live/"+name)
+	time.Sleep(2 * time.Second)
+	u, err := net.Dial("udp", s.rtc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer u.Close()
+	stunHdr := []byte{0, 1, 0, 0, 0x21, 0x12, 0xa4, 0x42, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12}
+	junk := [][]byte{{0}, stunHdr, append(append([]byte{}, stunHdr[:2]...), 0, 8), {22, 254, 253, 0, 0, 0, 0, 0, 0, 0, 0, 0, 99},
+		{128, 96, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1, 9, 9}, {200, 201, 0, 1}, []byte(strings.Repeat("x", 1400))}
+	for i := 0; i < 200; i++ {
+		_, _ = u.Write(junk[i%len(junk)])
+	}
+	if c, err := net.Dial("tcp", s.rtc); err == nil {
+		_, _ = c.Write([]byte{0, 5, 1, 2, 3, 4, 5, 0xff, 0xff, 9})
+		c.Close()
+	}
+	for _, body := range []string{"", "v=0\r\n", strings.Repeat("a", 70000), "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\na=rtpmap:96 VP8/90000\r\n"} {
+		res, err := http.Post("http://"+s.api+"/rtc/v1/whep/?app=live&stream="+name, "application/sdp", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != http.StatusBadRequest {
+			t.Errorf("bad offer of %d bytes: %d, want 400", len(body), res.StatusCode)
+		}
+	}
+	r := wait()
+	t.Logf("viewer: %+v", r)
+	if r.Connected != 1 || r.Stalls != 0 || r.Failed != 0 {
+		t.Errorf("the viewer was hurt: %+v", r)
+	}
+}
+
+// TestWebRTCSecurityAndKick: the vhost's security rules refuse a WHEP play
+// (403) and a WHIP publish; an allowed WHEP viewer is in /api/v1/clients
+// as rtc-play and is kicked by DELETE /api/v1/clients/ID.
+func TestWebRTCSecurityAndKick(t *testing.T) {
+	needTools(t, "ffmpeg")
+	t.Parallel()
+	s := startServer(t, "[[vhost]]\nname = \"__defaultVhost__\"\n  [vhost.security]\n  enabled = true\n"+
+		"  rules = [\"deny publish 127.0.0.1\", \"allow publish all\", \"allow play all\"]\n"+
+		"[[vhost]]\nname = \"closed\"\n  [vhost.security]\n  enabled = true\n  rules = [\"deny play all\"]\n")
+	whip, err := http.Post("http://"+s.api+"/rtc/v1/whip/?app=live&stream=x", "application/sdp", strings.NewReader(pionlessOffer("sendonly")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	whip.Body.Close()
+	if whip.StatusCode != http.StatusForbidden {
+		t.Errorf("WHIP against a deny rule: %d, want 403", whip.StatusCode)
+	}
+	play, err := http.Post("http://"+s.api+"/rtc/v1/whep/?app=live&stream=x&vhost=closed", "application/sdp", strings.NewReader(pionlessOffer("recvonly")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	play.Body.Close()
+	if play.StatusCode != http.StatusForbidden {
+		t.Errorf("WHEP against a deny rule: %d, want 403", play.StatusCode)
+	}
+	// An allowed viewer (of a stream not published yet: it waits), kicked.
+	wait := startBench(t, 1, 8*time.Second, "whep://"+s.api+"/live/x")
+	var id string
+	deadline := time.Now().Add(5 * time.Second)
+	for id == "" && time.Now().Before(deadline) {
+		for _, c := range s.clients(t) {
+			if c.Type == "rtc-play" {
+				id = c.ID
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if id == "" {
+		t.Fatalf("no rtc-play client in %+v", s.clients(t))
+	}
+	req, _ := http.NewRequest(http.MethodDelete, "http://"+s.api+"/api/v1/clients/"+id, nil)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	s.waitLog(t, "reason=kicked", 5*time.Second)
+	_ = wait()
+}
+
+// pionlessOffer is a minimal browser-like offer with H.264 and Opus in the
+// given direction.
+func pionlessOffer(dir string) string {
+	return "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\na=group:BUNDLE 0\r\n" +
+		"m=video 9 UDP/TLS/RTP/SAVPF 102\r\nc=IN IP4 0.0.0.0\r\na=ice-ufrag:abcd\r\na=ice-pwd:0123456789abcdefghijklmn\r\n" +
+		"a=fingerprint:sha-256 AA:BB:CC:DD:EE:FF:00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:00:11:22:33:44:55:66:77:88:99\r\n" +
+		"a=setup:actpass\r\na=mid:0\r\na=" + dir + "\r\na=rtcp-mux\r\na=rtpmap:102 H264/90000\r\n" +
+		"a=fmtp:102 packetization-mode=1;profile-level-id=42e01f\r\n"
+}
+
+// TestWebRTCWHEPWebrtcbin plays over WHEP with GStreamer's webrtcbin (a
+// non-browser peer: its own ICE agent, DTLS and SRTP) and decodes the
+// H.264 with avdec_h264.
+func TestWebRTCWHEPWebrtcbin(t *testing.T) {
+	needTools(t, "ffmpeg")
+	const py = "/usr/bin/python3"
+	if err := exec.Command(py, "-c", "import gi; gi.require_version('GstWebRTC', '1.0'); gi.require_version('GstSdp', '1.0'); "+
+		"from gi.repository import GstWebRTC, GstSdp, Gst; Gst.init(None); assert Gst.ElementFactory.find('webrtcbin') and Gst.ElementFactory.find('nicesrc') and Gst.ElementFactory.find('avdec_h264')").Run(); err != nil {
+		t.Skip("SKIPPED: GStreamer webrtcbin with python3-gi is missing (apt-get install python3-gi gir1.2-gst-plugins-bad-1.0 gstreamer1.0-plugins-bad gstreamer1.0-nice gstreamer1.0-libav)")
+	}
+	t.Parallel()
+	s, name := liveServer(t)
+	out, err := exec.Command(py, "webrtcbin/whep.py", fmt.Sprintf("http://%s/rtc/v1/whep/?app=live&stream=%s", s.api, name), "8").Output()
+	if err != nil {
+		t.Fatalf("whep.py: %v: %s", err, out)
+	}
+	var rep struct {
+		Frames, Width, Height int
+		Errors                []string
+	}
+	if err := json.Unmarshal(out, &rep); err != nil {
+		t.Fatalf("whep.py output %q: %v", out, err)
+	}
+	t.Logf("webrtcbin: %+v", rep)
+	if len(rep.Errors) > 0 || rep.Frames < 60 || rep.Width != 640 {
+		t.Errorf("webrtcbin decoded %d frames of width %d, errors %v", rep.Frames, rep.Width, rep.Errors)
+	}
+}

@@ -16,18 +16,17 @@ import (
 func init() {
 	buildinfo.Register("bench")
 	subcommands["bench"] = func(args []string, stdout, stderr io.Writer) int {
-		players := map[string]bench.Player{"rtmp": rtmp.PlayTags, "rtmps": playRTMPS,
-			"srt": bench.SRTPlayer}
-		for k, p := range benchPlayers {
+		players := map[string]bench.Player{"rtmp": rtmp.PlayTags, "rtmps": playRTMPS, "srt": bench.SRTPlayer}
+		for k, p := range extraPlayers {
 			players[k] = p
 		}
 		return bench.NewMain(players)(args, stdout, stderr)
 	}
 }
 
-// benchPlayers holds the players of optional subsystems (whep), which
-// their files add in init.
-var benchPlayers = map[string]bench.Player{}
+// extraPlayers are the players of optional subsystems (whep: WebRTC),
+// added by their build-tagged files.
+var extraPlayers = map[string]bench.Player{}
 
 // playRTMPS plays rtmps:// without verifying the server's certificate (a
 // load tool; the self-signed certificate is fine). No session cache: every

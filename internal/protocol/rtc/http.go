@@ -188,6 +188,9 @@ func (s *Server) negotiate(o *offer, key media.Key, publish bool) ([]answerMedia
 	vcodec, acodec := media.CodecH264, media.CodecOpus
 	if st := s.deps.Registry.Lookup(key); !publish && st != nil {
 		stats := st.Stats()
+		if stats.HasVideo && stats.Video.Codec == media.CodecH265 {
+			vcodec = media.CodecH265 // browsers with H.265 in WebRTC (Safari, Chrome 136+ with hardware)
+		}
 		if stats.HasAudio && (stats.Audio.Codec == media.CodecPCMA || stats.Audio.Codec == media.CodecPCMU) {
 			acodec = stats.Audio.Codec
 		}
@@ -213,7 +216,7 @@ func (s *Server) negotiate(o *offer, key media.Key, publish bool) ([]answerMedia
 			}
 			f, ok := pickVideo(m, vcodec)
 			if !ok {
-				refused = append(refused, "video: srs-lite takes H.264, the offer has "+offeredNames(m))
+				refused = append(refused, fmt.Sprintf("video: srs-lite takes %s, the offer has %s", codecName(vcodec), offeredNames(m)))
 				continue
 			}
 			haveVideo = true
@@ -239,6 +242,14 @@ func (s *Server) negotiate(o *offer, key media.Key, publish bool) ([]answerMedia
 		return nil, fmt.Errorf("%w: no common codec (%s)", ErrOffer, why)
 	}
 	return ms, nil
+}
+
+// codecName names a video codec as the refusals say it.
+func codecName(c media.Codec) string {
+	if c == media.CodecH265 {
+		return "H.265"
+	}
+	return "H.264"
 }
 
 // run is a session's life after the answer: the handshake, then playing or
@@ -284,6 +295,8 @@ func (s *Server) play(p *peer, key media.Key, ms []answerMedia) error {
 		}
 		c := media.CodecOpus
 		switch {
+		case m.video && (m.f.name == "H265" || m.f.name == "HEVC"):
+			c = media.CodecH265
 		case m.video:
 			c = media.CodecH264
 		case m.f.name == "PCMA":
@@ -303,6 +316,7 @@ func (s *Server) play(p *peer, key media.Key, ms []answerMedia) error {
 	rd := s.deps.Registry.Subscribe(key, p.log)
 	defer rd.Close()
 	p.sess.SetStreamID(rd.Stream().ID)
+	pl.streamID = rd.Stream().ID
 	s.requestKeyframe(key)
 	return pl.run(p.ctx, rd)
 }

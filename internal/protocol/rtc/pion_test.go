@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"io"
 	"math/rand/v2"
 	"net"
@@ -19,6 +20,7 @@ import (
 
 	"github.com/pion/interceptor"
 	"github.com/pion/webrtc/v4"
+	pionmedia "github.com/pion/webrtc/v4/pkg/media"
 
 	"github.com/srs-lite/srs-lite/internal/format/codec/h264"
 	"github.com/srs-lite/srs-lite/internal/media"
@@ -311,4 +313,115 @@ func lossyRelay(t *testing.T, server *net.UDPAddr, loss float64) *net.UDPAddr {
 		}
 	}()
 	return front.LocalAddr().(*net.UDPAddr)
+}
+
+// TestPionWHIPKeyframeForNewViewer publishes with pion over WHIP (one
+// keyframe, then P frames until asked) and checks that a viewer joining
+// later makes the server ask the publisher for a keyframe (PLI) within 1 s,
+// and that the viewer then receives video.
+func TestPionWHIPKeyframeForNewViewer(t *testing.T) {
+	reg := media.NewRegistry(func(string) media.Options { return media.DefaultOptions() })
+	s, err := New(Config{Candidate: "127.0.0.1"}, Deps{Registry: reg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Listen("127.0.0.1:0"); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	hs := httpServer(t, s)
+
+	var se webrtc.SettingEngine
+	se.SetIncludeLoopbackCandidate(true)
+	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
+	m := &webrtc.MediaEngine{}
+	if err := m.RegisterDefaultCodecs(); err != nil {
+		t.Fatal(err)
+	}
+	pc, err := webrtc.NewAPI(webrtc.WithSettingEngine(se), webrtc.WithMediaEngine(m)).NewPeerConnection(webrtc.Configuration{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close()
+	track, err := webrtc.NewTrackLocalStaticSample(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeH264, ClockRate: 90000,
+		SDPFmtpLine: "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f"}, "video", "pion")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sender, err := pc.AddTransceiverFromTrack(track, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var plis atomic.Int64
+	var lastPLI atomic.Int64
+	go func() {
+		for {
+			pkts, _, err := sender.Sender().ReadRTCP()
+			if err != nil {
+				return
+			}
+			for _, p := range pkts {
+				if strings.Contains(fmt.Sprintf("%T", p), "PictureLossIndication") {
+					plis.Add(1)
+					lastPLI.Store(time.Now().UnixNano())
+				}
+			}
+		}
+	}()
+	offer, err := pc.CreateOffer(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := pc.SetLocalDescription(offer); err != nil {
+		t.Fatal(err)
+	}
+	code, ans, _ := post(t, hs+WHIPPath+"?app=live&stream=whip", offer.SDP)
+	if code != http.StatusCreated {
+		t.Fatalf("WHIP POST: %d %s", code, ans)
+	}
+	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: ans}); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	sps := []byte{0, 0, 0, 1, 0x67, 0x42, 0xe0, 0x1f, 0xda, 0x02, 0x80, 0xbf, 0xe5}
+	pps := []byte{0, 0, 0, 1, 0x68, 0xce, 0x3c, 0x80}
+	go func() {
+		tick := time.NewTicker(time.Second / 30)
+		defer tick.Stop()
+		sentPLIs := int64(-1)
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+			}
+			var data []byte
+			if n := plis.Load(); n != sentPLIs {
+				sentPLIs = n // a keyframe at the start and after each PLI
+				data = append(append(append(data, sps...), pps...), 0, 0, 0, 1, 0x65)
+			} else {
+				data = append(data, 0, 0, 0, 1, 0x41)
+			}
+			data = append(data, make([]byte, 3000)...)
+			_ = track.WriteSample(pionmedia.Sample{Data: data, Duration: time.Second / 30})
+		}
+	}()
+	key := media.Key{Vhost: media.DefaultVhost, App: "live", Stream: "whip"}
+	defer func() {
+		st := s.Stats()
+		t.Logf("pc %s; server in %d pkts, stun bad %d, dtls bad %d, srtp bad %d", pc.ConnectionState(), st.PacketsIn.Load(),
+			st.STUNBad.Load(), st.DTLSBad.Load(), st.SRTPBad.Load())
+	}()
+	waitFor(t, 10*time.Second, "WHIP video in the stream", func() bool {
+		st := reg.Lookup(key)
+		return st != nil && st.Stats().VideoFrames > 30
+	})
+	time.Sleep(1500 * time.Millisecond) // past the PLI rate limit
+	before := plis.Load()
+	joined := time.Now()
+	v := dialWHEP(t, hs+WHEPPath+"?app=live&stream=whip", nil)
+	waitFor(t, time.Second, "a PLI to the publisher after a viewer joined", func() bool { return plis.Load() > before })
+	t.Logf("PLI %v after the viewer's POST", time.Duration(lastPLI.Load()-joined.UnixNano()).Round(time.Millisecond))
+	waitFor(t, 5*time.Second, "video at the new viewer", func() bool { return v.packets.Load() > 30 })
 }

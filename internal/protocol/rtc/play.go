@@ -62,6 +62,7 @@ func (e *histPacket) release() {
 type player struct {
 	p            *peer
 	key          media.Key
+	streamID     string // for logging B-frame drops once per stream
 	video, audio *sendTrack
 	mu           sync.Mutex // the tracks, between the sender and the RTCP reader
 	plain, enc   []byte
@@ -104,7 +105,7 @@ func (pl *player) run(ctx context.Context, rd *media.Reader) error {
 func (pl *player) frame(f *media.Frame) error {
 	var t *sendTrack
 	switch {
-	case f.Codec == media.CodecH264 && pl.video != nil:
+	case f.Codec.IsVideo() && pl.video != nil && f.Codec == pl.video.codec:
 		t = pl.video
 	case (f.Codec == media.CodecOpus || f.Codec == media.CodecPCMA || f.Codec == media.CodecPCMU) && pl.audio != nil &&
 		pl.audio.codec == f.Codec:
@@ -124,7 +125,9 @@ func (pl *player) frame(f *media.Frame) error {
 		pl.bDropped++
 		if !pl.warnedB {
 			pl.warnedB = true
-			pl.p.log.Warn("rtc: B-frames dropped for WebRTC viewers (browsers do not reorder)", "stream", pl.key.String())
+			if pl.p.s.firstBWarning(pl.streamID) {
+				pl.p.log.Warn("rtc: B-frames dropped for WebRTC viewers (browsers do not reorder)", "stream", pl.key.String())
+			}
 		}
 		return nil
 	}

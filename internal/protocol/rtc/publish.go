@@ -5,6 +5,7 @@ package rtc
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pion/rtp"
@@ -42,7 +43,7 @@ type publisher struct {
 // recvTrack is one received track.
 type recvTrack struct {
 	pt      uint8
-	ssrc    uint32 // learned from the first packet
+	ssrc    atomic.Uint32 // learned from the first packet; read by requestPLI
 	video   bool
 	depack  rtpfmt.Depacketizer
 	reorder *rtpfmt.Reorder
@@ -168,7 +169,15 @@ func (pub *publisher) onRTP(h *rtp.Header, pkt []byte) {
 	if t == nil {
 		return // RTX, FEC, padding probes: not ours
 	}
-	t.ssrc = h.SSRC
+	if t.ssrc.Load() != h.SSRC {
+		t.ssrc.Store(h.SSRC)
+		if t.video {
+			// The first packet names the SSRC a PLI must carry: ask for
+			// a keyframe now, as the frames sent before the session was
+			// up are lost (RFC 4585 §6.3.1).
+			_ = pub.p.sendRTCP(appendPLI(nil, 1, h.SSRC))
+		}
+	}
 	var rp rtp.Packet
 	if err := rp.Unmarshal(pkt); err != nil {
 		return
@@ -220,14 +229,14 @@ func (t *recvTrack) count(seq uint16) {
 func (pub *publisher) receiverReport() []byte {
 	var rs []reception
 	for _, t := range pub.tracks {
-		if t.ssrc == 0 {
+		if t.ssrc.Load() == 0 {
 			continue
 		}
 		var dlsr uint32
 		if !t.lastSRAt.IsZero() {
 			dlsr = uint32(time.Since(t.lastSRAt).Seconds() * 65536)
 		}
-		rs = append(rs, reception{ssrc: t.ssrc, lost: t.lost, highest: uint32(t.maxSeq), lsr: t.lastSR, dlsr: dlsr})
+		rs = append(rs, reception{ssrc: t.ssrc.Load(), lost: t.lost, highest: uint32(t.maxSeq), lsr: t.lastSR, dlsr: dlsr})
 	}
 	if len(rs) == 0 {
 		return nil
@@ -242,7 +251,7 @@ func (pub *publisher) onRTCP(pk *rtcpPacket) {
 		return
 	}
 	for _, t := range pub.tracks {
-		if t.ssrc == pk.ssrc {
+		if t.ssrc.Load() == pk.ssrc {
 			t.clock.SenderReport(ntp, ts)
 			t.lastSR = uint32(ntp >> 16)
 			t.lastSRAt = time.Now()
@@ -264,7 +273,7 @@ func (pub *publisher) requestPLI() {
 		if t.video {
 			// Before the first packet the SSRC is not known yet: 0 asks
 			// for any video of the session.
-			_ = pub.p.sendRTCP(appendPLI(nil, 1, t.ssrc))
+			_ = pub.p.sendRTCP(appendPLI(nil, 1, t.ssrc.Load()))
 		}
 	}
 }

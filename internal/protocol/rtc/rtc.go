@@ -26,6 +26,7 @@ import (
 	"math/big"
 	"net"
 	"net/netip"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -88,8 +89,10 @@ type Server struct {
 	byID    map[string]*peer
 	pubs    map[media.Key]*publisher
 
-	wg     sync.WaitGroup
-	closed atomic.Bool
+	wg      sync.WaitGroup
+	closed  atomic.Bool
+	bWarned sync.Map     // stream ids whose B-frame drops were logged
+	nWarned atomic.Int64 // entries of bWarned
 
 	stats Stats
 }
@@ -171,26 +174,32 @@ func fingerprintOf(der []byte) string {
 }
 
 // Listen binds the UDP socket and the ICE-TCP listener on addr and serves
-// them until Close.
+// them until Close. With port 0 it picks a port free for both.
 func (s *Server) Listen(addr string) error {
 	ua, err := net.ResolveUDPAddr("udp", addr)
 	if err != nil {
 		return err
 	}
-	u, err := net.ListenUDP("udp", ua)
-	if err != nil {
-		return err
-	}
-	port := u.LocalAddr().(*net.UDPAddr).Port
 	host, _, _ := net.SplitHostPort(addr)
-	t, err := net.Listen("tcp", net.JoinHostPort(host, fmt.Sprint(port)))
-	if err != nil {
+	var u *net.UDPConn
+	var t net.Listener
+	for try := 0; ; try++ {
+		if u, err = net.ListenUDP("udp", ua); err != nil {
+			return err
+		}
+		port := u.LocalAddr().(*net.UDPAddr).Port
+		t, err = net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(port)))
+		if err == nil {
+			break
+		}
 		_ = u.Close()
-		return err
+		if ua.Port != 0 || try == 20 {
+			return err // a fixed port: TCP must have that one
+		}
 	}
 	_ = u.SetReadBuffer(4 << 20)
 	_ = u.SetWriteBuffer(4 << 20)
-	s.udp, s.tcp, s.port = u, t, port
+	s.udp, s.tcp, s.port = u, t, u.LocalAddr().(*net.UDPAddr).Port
 	s.wg.Add(2)
 	go s.readUDP()
 	go s.acceptTCP()
@@ -400,4 +409,17 @@ func (s *Server) candidates(apiHost string) []string {
 		}
 	}
 	return out
+}
+
+// firstBWarning reports whether the stream's B-frame drops are not logged
+// yet, and remembers them (forgetting all after 1024 streams).
+func (s *Server) firstBWarning(streamID string) bool {
+	if _, seen := s.bWarned.LoadOrStore(streamID, true); seen {
+		return false
+	}
+	if s.nWarned.Add(1) > 1024 {
+		s.bWarned.Clear()
+		s.nWarned.Store(0)
+	}
+	return true
 }

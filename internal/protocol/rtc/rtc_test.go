@@ -253,3 +253,25 @@ func TestRTCPNack(t *testing.T) {
 		t.Errorf("nacks %v, want [10 11 26]", got)
 	}
 }
+
+func TestWHEPH265(t *testing.T) {
+	s, hs := newTestServer(t)
+	key := media.Key{Vhost: media.DefaultVhost, App: "live", Stream: "hevc"}
+	st, err := s.deps.Registry.Publish(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Unpublish()
+	st.SetVideoInfo(media.VideoInfo{Codec: media.CodecH265})
+	offer := strings.Replace(testOffer, "96 97 102 103 106\r\n", "96 97 102 103 106 49\r\n", 1)
+	offer = strings.Replace(offer, "m=audio", "a=rtpmap:49 H265/90000\r\nm=audio", 1)
+	code, ans, _ := post(t, hs.URL+WHEPPath+"?app=live&stream=hevc", offer)
+	if code != http.StatusCreated || !strings.Contains(ans, "a=rtpmap:49 H265/90000") {
+		t.Fatalf("H.265 offer: %d\n%s", code, ans)
+	}
+	code, body, _ := post(t, hs.URL+WHEPPath+"?app=live&stream=hevc", testOffer)
+	if code != http.StatusCreated || strings.Contains(body, "m=video 9") {
+		// No H.265 in the offer: audio only is fine, video is refused.
+		t.Fatalf("H.264-only offer of an H.265 stream: %d\n%s", code, body)
+	}
+}

@@ -31,7 +31,7 @@ func walkRTCP(b []byte, fn func(p *rtcpPacket)) {
 			return
 		}
 		n := 4 * (int(binary.BigEndian.Uint16(b[2:])) + 1)
-		if n > len(b) {
+		if n < 8 || n > len(b) {
 			return
 		}
 		p := rtcpPacket{typ: b[1], fmt: b[0] & 0x1f, ssrc: binary.BigEndian.Uint32(b[4:]), body: b[8:n]}

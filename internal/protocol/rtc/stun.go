@@ -140,16 +140,21 @@ func appendBindingSuccess(dst []byte, txID []byte, addr netip.AddrPort, pwd stri
 	for i := range a {
 		dst = append(dst, a[i]^key[i])
 	}
+	return appendIntegrity(dst, start, pwd)
+}
+
+// appendIntegrity ends the message that starts at dst[start:] with
+// MESSAGE-INTEGRITY (key pwd) and FINGERPRINT, each computed over the
+// message before it with the length field counting it (RFC 8489 §14.5,
+// §14.7).
+func appendIntegrity(dst []byte, start int, pwd string) []byte {
 	msg := dst[start:]
-	// MESSAGE-INTEGRITY over the message so far, its length counting the
-	// attribute.
 	binary.BigEndian.PutUint16(msg[2:], uint16(len(msg)-stunHeaderLen+24))
 	mac := hmac.New(sha1.New, []byte(pwd))
 	mac.Write(msg)
 	dst = binary.BigEndian.AppendUint16(dst, attrMessageIntegrity)
 	dst = binary.BigEndian.AppendUint16(dst, 20)
 	dst = mac.Sum(dst)
-	// FINGERPRINT over the message so far, its length counting it.
 	msg = dst[start:]
 	binary.BigEndian.PutUint16(msg[2:], uint16(len(msg)-stunHeaderLen+8))
 	crc := crc32.ChecksumIEEE(msg) ^ fingerprintXOR

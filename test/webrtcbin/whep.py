@@ -1,0 +1,103 @@
+#!/usr/bin/python3
+"""A WHEP player on GStreamer's webrtcbin: POSTs its offer to the WHEP URL,
+decodes the H.264 it receives and prints a JSON report of decoded frames.
+
+usage: whep.py URL SECONDS
+"""
+import json
+import sys
+import urllib.request
+
+import gi
+
+gi.require_version("Gst", "1.0")
+gi.require_version("GstWebRTC", "1.0")
+gi.require_version("GstSdp", "1.0")
+from gi.repository import GLib, Gst, GstSdp, GstWebRTC  # noqa: E402
+
+Gst.init(None)
+url, seconds = sys.argv[1], float(sys.argv[2])
+loop = GLib.MainLoop()
+report = {"frames": 0, "width": 0, "height": 0, "errors": []}
+pipe = Gst.Pipeline.new("p")
+webrtc = Gst.ElementFactory.make("webrtcbin", "w")
+webrtc.set_property("bundle-policy", GstWebRTC.WebRTCBundlePolicy.MAX_BUNDLE)
+pipe.add(webrtc)
+caps = Gst.Caps.from_string("application/x-rtp,media=video,encoding-name=H264,payload=102,clock-rate=90000,"
+                            "packetization-mode=(string)1,profile-level-id=(string)42e01f")
+webrtc.emit("add-transceiver", GstWebRTC.WebRTCRTPTransceiverDirection.RECVONLY, caps)
+
+
+def on_frame(_sink, buf, pad):
+    report["frames"] += 1
+    if not report["width"]:
+        s = pad.get_current_caps().get_structure(0)
+        report["width"], report["height"] = s.get_value("width"), s.get_value("height")
+
+
+def on_pad(_w, pad):
+    if pad.direction != Gst.PadDirection.SRC:
+        return
+    chain = Gst.parse_bin_from_description(
+        "rtph264depay ! h264parse ! avdec_h264 ! videoconvert ! fakesink name=sink signal-handoffs=true sync=false", True)
+    pipe.add(chain)
+    chain.sync_state_with_parent()
+    pad.link(chain.get_static_pad("sink"))
+    sink = chain.get_by_name("sink")
+    sink.connect("handoff", on_frame)
+
+
+def on_answer(sdp_text):
+    ok, msg = GstSdp.SDPMessage.new_from_text(sdp_text)
+    ans = GstWebRTC.WebRTCSessionDescription.new(GstWebRTC.WebRTCSDPType.ANSWER, msg)
+    webrtc.emit("set-remote-description", ans, Gst.Promise.new())
+
+
+def on_offer(promise, _data):
+    promise.wait()
+    reply = promise.get_reply()
+    if reply.has_field("error"):
+        report["errors"].append("create-offer: %s" % reply.get_value("error"))
+        loop.quit()
+        return
+    offer = reply.get_value("offer")
+    if offer is None or offer.sdp is None:
+        report["errors"].append("create-offer gave no SDP")
+        loop.quit()
+        return
+    webrtc.emit("set-local-description", offer, Gst.Promise.new())
+    if len(sys.argv) > 3:
+        sys.stderr.write(offer.sdp.as_text())
+    req = urllib.request.Request(url, data=offer.sdp.as_text().encode(), method="POST",
+                                 headers={"Content-Type": "application/sdp"})
+    try:
+        with urllib.request.urlopen(req, timeout=10) as res:
+            if res.status != 201:
+                report["errors"].append("POST: %d" % res.status)
+            on_answer(res.read().decode())
+    except Exception as e:  # noqa: BLE001
+        report["errors"].append("POST: %s" % e)
+
+
+def on_negotiation(w):
+    w.emit("create-offer", None, Gst.Promise.new_with_change_func(on_offer, None))
+
+
+webrtc.connect("on-negotiation-needed", on_negotiation)
+webrtc.connect("pad-added", on_pad)
+
+
+def on_message(_bus, m):
+    if m.type == Gst.MessageType.ERROR:
+        report["errors"].append(str(m.parse_error()[0]))
+        loop.quit()
+
+
+bus = pipe.get_bus()
+bus.add_signal_watch()
+bus.connect("message", on_message)
+pipe.set_state(Gst.State.PLAYING)
+GLib.timeout_add(int(seconds * 1000), loop.quit)
+loop.run()
+pipe.set_state(Gst.State.NULL)
+print(json.dumps(report))
