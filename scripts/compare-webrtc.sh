@@ -9,7 +9,7 @@
 # (H.264 copied, AAC as Opus). Each server is pinned to CPU 0, ffmpeg and
 # the bench tool to CPU 1:
 #   scripts/compare-webrtc.sh            (points: 100, 300 WHEP; 100 RTMP)
-#   POINTS="100 300" RTMP=100 DURATION=20s scripts/compare-webrtc.sh
+#   POINTS="100 300" RTMP=100 DURATION=20s RAMP=0s scripts/compare-webrtc.sh
 # Prints per point: server CPU (% of one core; srs-lite's includes its
 # AAC->Opus ffmpeg child, also shown apart), RSS, RSS per viewer over the
 # idle RSS, kbps per player (over the run, connects included, and over its
@@ -23,6 +23,7 @@ cd "$(dirname "$0")/.."
 points=${POINTS:-"100 300"}
 nrtmp=${RTMP:-100}
 dur=${DURATION:-20s}
+ramp=${RAMP:-0s} # spread the connects over this time (bench -ramp); 0s: 50 in flight at once
 # shellcheck source=scripts/load-lib.sh
 . scripts/load-lib.sh
 go build -o bin/srs-lite ./cmd/srs-lite
@@ -51,7 +52,7 @@ measure() { # name pid url players -> prints a row
 	local name=$1 pid=$2 url=$3 np=$4 c0 k0 t0 c1 k1 t1 rss idle
 	idle=$(rss_kb "$pid")
 	c0=$(cpu_ticks "$pid"); k0=$(child_ticks "$pid"); t0=$(date +%s.%N)
-	taskset -c 1 /usr/bin/time -f "%U %S" -o "$work/bench.time" "$bin" bench play -n "$np" -d "$dur" -stall 1s -json "$url" > "$work/bench.json" 2> "$work/bench.err" &
+	taskset -c 1 /usr/bin/time -f "%U %S" -o "$work/bench.time" "$bin" bench play -n "$np" -d "$dur" -ramp "$ramp" -stall 1s -json "$url" > "$work/bench.json" 2> "$work/bench.err" &
 	local bp=$!
 	sleep $((${dur%s} * 3 / 4))
 	rss=$(rss_kb "$pid")
