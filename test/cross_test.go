@@ -146,8 +146,9 @@ func TestCrossTiny(t *testing.T) {
 	s := string(out)
 	features := s[strings.Index(s, "features:"):] + " "
 	if !strings.Contains(s, "(tiny)") || !strings.Contains(features, " rtmp ") ||
-		strings.Contains(features, " http2 ") || strings.Contains(features, " bench ") || strings.Contains(features, " tls ") {
-		t.Errorf("tiny -v: want (tiny), rtmp, and no http2, bench or tls:\n%s", s)
+		strings.Contains(features, " http2 ") || strings.Contains(features, " bench ") || strings.Contains(features, " tls ") ||
+		strings.Contains(features, " webrtc ") {
+		t.Errorf("tiny -v: want (tiny), rtmp, and no http2, bench, tls or webrtc:\n%s", s)
 	}
 	// A key this build does not serve is refused at -t, never ignored.
 	conf := filepath.Join(t.TempDir(), "tls.toml")
@@ -157,6 +158,13 @@ func TestCrossTiny(t *testing.T) {
 	if out, err := exec.Command(qemu, bin, "-t", "-c", conf).CombinedOutput(); err == nil ||
 		!strings.Contains(string(out), "tls.toml:2: rtmp.rtmps_listen: not supported in the tiny build") {
 		t.Errorf("tiny -t with rtmps_listen: %v: %s", err, out)
+	}
+	if err := os.WriteFile(conf, []byte("[rtc]\nlisten = \"127.0.0.1:9000\"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command(qemu, bin, "-t", "-c", conf).CombinedOutput(); err == nil ||
+		!strings.Contains(string(out), "tls.toml:2: rtc.listen: not supported in this build") {
+		t.Errorf("tiny -t with [rtc] listen: %v: %s", err, out)
 	}
 	if out, err := exec.Command(qemu, bin, "bench", "play", "rtmp://127.0.0.1/live/x").CombinedOutput(); err == nil ||
 		!strings.Contains(string(out), "not compiled into this build") {

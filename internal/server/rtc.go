@@ -8,12 +8,16 @@ import (
 	"net/http"
 	"sync"
 
+	"github.com/srs-lite/srs-lite/internal/buildinfo"
 	"github.com/srs-lite/srs-lite/internal/config"
 	"github.com/srs-lite/srs-lite/internal/protocol/rtc"
 	"github.com/srs-lite/srs-lite/internal/service/audiobridge"
 )
 
-func init() { register(orderRTC, newRTC) }
+func init() {
+	register(orderRTC, newRTC)
+	buildinfo.Register("webrtc")
+}
 
 // orderRTC starts WebRTC after the RTMP listener, beside the other
 // protocols.
