@@ -24,6 +24,8 @@ points=${POINTS:-"100 300"}
 nrtmp=${RTMP:-100}
 dur=${DURATION:-20s}
 ramp=${RAMP:-0s} # spread the connects over this time (bench -ramp); 0s: 50 in flight at once
+[ -x /usr/bin/time ] || { echo "compare-webrtc: needs GNU time (apt-get install time)" >&2; exit 1; }
+command -v taskset > /dev/null || { echo "compare-webrtc: needs taskset (util-linux)" >&2; exit 1; }
 # shellcheck source=scripts/load-lib.sh
 . scripts/load-lib.sh
 go build -o bin/srs-lite ./cmd/srs-lite
