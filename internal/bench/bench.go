@@ -52,7 +52,10 @@ type Player func(ctx context.Context, url string, onTag func(typ uint8, ts uint3
 
 // Tunables of the measurement.
 const (
-	// StallGap is the time without a frame that counts as one stall.
+	// StallGap is the default time without a frame that counts as one
+	// stall (Config.StallGap). Once a player has received a video frame,
+	// only video frames count: audio flowing on does not hide a frozen
+	// picture.
 	StallGap = 2 * time.Second
 	// MaxInFlight bounds the players connecting at once when Config.Ramp is 0.
 	MaxInFlight = 50
@@ -80,6 +83,9 @@ type Config struct {
 	Ramp time.Duration
 	// Progress receives a live progress line; nil disables it.
 	Progress io.Writer
+	// StallGap is the time without a frame that counts as one stall; 0
+	// means StallGap.
+	StallGap time.Duration
 	// Terminal makes the progress line a single line rewritten with '\r'
 	// once a second; otherwise a plain line is written every 5 seconds.
 	Terminal bool
@@ -136,14 +142,16 @@ type player struct {
 	failed    atomic.Bool
 	inFlight  atomic.Bool // holds a slot of run.sem
 
-	begin int64 // connect start, ns since the run start; owned by the player goroutine
-	seen  bool  // a tag was received; owned by the player goroutine
-	_     [64]byte
+	begin     int64 // connect start, ns since the run start; owned by the player goroutine
+	seen      bool  // a tag was received; owned by the player goroutine
+	seenVideo bool  // a video frame was received; owned by the player goroutine
+	_         [64]byte
 }
 
 // run is one bench run.
 type run struct {
 	cfg     Config
+	gap     time.Duration // stall gap
 	play    Player
 	start   time.Time
 	ctx     context.Context
@@ -161,7 +169,10 @@ func Run(ctx context.Context, c Config, p Player) (Result, error) {
 	if c.Players < 1 || c.Duration <= 0 || c.Ramp < 0 || c.URL == "" || p == nil {
 		return Result{}, fmt.Errorf("bench: %d players for %v, ramp %v: %w", c.Players, c.Duration, c.Ramp, ErrConfig)
 	}
-	r := &run{cfg: c, play: p, start: time.Now(), players: make([]player, c.Players)}
+	r := &run{cfg: c, gap: c.StallGap, play: p, start: time.Now(), players: make([]player, c.Players)}
+	if r.gap <= 0 {
+		r.gap = StallGap
+	}
 	ctx, cancel := context.WithTimeout(ctx, c.Duration)
 	defer cancel()
 	r.ctx = ctx
@@ -296,10 +307,14 @@ func (r *run) onTag(p *player, typ uint8, body []byte) {
 	}
 	now := r.now()
 	p.frames.Add(1)
-	if video && p.ttff.Load() == 0 {
+	if video && !p.seenVideo {
+		p.seenVideo = true
 		p.ttff.Store(max(now-p.begin, 1))
 	}
-	if prev := p.last.Swap(now); prev != 0 && time.Duration(now-prev) > StallGap {
+	if !video && p.seenVideo {
+		return // the stall clock follows the video
+	}
+	if prev := p.last.Swap(now); prev != 0 && time.Duration(now-prev) > r.gap {
 		p.countStall(prev)
 	}
 }
@@ -318,7 +333,7 @@ func (r *run) checkStall(p *player, now int64) {
 	if p.failed.Load() {
 		return
 	}
-	if last := p.last.Load(); last != 0 && time.Duration(now-last) > StallGap {
+	if last := p.last.Load(); last != 0 && time.Duration(now-last) > r.gap {
 		p.countStall(last)
 	}
 }
@@ -479,8 +494,11 @@ func PlayerFor(rawURL string, conns int, players map[string]Player) (Player, err
 	if p := players[scheme]; p != nil {
 		return p, nil
 	}
-	if p := players["whep"]; p != nil && (scheme == "http" || scheme == "https") && strings.Contains(u.Path, "/rtc/v1/whep/") {
-		return p, nil // WHEP endpoint
+	// A WHEP endpoint over http(s): SRS's /rtc/v1/whep/ or any path
+	// ending in /whep (MediaMTX, pion's examples).
+	if p := players["whep"]; p != nil && (scheme == "http" || scheme == "https") &&
+		(strings.Contains(u.Path, "/rtc/v1/whep") || strings.HasSuffix(strings.TrimSuffix(u.Path, "/"), "/whep")) {
+		return p, nil
 	}
 	if (scheme == "http" || scheme == "https") && strings.HasSuffix(u.Path, ".m3u8") {
 		return NewHLSPlayer(conns), nil

@@ -372,7 +372,7 @@ func TestIsFrame(t *testing.T) {
 
 // newTestRun returns a run with one player, for driving onTag directly.
 func newTestRun() (*run, *player) {
-	r := &run{start: time.Now(), players: make([]player, 1)}
+	r := &run{start: time.Now(), gap: StallGap, players: make([]player, 1)}
 	return r, &r.players[0]
 }
 
@@ -432,5 +432,25 @@ func BenchmarkReadFLV(b *testing.B) {
 		if err := ReadFLV(rd, onTag); !errors.Is(err, io.EOF) {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestStallVideoClock: once video has been seen, audio flowing on does not
+// hide a frozen picture; Config.StallGap sets the gap.
+func TestStallVideoClock(t *testing.T) {
+	r, p := newTestRun()
+	r.gap = time.Second
+	r.start = time.Now().Add(-10 * time.Second)
+	key := []byte{0x17, 1, 0, 0, 0, 0x65}
+	aac := []byte{0xaf, 1, 0x21}
+	r.onTag(p, flv.TagVideo, key)
+	p.last.Store(max(r.now()-int64(1500*time.Millisecond), 1)) // the last video frame 1.5 s ago
+	r.onTag(p, flv.TagAudio, aac)
+	r.checkStall(p, r.now())
+	if got := p.stalls.Load(); got != 1 {
+		t.Errorf("%d stalls with audio flowing and video frozen for 1.5 s, want 1", got)
+	}
+	if got := p.frames.Load(); got != 2 {
+		t.Errorf("%d frames, want 2 (audio still counts as a frame)", got)
 	}
 }

@@ -13,10 +13,11 @@ import (
 	"time"
 )
 
-const usage = `usage: srs-lite bench play [-n N] [-d DURATION] [-ramp DURATION] [-json] URL
+const usage = `usage: srs-lite bench play [-n N] [-d DURATION] [-ramp DURATION] [-stall DURATION] [-json] URL
 
 Opens N players against URL (http://host/app/stream.flv, or a scheme the
-binary plugs in such as rtmp:// and rtmps://) and reports connects, failures, bitrate,
+binary plugs in such as rtmp://, rtmps://, srt:// and whep://HOST:1985/APP/STREAM
+or a WHEP endpoint http://HOST:1985/rtc/v1/whep/?app=APP&stream=STREAM) and reports connects, failures, bitrate,
 frames, time to first video frame and stalls. Exit status 0 when every
 player connected and none failed, 1 otherwise, 2 for a usage error.
 A load tool: https:// and rtmps:// players do not verify the server's
@@ -62,6 +63,7 @@ func mainPlay(players map[string]Player, args []string, stdout, stderr io.Writer
 	n := fs.Int("n", 1, "number of players")
 	d := fs.Duration("d", 10*time.Second, "duration of the run, ramp included")
 	ramp := fs.Duration("ramp", 0, "spread the connects over this time (0: as fast as possible, at most 50 connecting at once)")
+	stall := fs.Duration("stall", StallGap, "a gap without a (video) frame longer than this counts as a stall")
 	asJSON := fs.Bool("json", false, "print the result as JSON on stdout")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, usage)
@@ -89,8 +91,8 @@ func mainPlay(players map[string]Player, args []string, stdout, stderr io.Writer
 		fs.Usage()
 		return 2
 	}
-	if *n < 1 || *d <= 0 || *ramp < 0 {
-		fmt.Fprintln(stderr, "bench play: -n must be at least 1, -d positive and -ramp not negative")
+	if *n < 1 || *d <= 0 || *ramp < 0 || *stall <= 0 {
+		fmt.Fprintln(stderr, "bench play: -n must be at least 1, -d and -stall positive and -ramp not negative")
 		return 2
 	}
 	p, err := PlayerFor(pos[0], *n, players)
@@ -101,7 +103,7 @@ func mainPlay(players map[string]Player, args []string, stdout, stderr io.Writer
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	cfg := Config{URL: pos[0], Players: *n, Duration: *d, Ramp: *ramp, Progress: stderr, Terminal: isTerminal(stderr)}
+	cfg := Config{URL: pos[0], Players: *n, Duration: *d, Ramp: *ramp, StallGap: *stall, Progress: stderr, Terminal: isTerminal(stderr)}
 	res, err := Run(ctx, cfg, p)
 	if err != nil {
 		fmt.Fprintln(stderr, err)
