@@ -362,7 +362,9 @@ func (s *Server) writeTo(b []byte, to netip.AddrPort) error {
 
 // candidates returns the addresses to advertise for a request that reached
 // the API at apiHost: the configured candidate (or the interfaces' for
-// "*") and apiHost, loopback last and without duplicates.
+// "*": the listen address, or for a wildcard one the interfaces') and
+// apiHost, IPv4 before IPv6, loopback only when there is nothing else, and
+// without duplicates.
 func (s *Server) candidates(apiHost string) []string {
 	c := s.cfg.Load().Candidate
 	var out []string
@@ -386,7 +388,19 @@ func (s *Server) candidates(apiHost string) []string {
 		add(c)
 		return out
 	}
-	var loop []string
+	// A socket bound to one address is reached at that address only. A
+	// wildcard one is dual-stack: IPv6 addresses too (link-local ones
+	// need a zone no browser knows).
+	var v6 bool
+	if s.udp != nil {
+		ip := s.udp.LocalAddr().(*net.UDPAddr).IP
+		if !ip.IsUnspecified() {
+			add(ip.String())
+			return out
+		}
+		v6 = true
+	}
+	var loop, six []string
 	ifs, _ := net.Interfaces()
 	for _, ifc := range ifs {
 		if ifc.Flags&net.FlagUp == 0 {
@@ -395,15 +409,21 @@ func (s *Server) candidates(apiHost string) []string {
 		addrs, _ := ifc.Addrs()
 		for _, a := range addrs {
 			n, ok := a.(*net.IPNet)
-			if !ok || n.IP.To4() == nil || n.IP.IsLinkLocalUnicast() {
-				continue // IPv4 only: what browsers pair with most simply
+			switch {
+			case !ok || n.IP.IsLinkLocalUnicast():
+			case n.IP.IsLoopback():
+				if n.IP.To4() != nil {
+					loop = append(loop, n.IP.String())
+				}
+			case n.IP.To4() != nil:
+				add(n.IP.String())
+			case v6:
+				six = append(six, n.IP.String())
 			}
-			if n.IP.IsLoopback() {
-				loop = append(loop, n.IP.String())
-				continue
-			}
-			add(n.IP.String())
 		}
+	}
+	for _, a := range six {
+		add(a)
 	}
 	if len(out) == 0 {
 		for _, l := range loop {

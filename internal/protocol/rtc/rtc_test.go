@@ -275,3 +275,50 @@ func TestWHEPH265(t *testing.T) {
 		t.Fatalf("H.264-only offer of an H.265 stream: %d\n%s", code, body)
 	}
 }
+
+// TestCandidatesStar: "*" advertises the API host first, then the bound
+// address, or for a wildcard (dual-stack) socket the interfaces' IPv4
+// addresses and their IPv6 addresses after them; never a link-local
+// address, never loopback beside real ones.
+func TestCandidatesStar(t *testing.T) {
+	for _, listen := range []string{"127.0.0.1:0", "[::]:0"} {
+		s, err := New(Config{Candidate: "*"}, Deps{Registry: media.NewRegistry(nil)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Listen(listen); err != nil {
+			s.Close()
+			t.Skipf("SKIPPED: cannot listen on %s here: %v", listen, err)
+		}
+		cs := s.candidates("192.0.2.7:1985")
+		s.Close()
+		if len(cs) == 0 || cs[0] != "192.0.2.7" {
+			t.Fatalf("%s: %v: the API host is not first", listen, cs)
+		}
+		if listen == "127.0.0.1:0" {
+			if len(cs) != 2 || cs[1] != "127.0.0.1" {
+				t.Errorf("%s: %v: want the API host and the bound address", listen, cs)
+			}
+			continue
+		}
+		sawV6 := false
+		for _, c := range cs {
+			ip := net.ParseIP(c)
+			if ip == nil {
+				t.Fatalf("%s: %q is not an address", listen, c)
+			}
+			if ip.IsLinkLocalUnicast() || ip.IsLoopback() {
+				t.Errorf("%s: %v: %s advertised", listen, cs, c)
+			}
+			if ip.To4() == nil {
+				sawV6 = true
+				if listen == "127.0.0.1:0" {
+					t.Errorf("%s: %v: IPv6 on an IPv4 socket", listen, cs)
+				}
+			} else if sawV6 {
+				t.Errorf("%s: %v: IPv4 after IPv6", listen, cs)
+			}
+		}
+		t.Logf("%s: %v", listen, cs)
+	}
+}
