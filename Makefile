@@ -43,6 +43,8 @@ unit:
 	$(GO) test -race -count=1 -timeout 10m $(UNIT)
 	@# The allocation pins again without -race, under which sync.Pool drops items at random.
 	$(GO) test -count=1 -timeout 5m -run 'Alloc' $(UNIT)
+	@# What the tiny profile builds differently: its config refusals, components and API.
+	$(GO) test -count=1 -timeout 5m -tags tiny ./internal/config/ ./internal/server/ ./internal/api/
 
 integration: build cross-test-bins
 	SRS_LITE_BIN=$(CURDIR)/$(BIN) SRS_LITE_CROSS_DIR=$(CURDIR)/bin $(GO) test -count=1 -timeout 15m -v ./test/... 2>&1 | scripts/summarize-tests.sh

@@ -90,6 +90,9 @@ func TestGolden(t *testing.T) {
 	}
 	for _, file := range files {
 		t.Run(filepath.Base(file), func(t *testing.T) {
+			if !TLSBuilt || !RTCBuilt {
+				t.Skip("SKIPPED: the goldens are of the full build; this build refuses more keys (tiny, nortc)")
+			}
 			c, err := Load(file)
 			var got string
 			if err != nil {

@@ -118,6 +118,9 @@ func TestProblems(t *testing.T) {
 			"c.toml:2: log.level: \"x\": must be one of debug | info | warn | error\nc.toml:4: rtmp.chunk_size: 1 out of range 128..65536\nc.toml:5: rtmp.foo: unknown key"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			if !TLSBuilt && (strings.HasPrefix(tc.name, "tls") || strings.Contains(tc.name, "https")) {
+				t.Skip("SKIPPED: this build has no TLS and refuses the keys (see TestTiny*)")
+			}
 			_, err := Parse("c.toml", []byte(tc.in))
 			got := ""
 			if err != nil {
