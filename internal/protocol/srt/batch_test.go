@@ -93,3 +93,86 @@ func drain(rc *net.UDPConn) {
 		}
 	}
 }
+
+// TestSendBatchGSO: frames cut as a player cuts them (full packets and a
+// shorter last one, over the GSO segment and byte limits too) arrive as
+// the same datagrams in order, with GSO where the kernel has it and without.
+func TestSendBatchGSO(t *testing.T) {
+	for _, off := range []bool{false, true} {
+		gsoOff = off
+		m, rc, to := batchPair(t)
+		gsoOff = false
+		t.Logf("gso off=%v: socket has GSO: %v", off, m.bw.gso)
+		var b sendBatch
+		seq := 0
+		full := headerSize + LivePayload
+		for _, n := range []int{2, 10, gsoMaxSegs + 3, 1, 130} {
+			var sent [][]byte
+			for i := range n {
+				size := full
+				if i == n-1 && n > 1 {
+					size = 200 + seq%100
+				}
+				if n == 130 && i == 50 {
+					size = 700 // a short packet inside the batch (a retransmission)
+				}
+				p := bytes.Repeat([]byte{byte(seq)}, size)
+				seq++
+				sent = append(sent, p)
+				b.add(p)
+			}
+			m.sendBatch(&b, to)
+			if len(b.bufs) != 0 {
+				t.Fatalf("batch of %d: %d left", n, len(b.bufs))
+			}
+			buf := make([]byte, 70000)
+			_ = rc.SetReadDeadline(time.Now().Add(2 * time.Second))
+			for i, want := range sent {
+				k, err := rc.Read(buf)
+				if err != nil {
+					t.Fatalf("off=%v batch of %d: datagram %d: %v", off, n, i, err)
+				}
+				if !bytes.Equal(buf[:k], want) {
+					t.Fatalf("off=%v batch of %d: datagram %d: %d bytes [%d], want %d [%d]", off, n, i, k, buf[0], len(want), want[0])
+				}
+			}
+		}
+		if b.noGSO {
+			t.Errorf("off=%v: GSO turned off after a failed send", off)
+		}
+	}
+}
+
+// TestTrainLen: a GSO message is a run of one size and at most one shorter
+// datagram after it, within the segment and byte limits.
+func TestTrainLen(t *testing.T) {
+	mk := func(sizes ...int) [][]byte {
+		var bs [][]byte
+		for _, s := range sizes {
+			bs = append(bs, make([]byte, s))
+		}
+		return bs
+	}
+	for _, c := range []struct {
+		bufs [][]byte
+		want int
+	}{
+		{mk(1332), 1},
+		{mk(1332, 1332, 500), 3},
+		{mk(1332, 500, 1332), 2},
+		{mk(500, 1332), 1},
+		{mk(1332, 1332, 1332, 1400), 3},
+		{mk(make([]int, 100)...), 1}, // zero-size datagrams: one each
+	} {
+		if got := trainLen(c.bufs); got != c.want {
+			t.Errorf("trainLen(%d datagrams, first %d) = %d, want %d", len(c.bufs), len(c.bufs[0]), got, c.want)
+		}
+	}
+	big := make([][]byte, 200)
+	for i := range big {
+		big[i] = make([]byte, 1332)
+	}
+	if got := trainLen(big); got != gsoMaxBytes/1332 {
+		t.Errorf("trainLen(200 full) = %d, want %d", got, gsoMaxBytes/1332)
+	}
+}

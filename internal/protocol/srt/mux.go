@@ -25,6 +25,7 @@ type mux struct {
 	pc *net.UDPConn
 	bw *batchWriter                                      // sendmmsg for the data packets of a flush
 	hs func(b []byte, from netip.AddrPort, at time.Time) // socket id 0: a listener's handshakes
+	q  *sendQueue                                        // a listener's: connections queue their datagrams
 
 	mu     sync.RWMutex
 	conns  map[uint32]*Conn
@@ -47,6 +48,13 @@ func newMux(pc *net.UDPConn) *mux {
 // start runs the read loop and the ticker; tick, when not nil, also runs on
 // every tick (the listener's expiries).
 func (m *mux) start(tick func(time.Time)) {
+	if m.q != nil {
+		m.wg.Add(1)
+		go func() {
+			defer m.wg.Done()
+			m.q.run(m.done)
+		}()
+	}
 	m.wg.Add(2)
 	go func() {
 		defer m.wg.Done()
@@ -206,6 +214,9 @@ func (m *mux) close() {
 	m.mu.Unlock()
 	for _, c := range conns {
 		c.CloseWithError(ErrClosed)
+	}
+	if m.q != nil {
+		m.q.flush() // the shutdowns
 	}
 	close(m.done)
 	_ = m.pc.Close()
