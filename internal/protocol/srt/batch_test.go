@@ -98,6 +98,8 @@ func drain(rc *net.UDPConn) {
 // shorter last one, over the GSO segment and byte limits too) arrive as
 // the same datagrams in order, with GSO where the kernel has it and without.
 func TestSendBatchGSO(t *testing.T) {
+	gsoLoopback = true
+	defer func() { gsoLoopback = false }()
 	for _, off := range []bool{false, true} {
 		gsoOff = off
 		m, rc, to := batchPair(t)

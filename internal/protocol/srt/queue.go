@@ -19,9 +19,10 @@ const (
 	// queueMsgs bounds the messages of one sendmmsg (the kernel's
 	// UIO_MAXIOV).
 	queueMsgs = 1024
-	// queueBytes is the queue's size: a producer that finds it fuller
-	// sends it itself (the sender is behind).
-	queueBytes = 1 << 20
+	// queueBytes is the queue's size: a producer that fills it sends it
+	// itself (the sender is behind). Two of them (one queued, one being
+	// sent) are the memory of a listener's sending.
+	queueBytes = 512 << 10
 )
 
 // qent is one queued message: a datagram, or with seg > 0 a GSO train of
@@ -57,13 +58,15 @@ func newSendQueue(m *mux) *sendQueue {
 }
 
 // put queues the datagrams of b for addr and empties b; GSO trains where
-// the socket has GSO.
+// the socket has GSO. A producer that fills the queue sends it itself (the
+// sender is behind), so that the queue stays within queueBytes and a
+// train.
 func (q *sendQueue) put(b *sendBatch, addr *net.UDPAddr) {
-	gso := q.m.bw != nil && q.m.bw.gso && !q.gsoOff.Load()
+	gso := q.m.bw != nil && q.m.bw.gso && !q.gsoOff.Load() && gsoTo(addr.IP)
 	q.mu.Lock()
-	qb := q.cur
-	first := len(qb.ents) == 0
+	first := len(q.cur.ents) == 0
 	for bufs := b.bufs; len(bufs) > 0; {
+		qb := q.cur
 		n := 1
 		if gso {
 			n = trainLen(bufs)
@@ -78,12 +81,21 @@ func (q *sendQueue) put(b *sendBatch, addr *net.UDPAddr) {
 		}
 		qb.ents = append(qb.ents, e)
 		bufs = bufs[n:]
+		if q.fullLocked() {
+			q.mu.Unlock()
+			q.flush()
+			q.mu.Lock()
+			first = len(q.cur.ents) == 0
+		}
 	}
-	full := len(qb.data) >= queueBytes || len(qb.ents) >= 4*queueMsgs
 	q.mu.Unlock()
 	clear(b.bufs) // the send ring owns the bytes
 	b.bufs = b.bufs[:0]
-	q.signal(first, full)
+	q.signal(first)
+}
+
+func (q *sendQueue) fullLocked() bool {
+	return len(q.cur.data) >= queueBytes || len(q.cur.ents) >= queueMsgs
 }
 
 // put1 queues one datagram.
@@ -94,16 +106,17 @@ func (q *sendQueue) put1(p []byte, addr *net.UDPAddr) {
 	off := len(qb.data)
 	qb.data = append(qb.data, p...)
 	qb.ents = append(qb.ents, qent{off: int32(off), n: int32(len(p)), addr: addr})
-	full := len(qb.data) >= queueBytes || len(qb.ents) >= 4*queueMsgs
+	full := q.fullLocked()
 	q.mu.Unlock()
-	q.signal(first, full)
-}
-
-func (q *sendQueue) signal(first, full bool) {
 	if full {
-		q.flush() // the sender is behind: this producer waits for the socket
+		q.flush()
 		return
 	}
+	q.signal(first)
+}
+
+// signal wakes the sender for the first datagrams of the queue.
+func (q *sendQueue) signal(first bool) {
 	if first {
 		select {
 		case q.wake <- struct{}{}:
@@ -140,11 +153,7 @@ func (q *sendQueue) flush() {
 	}
 	q.send(qb)
 	qb.ents = qb.ents[:0]
-	if cap(qb.data) > 4*queueBytes {
-		qb.data = nil // a burst's worth is not kept
-	} else {
-		qb.data = qb.data[:0]
-	}
+	qb.data = qb.data[:0]
 }
 
 func (q *sendQueue) send(qb *qbuf) {
