@@ -74,7 +74,7 @@ func (m *mux) sendBatch(b *sendBatch, to netip.AddrPort) {
 		b.msgs = make([]ipv4.Message, maxBatch)
 		b.iov = make([][]byte, maxBatch)
 	}
-	if m.bw.gso && !b.noGSO && gsoTo(b.addr.IP) {
+	if m.bw.gso && !b.noGSO {
 		m.sendGSO(b, to)
 		return
 	}
@@ -103,16 +103,6 @@ func (m *mux) sendBatch(b *sendBatch, to netip.AddrPort) {
 	clear(b.iov)
 	clear(b.msgs)
 }
-
-// gsoLoopback lets tests send GSO trains on loopback.
-var gsoLoopback bool
-
-// gsoTo reports whether datagrams to ip go as GSO trains: not to loopback,
-// where the kernel cuts a train at the receiving socket and charges every
-// datagram cut from it with the whole train's memory: a local player's
-// receive buffer overflows (measured: a tenth of the packets of 100 local
-// players lost and dropped as too late).
-func gsoTo(ip net.IP) bool { return gsoLoopback || !ip.IsLoopback() }
 
 // trainLen returns how many datagrams from the head of bufs one GSO message
 // carries: a run of one size, and one shorter datagram after it (the kernel

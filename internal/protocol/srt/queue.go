@@ -62,7 +62,7 @@ func newSendQueue(m *mux) *sendQueue {
 // sender is behind), so that the queue stays within queueBytes and a
 // train.
 func (q *sendQueue) put(b *sendBatch, addr *net.UDPAddr) {
-	gso := q.m.bw != nil && q.m.bw.gso && !q.gsoOff.Load() && gsoTo(addr.IP)
+	gso := q.m.bw != nil && q.m.bw.gso && !q.gsoOff.Load()
 	q.mu.Lock()
 	first := len(q.cur.ents) == 0
 	for bufs := b.bufs; len(bufs) > 0; {
