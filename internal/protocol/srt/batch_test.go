@@ -212,3 +212,54 @@ func TestGSOReceiveBuffer(t *testing.T) {
 		t.Errorf("GSO: %d datagrams held, plain: %d", fit[true], fit[false])
 	}
 }
+
+// BenchmarkQueueFanout is one frame (10 packets) to 100 players through a
+// listener's send queue: each player queues its packets, then one flush
+// sends them (in GSO trains where the kernel has them). Per frame.
+func BenchmarkQueueFanout(b *testing.B) {
+	m, rc, to := batchPair(b)
+	go drain(rc)
+	q := newSendQueue(m)
+	addr := net.UDPAddrFromAddrPort(to)
+	p := make([]byte, headerSize+LivePayload)
+	var sb sendBatch
+	b.ReportAllocs()
+	b.SetBytes(int64(100 * 10 * len(p)))
+	for b.Loop() {
+		for range 100 {
+			for range 10 {
+				sb.add(p)
+			}
+			q.put(&sb, addr)
+		}
+		q.flush()
+	}
+	b.ReportMetric(float64(q.calls.Load())/float64(b.N), "sendmmsg/frame")
+}
+
+// TestQueueDoesNotAllocate pins the send queue at zero allocations per
+// frame once its buffers have grown.
+func TestQueueDoesNotAllocate(t *testing.T) {
+	m, rc, to := batchPair(t)
+	go drain(rc)
+	q := newSendQueue(m)
+	addr := net.UDPAddrFromAddrPort(to)
+	p := make([]byte, headerSize+LivePayload)
+	var sb sendBatch
+	frame := func() {
+		for range 20 {
+			for range 10 {
+				sb.add(p)
+			}
+			q.put(&sb, addr)
+		}
+		q.put1(p[:44], addr)
+		q.flush()
+	}
+	for range 10 {
+		frame()
+	}
+	if n := testing.AllocsPerRun(100, frame); n != 0 {
+		t.Errorf("%v allocations per frame", n)
+	}
+}
