@@ -240,6 +240,9 @@ func BenchmarkQueueFanout(b *testing.B) {
 // TestQueueDoesNotAllocate pins the send queue at zero allocations per
 // frame once its buffers have grown.
 func TestQueueDoesNotAllocate(t *testing.T) {
+	if raceEnabled {
+		t.Skip("sync.Pool (x/net's sendmmsg buffers) drops items under -race: make unit runs the pins without it")
+	}
 	m, rc, to := batchPair(t)
 	go drain(rc)
 	q := newSendQueue(m)
