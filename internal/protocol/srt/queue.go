@@ -197,8 +197,9 @@ func (q *sendQueue) send(qb *qbuf) {
 		}
 		ents = ents[sent:]
 	}
-	clear(qb.iov)
-	clear(qb.msgs)
+	used := min(len(qb.ents), queueMsgs) // drop the references, not the whole arrays
+	clear(qb.iov[:used])
+	clear(qb.msgs[:used])
 }
 
 // sendPlain sends a message as plain datagrams.
