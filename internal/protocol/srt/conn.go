@@ -179,6 +179,7 @@ type Conn struct {
 	m        *mux
 	ownMux   bool
 	raddr    netip.AddrPort
+	uaddr    *net.UDPAddr // raddr, for the send queue
 	id       uint32
 	peerID   uint32
 	streamID string
@@ -231,7 +232,7 @@ type connParams struct {
 }
 
 func newConn(m *mux, p connParams) *Conn {
-	c := &Conn{m: m, raddr: p.raddr, id: p.id, peerID: p.peerID, streamID: p.streamID,
+	c := &Conn{m: m, raddr: p.raddr, uaddr: net.UDPAddrFromAddrPort(p.raddr), id: p.id, peerID: p.peerID, streamID: p.streamID,
 		start: p.start, rcvLat: p.rcvLat, sndLat: p.sndLat, idle: p.idle, maxBW: p.maxBW,
 		payload: min(p.mtu, maxDatagram) - udpIPv4 - headerSize, peerWin: p.peerWin, cr: p.cr,
 		rtt: initialRTT, rttVar: initialRTTVar,
@@ -556,6 +557,10 @@ func (c *Conn) pace(now time.Duration) {
 // without making the player drop it as too late.
 func (c *Conn) flushLocked(now time.Duration) {
 	c.fillLocked(now)
+	if c.m.q != nil {
+		c.m.q.put(&c.out, c.uaddr)
+		return
+	}
 	c.m.sendBatch(&c.out, c.raddr)
 }
 
@@ -660,6 +665,10 @@ func (c *Conn) sendCtrl(h ctrlHeader, cif []byte, now time.Duration) {
 	b = append(b, cif...)
 	c.ctl = b[:0]
 	c.lastSend = now
+	if c.m.q != nil {
+		c.m.q.put1(b, c.uaddr)
+		return
+	}
 	c.m.send(b, c.raddr)
 }
 

@@ -21,6 +21,8 @@
 // Layers: packet.go, handshake.go, km.go and streamid.go are pure encoders
 // and parsers (fuzzed); conn.go is one connection's ARQ state machine;
 // mux.go owns a UDP socket, routes datagrams to connections and runs their
-// timers; listener.go answers handshakes; dial.go is the caller; server.go
+// timers; recv*.go read it in batches (recvmmsg); batch*.go and queue.go
+// send in batches (sendmmsg, UDP GSO), a listener's through one send queue
+// for all its connections; listener.go answers handshakes; dial.go is the caller; server.go
 // maps connections onto media streams.
 package srt

@@ -175,6 +175,7 @@ func Listen(addr string, cfg ListenConfig) (*Listener, error) {
 	_, _ = rand.Read(l.secret[:])
 	l.ctx, l.cancel = context.WithCancel(context.Background())
 	l.m.hs = l.handshake
+	l.m.q = newSendQueue(l.m)
 	l.m.start(l.expire)
 	return l, nil
 }

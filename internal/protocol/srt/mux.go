@@ -25,6 +25,7 @@ type mux struct {
 	pc *net.UDPConn
 	bw *batchWriter                                      // sendmmsg for the data packets of a flush
 	hs func(b []byte, from netip.AddrPort, at time.Time) // socket id 0: a listener's handshakes
+	q  *sendQueue                                        // a listener's: connections queue their datagrams
 
 	mu     sync.RWMutex
 	conns  map[uint32]*Conn
@@ -47,6 +48,13 @@ func newMux(pc *net.UDPConn) *mux {
 // start runs the read loop and the ticker; tick, when not nil, also runs on
 // every tick (the listener's expiries).
 func (m *mux) start(tick func(time.Time)) {
+	if m.q != nil {
+		m.wg.Add(1)
+		go func() {
+			defer m.wg.Done()
+			m.q.run(m.done)
+		}()
+	}
 	m.wg.Add(2)
 	go func() {
 		defer m.wg.Done()
@@ -59,10 +67,10 @@ func (m *mux) start(tick func(time.Time)) {
 }
 
 func (m *mux) readLoop() {
-	pb := getPbuf()
-	defer func() { putPbuf(pb) }()
+	var rb rbatch
+	defer rb.release()
 	for {
-		n, from, err := m.pc.ReadFromUDPAddrPort(pb.b[:])
+		n, err := rb.read(m.pc)
 		if err != nil {
 			if errors.Is(err, net.ErrClosed) {
 				return
@@ -74,29 +82,39 @@ func (m *mux) readLoop() {
 			}
 			continue // ICMP errors surface here on some systems
 		}
-		if n < headerSize {
-			continue
-		}
-		from = netip.AddrPortFrom(from.Addr().Unmap(), from.Port())
 		at := time.Now()
-		b := pb.b[:n]
-		id := dstSocket(b)
-		if id == 0 {
-			if m.hs != nil && isControl(b) {
-				m.handshake(b, from, at)
+		for i := range n {
+			if m.dispatch(rb.pbs[i], rb.ns[i], rb.from[i], at) {
+				rb.pbs[i] = nil // kept: rb.read takes a new one
 			}
-			continue
 		}
-		m.mu.RLock()
-		c := m.conns[id]
-		m.mu.RUnlock()
-		if c == nil || c.raddr != from {
-			continue
-		}
-		if m.deliver(c, pb, n, at) {
-			pb = getPbuf()
+		if n >= readBusy && n < readBatch && m.batched() {
+			time.Sleep(readHold)
 		}
 	}
+}
+
+// dispatch routes one datagram; it reports whether its connection kept pb.
+func (m *mux) dispatch(pb *pbuf, n int, from netip.AddrPort, at time.Time) bool {
+	if n < headerSize {
+		return false
+	}
+	from = netip.AddrPortFrom(from.Addr().Unmap(), from.Port())
+	b := pb.b[:n]
+	id := dstSocket(b)
+	if id == 0 {
+		if m.hs != nil && isControl(b) {
+			m.handshake(b, from, at)
+		}
+		return false
+	}
+	m.mu.RLock()
+	c := m.conns[id]
+	m.mu.RUnlock()
+	if c == nil || c.raddr != from {
+		return false
+	}
+	return m.deliver(c, pb, n, at)
 }
 
 // deliver hands a datagram to its connection. A panic (a bug that a
@@ -206,6 +224,9 @@ func (m *mux) close() {
 	m.mu.Unlock()
 	for _, c := range conns {
 		c.CloseWithError(ErrClosed)
+	}
+	if m.q != nil {
+		m.q.flush() // the shutdowns
 	}
 	close(m.done)
 	_ = m.pc.Close()

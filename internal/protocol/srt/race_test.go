@@ -1,0 +1,7 @@
+//go:build race
+
+package srt
+
+// raceEnabled: the race detector makes sync.Pool drop items at random, so
+// pool-backed allocation counts are not deterministic.
+const raceEnabled = true
