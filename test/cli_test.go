@@ -45,7 +45,7 @@ func TestPortInUse(t *testing.T) {
 	}
 	defer ln.Close()
 	conf := filepath.Join(t.TempDir(), "c.toml")
-	os.WriteFile(conf, []byte("[rtmp]\nlisten = \""+ln.Addr().String()+"\"\n[http_api]\nlisten = \"127.0.0.1:0\"\n[http_server]\nlisten = \"127.0.0.1:0\"\n[srt]\nlisten = \"127.0.0.1:0\"\n[rtc]\nlisten = \"127.0.0.1:0\"\n"), 0o644)
+	os.WriteFile(conf, []byte("[rtmp]\nlisten = \""+ln.Addr().String()+"\"\n[http_api]\nlisten = \"127.0.0.1:0\"\n[http_server]\nlisten = \"127.0.0.1:0\"\n[srt]\nlisten = \"127.0.0.1:0\"\n[rtc]\nlisten = \"127.0.0.1:0\"\n[rtsp]\nlisten = \"127.0.0.1:0\"\n"), 0o644)
 	cmd := exec.Command(binPath, "-c", conf)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr

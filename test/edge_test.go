@@ -41,7 +41,7 @@ func startOrigin(t *testing.T, rtmpAddr, extra string) *srv {
 	dir := t.TempDir()
 	conf := filepath.Join(dir, "origin.toml")
 	body := fmt.Sprintf("[log]\nlevel = \"info\"\n[rtmp]\nlisten = %q\n[http_api]\nlisten = \"127.0.0.1:0\"\n"+
-		"[http_server]\nlisten = \"127.0.0.1:0\"\ndir = %q\n[srt]\nlisten = \"127.0.0.1:0\"\n[rtc]\nlisten = \"127.0.0.1:0\"\n%s", rtmpAddr, dir, extra)
+		"[http_server]\nlisten = \"127.0.0.1:0\"\ndir = %q\n[srt]\nlisten = \"127.0.0.1:0\"\n[rtc]\nlisten = \"127.0.0.1:0\"\n[rtsp]\nlisten = \"127.0.0.1:0\"\n%s", rtmpAddr, dir, extra)
 	if err := os.WriteFile(conf, []byte(body), 0o644); err != nil {
 		t.Fatal(err)
 	}

@@ -341,7 +341,7 @@ destinations = [%q]
 		return f.State == "retrying" && f.Restarts >= 1 && f.Error != ""
 	})
 	time.Sleep(3 * time.Second) // the backoff grows
-	body := fmt.Sprintf("[log]\nlevel = \"info\"\n[rtmp]\nlisten = %q\n[http_api]\nlisten = \"127.0.0.1:0\"\n[http_server]\nlisten = \"127.0.0.1:0\"\n[srt]\nlisten = \"127.0.0.1:0\"\n[rtc]\nlisten = \"127.0.0.1:0\"\n", addr)
+	body := fmt.Sprintf("[log]\nlevel = \"info\"\n[rtmp]\nlisten = %q\n[http_api]\nlisten = \"127.0.0.1:0\"\n[http_server]\nlisten = \"127.0.0.1:0\"\n[srt]\nlisten = \"127.0.0.1:0\"\n[rtc]\nlisten = \"127.0.0.1:0\"\n[rtsp]\nlisten = \"127.0.0.1:0\"\n", addr)
 	conf := filepath.Join(t.TempDir(), "dst.toml")
 	if err := os.WriteFile(conf, []byte(body), 0o644); err != nil {
 		t.Fatal(err)

@@ -169,7 +169,7 @@ func TestConfigPut(t *testing.T) {
 // secrets redacted; a PUT of the placeholder is refused.
 func TestConfigGet(t *testing.T) {
 	t.Parallel()
-	s := startServer(t, "[srt]\nlisten = \"127.0.0.1:0\"\n[rtc]\nlisten = \"127.0.0.1:0\"\npassphrase = \"0123456789abc\"\n")
+	s := startServer(t, "[srt]\nlisten = \"127.0.0.1:0\"\npassphrase = \"0123456789abc\"\n")
 	status, m, _ := s.apiDo(t, http.MethodGet, "/api/v1/config", "", "")
 	if status != 200 {
 		t.Fatalf("%d %v", status, m)

@@ -189,7 +189,7 @@ address = 3
 func TestBoardUnknown(t *testing.T) {
 	t.Parallel()
 	conf := filepath.Join(t.TempDir(), "c.toml")
-	os.WriteFile(conf, []byte("[server]\nboard = \"no-such-board\"\n[rtmp]\nlisten = \"127.0.0.1:0\"\n[http_api]\nlisten = \"127.0.0.1:0\"\n[http_server]\nlisten = \"127.0.0.1:0\"\n[srt]\nlisten = \"127.0.0.1:0\"\n[rtc]\nlisten = \"127.0.0.1:0\"\n"), 0o644)
+	os.WriteFile(conf, []byte("[server]\nboard = \"no-such-board\"\n[rtmp]\nlisten = \"127.0.0.1:0\"\n[http_api]\nlisten = \"127.0.0.1:0\"\n[http_server]\nlisten = \"127.0.0.1:0\"\n[srt]\nlisten = \"127.0.0.1:0\"\n[rtc]\nlisten = \"127.0.0.1:0\"\n[rtsp]\nlisten = \"127.0.0.1:0\"\n"), 0o644)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	out, err := exec.CommandContext(ctx, binPath, "-c", conf).CombinedOutput()

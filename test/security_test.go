@@ -268,7 +268,7 @@ func TestSecurityIPv6(t *testing.T) {
 	dir := t.TempDir()
 	conf := dir + "/srs-lite.toml"
 	body := "[log]\nlevel = \"info\"\n[rtmp]\nlisten = \"127.0.0.1:0\"\n[http_api]\nlisten = \"127.0.0.1:0\"\n" +
-		"[http_server]\nlisten = \"[::1]:0\"\n[srt]\nlisten = \"127.0.0.1:0\"\n[rtc]\nlisten = \"127.0.0.1:0\"\n" +
+		"[http_server]\nlisten = \"[::1]:0\"\n[srt]\nlisten = \"127.0.0.1:0\"\n[rtc]\nlisten = \"127.0.0.1:0\"\n[rtsp]\nlisten = \"127.0.0.1:0\"\n" +
 		securityConf("allow publish all", "deny play ::1", "allow play 127.0.0.1")
 	if err := os.WriteFile(conf, []byte(body), 0o644); err != nil {
 		t.Fatal(err)

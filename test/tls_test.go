@@ -46,6 +46,10 @@ https_listen = "` + freeAddr(t) + `"
 dir = "` + dir + `"
 [srt]
 listen = "127.0.0.1:0"
+[rtc]
+listen = "127.0.0.1:0"
+[rtsp]
+listen = "127.0.0.1:0"
 ` + extra
 	if err := os.WriteFile(conf, []byte(body), 0o644); err != nil {
 		t.Fatal(err)

@@ -73,6 +73,8 @@ listen = "127.0.0.1:0"
 listen = "127.0.0.1:0"
 [rtc]
 listen = "127.0.0.1:0"
+[rtsp]
+listen = "127.0.0.1:0"
 [http_server]
 listen = "127.0.0.1:0"
 dir = "`+dir+`"

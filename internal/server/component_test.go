@@ -124,13 +124,17 @@ enabled = false
 health_grace = "100ms"
 ` + rtcTestConfig()
 
-// rtcTestConfig puts WebRTC on a free port, in builds that have it (the
-// others refuse [rtc] keys).
+// rtcTestConfig puts WebRTC and the RTSP server on free ports, in builds
+// that have them (the others refuse their keys).
 func rtcTestConfig() string {
-	if !config.RTCBuilt {
-		return ""
+	s := ""
+	if config.RTCBuilt {
+		s += "[rtc]\nlisten = \"127.0.0.1:0\"\n"
 	}
-	return "[rtc]\nlisten = \"127.0.0.1:0\"\n"
+	if config.RTSPBuilt {
+		s += "[rtsp]\nlisten = \"127.0.0.1:0\"\n"
+	}
+	return s
 }
 
 func httpGet(t *testing.T, url string) (int, string) {
