@@ -5,9 +5,9 @@ import (
 	"encoding/binary"
 	"time"
 
+	"github.com/srs-lite/srs-lite/internal/format/codec"
 	"github.com/srs-lite/srs-lite/internal/format/codec/aac"
 	"github.com/srs-lite/srs-lite/internal/format/codec/h264"
-	"github.com/srs-lite/srs-lite/internal/format/codec/h265"
 	"github.com/srs-lite/srs-lite/internal/media"
 )
 
@@ -653,52 +653,13 @@ func (d *Demuxer) videoAU(es []byte, dts, pts time.Duration) {
 		d.sniffVideo(es)
 	}
 	hevc := d.vcodec == media.CodecH265
-	out, sets := d.out[:0], d.sets[:0]
-	key := false
-	var nVPS, nSPS, nPPS int
-	h264.SplitAnnexB(es, func(n []byte) bool {
-		var param bool
-		if hevc {
-			switch t := h265.Type(n); {
-			case t == h265.NALUAUD || t == h265.NALUFD:
-				return true
-			case t == h265.NALUVPS:
-				nVPS, param = nVPS+1, true
-			case t == h265.NALUSPS:
-				nSPS, param = nSPS+1, true
-			case t == h265.NALUPPS:
-				nPPS, param = nPPS+1, true
-			case t.IsIRAP():
-				key = true
-			}
-		} else {
-			switch h264.Type(n) {
-			case h264.NALUAUD, h264.NALUFiller:
-				return true
-			case h264.NALUSPS:
-				nSPS, param = nSPS+1, true
-			case h264.NALUPPS:
-				nPPS, param = nPPS+1, true
-			case h264.NALUIDR:
-				key = true
-			}
-		}
-		if param {
-			sets = binary.BigEndian.AppendUint32(sets, uint32(len(n)))
-			sets = append(sets, n...)
-			return true
-		}
-		out = binary.BigEndian.AppendUint32(out, uint32(len(n)))
-		out = append(out, n...)
-		return true
-	})
+	out, sets, key, complete := codec.AnnexBToAVCC(es, hevc, d.out[:0], d.sets[:0])
 	d.out, d.sets = out, sets
-	complete := nSPS > 0 && nPPS > 0 && (nVPS > 0 || !hevc)
 	if complete && (!d.vCfgSent || !bytes.Equal(sets, d.vSets)) {
 		d.vSets = append(d.vSets[:0], sets...)
 		d.vCfgSent = true
 		d.frame = media.Frame{DTS: dts, PTS: dts, Codec: d.vcodec, Flags: media.FlagConfig,
-			Payload: buildVideoConfig(d.vSets, hevc)}
+			Payload: codec.VideoConfig(d.vSets, hevc)}
 		d.emit(&d.frame)
 	}
 	if !d.vCfgSent || len(out) == 0 {
@@ -738,36 +699,6 @@ func (d *Demuxer) sniffVideo(es []byte) {
 		}
 		return true
 	})
-}
-
-// buildVideoConfig builds the decoder configuration record of the
-// length-prefixed parameter sets in sets.
-func buildVideoConfig(sets []byte, hevc bool) []byte {
-	var vps, sps, pps [][]byte
-	_ = h264.SplitAVCC(sets, func(n []byte) bool {
-		if hevc {
-			switch h265.Type(n) {
-			case h265.NALUVPS:
-				vps = append(vps, n)
-			case h265.NALUSPS:
-				sps = append(sps, n)
-			case h265.NALUPPS:
-				pps = append(pps, n)
-			}
-		} else {
-			switch h264.Type(n) {
-			case h264.NALUSPS:
-				sps = append(sps, n)
-			case h264.NALUPPS:
-				pps = append(pps, n)
-			}
-		}
-		return true
-	})
-	if hevc {
-		return h265.BuildConfig(vps, sps, pps)
-	}
-	return h264.BuildConfig(sps, pps)
 }
 
 // audioPES emits the frames of a complete audio PES.

@@ -5,9 +5,8 @@ import (
 	"encoding/binary"
 	"time"
 
+	"github.com/srs-lite/srs-lite/internal/format/codec"
 	"github.com/srs-lite/srs-lite/internal/format/codec/aac"
-	"github.com/srs-lite/srs-lite/internal/format/codec/h264"
-	"github.com/srs-lite/srs-lite/internal/format/codec/h265"
 	"github.com/srs-lite/srs-lite/internal/media"
 )
 
@@ -570,52 +569,13 @@ func (d *Demuxer) unwrap(v int64) int64 {
 // frame first when its parameter sets are new.
 func (d *Demuxer) videoPES(s *pesStream, es []byte, dts, pts time.Duration) error {
 	hevc := s.codec == media.CodecH265
-	out, sets := d.out[:0], d.sets[:0]
-	key := false
-	var nVPS, nSPS, nPPS int
-	h264.SplitAnnexB(es, func(n []byte) bool {
-		var param bool
-		if hevc {
-			switch t := h265.Type(n); {
-			case t == h265.NALUAUD || t == h265.NALUFD:
-				return true
-			case t == h265.NALUVPS:
-				nVPS, param = nVPS+1, true
-			case t == h265.NALUSPS:
-				nSPS, param = nSPS+1, true
-			case t == h265.NALUPPS:
-				nPPS, param = nPPS+1, true
-			case t.IsIRAP():
-				key = true
-			}
-		} else {
-			switch h264.Type(n) {
-			case h264.NALUAUD, h264.NALUFiller:
-				return true
-			case h264.NALUSPS:
-				nSPS, param = nSPS+1, true
-			case h264.NALUPPS:
-				nPPS, param = nPPS+1, true
-			case h264.NALUIDR:
-				key = true
-			}
-		}
-		if param {
-			sets = binary.BigEndian.AppendUint32(sets, uint32(len(n)))
-			sets = append(sets, n...)
-			return true
-		}
-		out = binary.BigEndian.AppendUint32(out, uint32(len(n)))
-		out = append(out, n...)
-		return true
-	})
+	out, sets, key, complete := codec.AnnexBToAVCC(es, hevc, d.out[:0], d.sets[:0])
 	d.out, d.sets = out, sets
-	complete := nSPS > 0 && nPPS > 0 && (nVPS > 0 || !hevc)
 	if complete && (!s.cfgSent || !bytes.Equal(sets, s.sets)) {
 		s.sets = append(s.sets[:0], sets...)
 		s.cfgSent = true
 		d.frame = media.Frame{DTS: dts, PTS: dts, Codec: s.codec, Flags: media.FlagConfig,
-			Payload: buildVideoConfig(s.sets, hevc)}
+			Payload: codec.VideoConfig(s.sets, hevc)}
 		if err := d.emit(&d.frame); err != nil {
 			return err
 		}
@@ -628,36 +588,6 @@ func (d *Demuxer) videoPES(s *pesStream, es []byte, dts, pts time.Duration) erro
 		d.frame.Flags = media.FlagKey
 	}
 	return d.emit(&d.frame)
-}
-
-// buildVideoConfig builds the decoder configuration record of the
-// length-prefixed parameter sets in sets.
-func buildVideoConfig(sets []byte, hevc bool) []byte {
-	var vps, sps, pps [][]byte
-	_ = h264.SplitAVCC(sets, func(n []byte) bool {
-		if hevc {
-			switch h265.Type(n) {
-			case h265.NALUVPS:
-				vps = append(vps, n)
-			case h265.NALUSPS:
-				sps = append(sps, n)
-			case h265.NALUPPS:
-				pps = append(pps, n)
-			}
-		} else {
-			switch h264.Type(n) {
-			case h264.NALUSPS:
-				sps = append(sps, n)
-			case h264.NALUPPS:
-				pps = append(pps, n)
-			}
-		}
-		return true
-	})
-	if hevc {
-		return h265.BuildConfig(vps, sps, pps)
-	}
-	return h264.BuildConfig(sps, pps)
 }
 
 // audioPES splits an audio PES into frames: ADTS frames (ISO 14496-3
