@@ -84,7 +84,8 @@ func (c *consoleComponent) env(w http.ResponseWriter, _ *http.Request) {
 	}
 	out := map[string]any{
 		"rtmp": port("rtmp"), "http_server": port("http_server"), "srt": port("srt"),
-		"rtmps": port("rtmps"), "https_server": port("https_server"),
+		"rtmps": port("rtmps"), "https_server": port("https_server"), "rtsp": port("rtsp"),
+		"gb28181": port("gb28181"), "gb28181_media": port("gb28181_media"),
 		"features": buildinfo.Features(), "profile": buildinfo.Profile(),
 	}
 	w.Header().Set("Content-Type", "application/json")

@@ -126,6 +126,8 @@ func (c *gbComponent) open(g config.GB28181) error {
 	}
 	c.srv = gb28181.New(c.sipConfig(g), deps)
 	c.srv.Serve(udp, tcp)
+	c.s.setAddr("gb28181", udp.LocalAddr().String())
+	c.s.setAddr("gb28181_media", maddr)
 	c.s.log.Info("gb28181: SIP server listening", "listen", g.Listen, "udp", udp.LocalAddr().String(),
 		"tcp", tcp.Addr().String(), "media", maddr, "server_id", g.ServerID, "domain", g.Domain)
 	c.wg.Add(1)
@@ -172,6 +174,8 @@ func (c *gbComponent) shut() {
 		return
 	}
 	c.cancel()
+	c.s.setAddr("gb28181", "")
+	c.s.setAddr("gb28181_media", "")
 	plays := c.plays
 	c.plays = map[media.Key]*gbPlay{}
 	srv := c.srv

@@ -840,8 +840,11 @@ async function pollGB() {
   if (cards.length !== box.childElementCount || cards.some((c, i) => box.children[i] !== c)) box.replaceChildren(...cards);
   $('g-empty').hidden = ds.length > 0;
   // What a camera's "SIP server" page needs (never the password itself).
-  text('g-sip', k ? `SIP server ID ${k.server_id} · domain ${k.domain} · port ${(k.listen || '').split(':').pop()} (UDP and TCP) · ` +
-    `${k.password ? 'password set' : 'no password'} · media port ${k.media_port}${k.enabled ? '' : ' · disabled ([gb28181] enabled = false)'}` :
+  // The bound ports (env.json) over the configured ones: 0 means any free port.
+  const sipPort = (state.env && state.env.gb28181) || (k && (k.listen || '').split(':').pop());
+  const mediaPort = (state.env && state.env.gb28181_media) || (k && k.media_port);
+  text('g-sip', k ? `SIP server ID ${k.server_id} · domain ${k.domain} · port ${sipPort} (UDP and TCP) · ` +
+    `${k.password ? 'password set' : 'no password'} · media port ${mediaPort}${k.enabled ? '' : ' · disabled ([gb28181] enabled = false)'}` :
     'The SIP settings (server ID, domain, port) are in the config: log in to see them.');
 }
 
