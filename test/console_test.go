@@ -1010,10 +1010,18 @@ func TestConsoleWHEP(t *testing.T) {
 		cdp.waitFor(t, "the preview stops", `!document.querySelector('.stream .preview video')`)
 		cdp.waitFor(t, "the stopped preview's viewer leaves", `!document.querySelector('.stream .viewers summary').textContent.includes('rtc-play')`)
 	}
+	// The log is read from the server's stderr asynchronously: the last
+	// session's end may be a moment behind the page.
 	ended := 0
-	for _, l := range strings.Split(s.logs(), "\n") {
-		if strings.Contains(l, `msg="rtc session end"`) && strings.Contains(l, "reason=DELETE") {
-			ended++
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		ended = 0
+		for _, l := range strings.Split(s.logs(), "\n") {
+			if strings.Contains(l, `msg="rtc session end"`) && strings.Contains(l, "reason=DELETE") {
+				ended++
+			}
+		}
+		if ended >= 5 || time.Now().After(deadline) {
+			break
 		}
 	}
 	if n := ended; n != 5 {
