@@ -369,12 +369,12 @@ type gbPlay struct {
 	gone      chan error
 	done      chan struct{}
 
-	mu        sync.Mutex // the frames' goroutine against run
-	st        *media.Stream
-	sess      *session.Session
-	audioInfo bool
-	frames    uint64
-	ended     bool // unpublished: a late frame does not publish again
+	mu     sync.Mutex // the frames' goroutine against run
+	st     *media.Stream
+	sess   *session.Session
+	info   codec.Described
+	frames uint64
+	ended  bool // unpublished: a late frame does not publish again
 }
 
 func (p *gbPlay) stop() {
@@ -526,17 +526,7 @@ func (p *gbPlay) Frame(f *media.Frame) {
 		fr.Release()
 		return
 	}
-	if fr.IsConfig() {
-		if v, ok := codec.VideoInfo(&fr); ok {
-			p.st.SetVideoInfo(v)
-		} else if a, ok := codec.AudioInfo(&fr); ok {
-			p.st.SetAudioInfo(a)
-			p.audioInfo = true
-		}
-	} else if fr.Codec.IsAudio() && !p.audioInfo && fr.Codec != media.CodecAAC {
-		p.audioInfo = true
-		p.st.SetAudioInfo(media.AudioInfo{Codec: fr.Codec, SampleRate: int(fr.SampleRate), Channels: int(fr.Channels)})
-	}
+	p.info.Note(p.st, &fr)
 	p.sess.BytesIn.Add(uint64(len(fr.Payload)))
 	p.frames++
 	p.st.Write(&fr)

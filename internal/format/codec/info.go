@@ -92,3 +92,25 @@ func AudioInfo(f *media.Frame) (a media.AudioInfo, ok bool) {
 
 // level10 formats a level coded as ten times its number ("3.1").
 func level10(l int) string { return strconv.Itoa(l/10) + "." + strconv.Itoa(l%10) }
+
+// Described keeps a publisher's stream info (codecs, resolution, sample
+// rate: what the API shows) up to date from the frames it writes: the
+// sequence headers say it for H.264, H.265, AV1 and AAC, the first frame for
+// the audio codecs that have none (G.711, Opus, MP3). The zero value is
+// ready; one per publish session.
+type Described struct{ audio bool }
+
+// Note records what f says about st; call it before st.Write(f).
+func (d *Described) Note(st *media.Stream, f *media.Frame) {
+	if f.IsConfig() {
+		if v, ok := VideoInfo(f); ok {
+			st.SetVideoInfo(v)
+		} else if a, ok := AudioInfo(f); ok {
+			st.SetAudioInfo(a)
+			d.audio = true
+		}
+	} else if f.Codec.IsAudio() && !d.audio && f.Codec != media.CodecAAC {
+		d.audio = true
+		st.SetAudioInfo(media.AudioInfo{Codec: f.Codec, SampleRate: int(f.SampleRate), Channels: int(f.Channels)})
+	}
+}

@@ -24,12 +24,12 @@ type publisher struct {
 	tracks []*inTrack
 	byCh   [256]*inTrack
 
-	mu        sync.Mutex // the tracks' packets come from the TCP reader or the UDP sockets
-	st        *media.Stream
-	recorded  bool // RECORD took the stream
-	audioInfo bool
-	now       time.Time
-	frames    uint64
+	mu       sync.Mutex // the tracks' packets come from the TCP reader or the UDP sockets
+	st       *media.Stream
+	recorded bool // RECORD took the stream
+	info     codec.Described
+	now      time.Time
+	frames   uint64
 }
 
 // inTrack is one announced track.
@@ -275,17 +275,7 @@ func (t *inTrack) onFrame(ts uint32, f *media.Frame) {
 	fr := *f
 	fr.DTS, fr.PTS = d, d
 	fr.Own()
-	if fr.IsConfig() {
-		if v, ok := codec.VideoInfo(&fr); ok {
-			p.st.SetVideoInfo(v)
-		} else if a, ok := codec.AudioInfo(&fr); ok {
-			p.st.SetAudioInfo(a)
-			p.audioInfo = true
-		}
-	} else if fr.Codec.IsAudio() && !p.audioInfo && fr.Codec != media.CodecAAC {
-		p.audioInfo = true
-		p.st.SetAudioInfo(media.AudioInfo{Codec: fr.Codec, SampleRate: int(fr.SampleRate), Channels: int(fr.Channels)})
-	}
+	p.info.Note(p.st, &fr)
 	p.frames++
 	p.st.Write(&fr)
 }

@@ -647,24 +647,14 @@ func (ss *session) publish() {
 
 // tsPublisher writes demuxed frames to a stream.
 type tsPublisher struct {
-	st        *media.Stream
-	audioInfo bool
+	st   *media.Stream
+	info codec.Described
 }
 
 func (p *tsPublisher) emit(f *media.Frame) error {
 	fr := *f // the demuxer's scratch: copy the frame, then its payload
 	fr.Own()
-	if fr.IsConfig() {
-		if v, ok := codec.VideoInfo(&fr); ok {
-			p.st.SetVideoInfo(v)
-		} else if a, ok := codec.AudioInfo(&fr); ok {
-			p.st.SetAudioInfo(a)
-			p.audioInfo = true
-		}
-	} else if fr.Codec.IsAudio() && !p.audioInfo && fr.Codec != media.CodecAAC {
-		p.audioInfo = true
-		p.st.SetAudioInfo(media.AudioInfo{Codec: fr.Codec, SampleRate: int(fr.SampleRate), Channels: int(fr.Channels)})
-	}
+	p.info.Note(p.st, &fr)
 	p.st.Write(&fr)
 	return nil
 }
