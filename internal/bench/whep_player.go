@@ -5,19 +5,14 @@ package bench
 import (
 	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
 	"crypto/rand"
-	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
-	"math/big"
 	"net"
 	"net/http"
 	"net/netip"
@@ -35,6 +30,7 @@ import (
 
 	"github.com/srs-lite/srs-lite/internal/format/flv"
 	"github.com/srs-lite/srs-lite/internal/media"
+	"github.com/srs-lite/srs-lite/internal/tlscert"
 )
 
 // Timers of the WHEP player.
@@ -298,7 +294,7 @@ func (w *whepPlayer) handshake(ctx context.Context, cert tls.Certificate) (*dtls
 			if w.ans.fingerprint == "" {
 				return nil
 			}
-			if len(raw) == 0 || !strings.EqualFold(fingerprint(raw[0]), w.ans.fingerprint) {
+			if len(raw) == 0 || !strings.EqualFold(tlscert.Fingerprint(raw[0]), w.ans.fingerprint) {
 				return errors.New("server certificate does not match the answer's fingerprint")
 			}
 			return nil
@@ -710,31 +706,11 @@ type certResult struct {
 }
 
 func makeCert() (tls.Certificate, string, error) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	c, err := tlscert.Ephemeral("srs-lite-bench", 30*24*time.Hour)
 	if err != nil {
 		return tls.Certificate{}, "", err
 	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(time.Now().UnixNano()), Subject: pkix.Name{CommonName: "srs-lite-bench"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(30 * 24 * time.Hour)}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		return tls.Certificate{}, "", err
-	}
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}, fingerprint(der), nil
-}
-
-// fingerprint is a certificate's sha-256 fingerprint as SDP writes it.
-func fingerprint(der []byte) string {
-	sum := sha256.Sum256(der)
-	h := strings.ToUpper(hex.EncodeToString(sum[:]))
-	var b strings.Builder
-	for i := 0; i < len(h); i += 2 {
-		if i > 0 {
-			b.WriteByte(':')
-		}
-		b.WriteString(h[i : i+2])
-	}
-	return b.String()
+	return c, tlscert.Fingerprint(c.Certificate[0]), nil
 }
 
 func randHex(n int) string {

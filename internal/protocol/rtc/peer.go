@@ -21,6 +21,7 @@ import (
 	"github.com/pion/srtp/v3"
 
 	sess "github.com/srs-lite/srs-lite/internal/session"
+	"github.com/srs-lite/srs-lite/internal/tlscert"
 )
 
 var errConsent = errors.New("consent expired: no STUN binding request from the peer")
@@ -240,7 +241,7 @@ func (p *peer) verifyFingerprint(raw [][]byte, _ [][]*x509.Certificate) error {
 	if len(raw) == 0 {
 		return errors.New("no certificate")
 	}
-	if !strings.EqualFold(fingerprintOf(raw[0]), p.remoteFP) {
+	if !strings.EqualFold(tlscert.Fingerprint(raw[0]), p.remoteFP) {
 		return errors.New("certificate does not match the offer's fingerprint")
 	}
 	return nil

@@ -12,18 +12,11 @@ package rtc
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/sha256"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"math/big"
 	"net"
 	"net/netip"
 	"strconv"
@@ -34,6 +27,7 @@ import (
 
 	"github.com/srs-lite/srs-lite/internal/media"
 	sess "github.com/srs-lite/srs-lite/internal/session"
+	"github.com/srs-lite/srs-lite/internal/tlscert"
 )
 
 // Config is what the server advertises and converts.
@@ -146,33 +140,11 @@ func (s *Server) SetConfig(cfg Config) {
 // selfSigned makes the process's DTLS certificate: ECDSA P-256, as
 // browsers expect, and its SDP fingerprint (RFC 8122 §5).
 func selfSigned() (tls.Certificate, string, error) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	c, err := tlscert.Ephemeral("srs-lite", 365*24*time.Hour)
 	if err != nil {
 		return tls.Certificate{}, "", err
 	}
-	serial, _ := rand.Int(rand.Reader, big.NewInt(1<<62))
-	tpl := x509.Certificate{SerialNumber: serial, Subject: pkix.Name{CommonName: "srs-lite"},
-		NotBefore: time.Now().Add(-24 * time.Hour), NotAfter: time.Now().AddDate(1, 0, 0)}
-	der, err := x509.CreateCertificate(rand.Reader, &tpl, &tpl, &key.PublicKey, key)
-	if err != nil {
-		return tls.Certificate{}, "", err
-	}
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}, fingerprintOf(der), nil
-}
-
-// fingerprintOf is the SDP form of a certificate's SHA-256: upper-case hex
-// bytes joined by colons.
-func fingerprintOf(der []byte) string {
-	sum := sha256.Sum256(der)
-	const hex = "0123456789ABCDEF"
-	b := make([]byte, 0, 3*len(sum))
-	for i, c := range sum {
-		if i > 0 {
-			b = append(b, ':')
-		}
-		b = append(b, hex[c>>4], hex[c&15])
-	}
-	return string(b)
+	return c, tlscert.Fingerprint(c.Certificate[0]), nil
 }
 
 // Listen binds the UDP socket and the ICE-TCP listener on addr and serves
