@@ -16,7 +16,7 @@ fi
 if [ $# -eq 0 ]; then
 	# RTMP chunking, AMF0, FLV, MPEG-TS, SRT, RTP, MPEG-PS, RTP/PS, Ogg, WebRTC: what reads or
 	# writes multi-byte fields on the wire.
-	for p in protocol/rtmp format/amf0 format/flv format/ts protocol/srt format/rtp format/ps protocol/gb28181/rtpps format/ogg protocol/rtc; do
+	for p in protocol/rtmp format/amf0 format/flv format/ts protocol/srt format/rtp format/ps protocol/gb28181/rtpps format/ogg format/stun protocol/rtc; do
 		[ -d "internal/$p" ] && set -- "$@" "./internal/$p/"
 	done
 fi

@@ -29,6 +29,7 @@ import (
 	"github.com/pion/srtp/v3"
 
 	"github.com/srs-lite/srs-lite/internal/format/flv"
+	"github.com/srs-lite/srs-lite/internal/format/stun"
 	"github.com/srs-lite/srs-lite/internal/media"
 	"github.com/srs-lite/srs-lite/internal/tlscert"
 )
@@ -273,12 +274,17 @@ func (w *whepPlayer) refresh() {
 	w.consent.Reset(whepConsent)
 }
 
+// bindingPriority is our host candidate's priority (RFC 8445 §5.1.2.1, type
+// preference 126, local preference 65535, component 1) as the
+// peer-reflexive one (type preference 110) the server learns it as.
+const bindingPriority = 110<<24 | 65535<<8 | 255
+
 // sendBinding sends a nominating binding request with a new transaction id.
 func (w *whepPlayer) sendBinding() {
 	var tx [12]byte
 	_, _ = rand.Read(tx[:])
 	w.txID.Store(&tx)
-	m := appendBindingRequest(make([]byte, 0, 128), tx[:], w.ans.ufrag, w.ufrag, w.ans.pwd, w.tieBreaker)
+	m := stun.AppendBindingRequest(make([]byte, 0, 128), tx[:], w.ans.ufrag, w.ufrag, w.ans.pwd, bindingPriority, w.tieBreaker)
 	_, _ = w.conn.Write(m)
 }
 
@@ -394,18 +400,18 @@ func (w *whepPlayer) readLoop() {
 // onSTUN takes a binding success for our request in flight, and answers a
 // full ICE agent's own checks.
 func (w *whepPlayer) onSTUN(b []byte) {
-	typ, tx, ok := stunType(b)
+	typ, tx, ok := stun.Type(b)
 	if !ok {
 		return
 	}
 	switch typ {
-	case stunBindingSuccess:
+	case stun.BindingSuccess:
 		if cur := w.txID.Load(); cur != nil && bytes.Equal(cur[:], tx) {
 			w.boundOnce.Do(func() { close(w.bound) })
 		}
-	case stunBindingRequest:
+	case stun.BindingRequest:
 		ra, _ := netip.ParseAddrPort(w.conn.RemoteAddr().String())
-		m := appendBindingSuccess(make([]byte, 0, 96), tx, ra, w.pwd)
+		m := stun.AppendBindingSuccess(make([]byte, 0, 96), tx, ra, w.pwd)
 		_, _ = w.conn.Write(m)
 	}
 }

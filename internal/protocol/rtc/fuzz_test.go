@@ -5,16 +5,17 @@ package rtc
 import (
 	"testing"
 
-	"github.com/pion/stun/v3"
+	pionstun "github.com/pion/stun/v3"
 
+	"github.com/srs-lite/srs-lite/internal/format/stun"
 	"github.com/srs-lite/srs-lite/internal/media"
 )
 
 // FuzzDemux feeds datagrams to the first-byte demultiplexer and the STUN
 // handler of a server with one session: nothing may panic.
 func FuzzDemux(f *testing.F) {
-	good := stun.MustBuild(stun.TransactionID, stun.BindingRequest, stun.NewUsername("ufrag:abcd"),
-		stun.NewShortTermIntegrity("pwd"), stun.Fingerprint)
+	good := pionstun.MustBuild(pionstun.TransactionID, pionstun.BindingRequest, pionstun.NewUsername("ufrag:abcd"),
+		pionstun.NewShortTermIntegrity("pwd"), pionstun.Fingerprint)
 	for _, b := range [][]byte{good.Raw, {0}, {22, 254, 253}, {128, 96, 0, 1}, {200, 201}, {255}} {
 		f.Add(b)
 	}
@@ -28,8 +29,8 @@ func FuzzDemux(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte) {
 		_ = Classify(b)
 		if Classify(b) == KindSTUN {
-			if r, ok := parseSTUN(b); ok {
-				_ = r.checkIntegrity("pwd")
+			if r, ok := stun.ParseRequest(b); ok {
+				_ = r.CheckIntegrity("pwd")
 			}
 		}
 		// Not through dispatch: answering needs the socket.
