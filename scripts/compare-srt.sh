@@ -21,26 +21,6 @@ go build -o bin/srs-lite ./cmd/srs-lite
 bin=$PWD/bin/srs-lite
 make_fixture 2900
 
-measure() { # name pid url players -> prints a row, leaves cpu in $work/cpu
-	local name=$1 pid=$2 url=$3 np=$4 c0 t0 c1 t1 rss
-	c0=$(cpu_ticks "$pid"); t0=$(date +%s.%N)
-	taskset -c 1 "$bin" bench play -n "$np" -d "$dur" -json "$url" > "$work/bench.json" 2>/dev/null &
-	local bp=$!
-	sleep $(( ${dur%s} * 3 / 4 ))
-	rss=$(rss_kb "$pid")
-	wait $bp || true
-	c1=$(cpu_ticks "$pid"); t1=$(date +%s.%N)
-	python3 - "$name" "$np" "$c0" "$c1" "$t0" "$t1" "$hz" "$rss" "$(cat "$work/bench.json")" "$work/cpu" <<'PY'
-import json, sys
-name, n, c0, c1, t0, t1, hz, rss, out, cpuf = sys.argv[1:]
-r = json.loads(out)
-cpu = (int(c1) - int(c0)) / int(hz) / (float(t1) - float(t0)) * 100
-open(cpuf, "w").write(f"{cpu:.2f}")
-print(f"{name:36s} players={int(n):4d} connected={r['connected']:4d} cpu={cpu:5.1f}% rss={int(rss)/1024:6.1f}MiB "
-      f"kbps/player={r['per_player_kbps']:6.0f} ttff p50={r['ttff_ms']['p50']}ms stalls={r['stalls']}", flush=True)
-PY
-}
-
 run() { # name binary
 	local name=$1 b=$2 rtmp srt
 	printf '[log]\nlevel = "warn"\n[rtmp]\nlisten = "127.0.0.1:19371"\n[http_api]\nlisten = "127.0.0.1:19872"\n[http_server]\nenabled = false\n[srt]\nlisten = "127.0.0.1:19380"\n[server]\nmax_connections = 10000\n' > "$work/$name.toml"
@@ -50,9 +30,9 @@ run() { # name binary
 	taskset -c 1 ffmpeg -hide_banner -loglevel error -re -stream_loop -1 -i "$work/fixture.flv" -c copy -f flv rtmp://127.0.0.1:19371/live/s &
 	local fp=$!
 	sleep 3
-	measure "$name rtmp" "$pid" rtmp://127.0.0.1:19371/live/s "$n"; rtmp=$(cat "$work/cpu")
-	measure "$name srt" "$pid" 'srt://127.0.0.1:19380?streamid=#!::r=live/s,m=request' "$n"; srt=$(cat "$work/cpu")
-	measure "$name srt (1 player)" "$pid" 'srt://127.0.0.1:19380?streamid=#!::r=live/s,m=request' 1
+	measure_bench "$name rtmp" "$pid" rtmp://127.0.0.1:19371/live/s "$n"; rtmp=$(cat "$work/cpu")
+	measure_bench "$name srt" "$pid" 'srt://127.0.0.1:19380?streamid=#!::r=live/s,m=request' "$n"; srt=$(cat "$work/cpu")
+	measure_bench "$name srt (1 player)" "$pid" 'srt://127.0.0.1:19380?streamid=#!::r=live/s,m=request' 1
 	python3 -c "print(f'$name: {$n} SRT players cost {$srt/$rtmp:.1f}x what {$n} RTMP players cost')"
 	kill "$fp" "$pid"
 	wait "$fp" "$pid" 2>/dev/null || true
@@ -67,7 +47,7 @@ reference() { # srt-live-transmit relaying the stream to one SRT player
 		'srt://127.0.0.1:19390?pkt_size=1316' &
 	local fp=$!
 	sleep 2
-	measure "srt-live-transmit (1 player)" "$pid" 'srt://127.0.0.1:19391' 1
+	measure_bench "srt-live-transmit (1 player)" "$pid" 'srt://127.0.0.1:19391' 1
 	kill "$fp" "$pid"
 	wait "$fp" "$pid" 2>/dev/null || true
 }
