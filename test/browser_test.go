@@ -66,23 +66,34 @@ type pageReport struct {
 // what the page reports, failing the test after 60 s without a report.
 func playInChromium(t *testing.T, chrome, scriptPath string, script []byte, page string) pageReport {
 	t.Helper()
-	reports := make(chan pageReport, 1)
+	var rep pageReport
+	chromiumReport(t, chrome, page, map[string][]byte{scriptPath: script}, nil, 60*time.Second, &rep)
+	return rep
+}
+
+// chromiumReport serves page at / and files by path from a loopback origin
+// of its own, opens it in headless Chromium (loopback ICE candidates
+// allowed; flags added) and decodes the JSON the page POSTs to /report into
+// v, failing the test after wait without one.
+func chromiumReport(t *testing.T, chrome, page string, files map[string][]byte, flags []string, wait time.Duration, v any) {
+	t.Helper()
+	reports := make(chan []byte, 1)
 	mux := http.NewServeMux()
-	mux.HandleFunc(scriptPath, func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/javascript")
-		_, _ = w.Write(script)
-	})
+	for path, body := range files {
+		mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "text/javascript")
+			_, _ = w.Write(body)
+		})
+	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html")
 		_, _ = io.WriteString(w, page)
 	})
 	mux.HandleFunc("/report", func(w http.ResponseWriter, r *http.Request) {
-		var rep pageReport
-		if err := json.NewDecoder(r.Body).Decode(&rep); err == nil {
-			select {
-			case reports <- rep:
-			default:
-			}
+		b, _ := io.ReadAll(r.Body)
+		select {
+		case reports <- b:
+		default:
 		}
 	})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -93,25 +104,27 @@ func playInChromium(t *testing.T, chrome, scriptPath string, script []byte, page
 	go srv.Serve(ln)
 	defer srv.Close()
 
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, chrome, "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic",
+	args := append([]string{"--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic",
 		"--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync",
-		"--autoplay-policy=no-user-gesture-required", "--mute-audio",
-		"--user-data-dir="+t.TempDir(), "http://"+ln.Addr().String()+"/")
-	var chromeOut strings.Builder
-	cmd.Stdout, cmd.Stderr = &chromeOut, &chromeOut
+		"--autoplay-policy=no-user-gesture-required", "--mute-audio", "--allow-loopback-in-peer-connection",
+		"--user-data-dir=" + t.TempDir()}, flags...)
+	cmd := exec.CommandContext(ctx, chrome, append(args, "http://"+ln.Addr().String()+"/")...)
+	var out strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
 	select {
-	case rep := <-reports:
-		return rep
+	case b := <-reports:
+		if err := json.Unmarshal(b, v); err != nil {
+			t.Fatalf("report %s: %v", b, err)
+		}
 	case <-ctx.Done():
-		t.Fatalf("no report from the page within 60 s; chromium said:\n%s", tail(chromeOut.String(), 30))
+		t.Fatalf("no report from the page within %s; chromium said:\n%s", wait, tail(out.String(), 30))
 	}
-	return pageReport{}
 }
 
 // playerPage plays the stream (%s) and posts what the video element shows.

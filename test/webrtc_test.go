@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"os/exec"
@@ -80,48 +79,9 @@ type rtcReport struct {
 // report.
 func webrtcPage(t *testing.T, chrome, page string, extraFlags []string) rtcReport {
 	t.Helper()
-	reports := make(chan rtcReport, 1)
-	mux := http.NewServeMux()
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/html")
-		_, _ = io.WriteString(w, page)
-	})
-	mux.HandleFunc("/report", func(w http.ResponseWriter, r *http.Request) {
-		var rep rtcReport
-		if err := json.NewDecoder(r.Body).Decode(&rep); err == nil {
-			select {
-			case reports <- rep:
-			default:
-			}
-		}
-	})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := &http.Server{Handler: mux}
-	go srv.Serve(ln)
-	defer srv.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	args := append([]string{"--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run",
-		"--disable-background-networking", "--disable-component-update", "--disable-sync",
-		"--autoplay-policy=no-user-gesture-required", "--mute-audio", "--allow-loopback-in-peer-connection",
-		"--user-data-dir=" + t.TempDir()}, extraFlags...)
-	cmd := exec.CommandContext(ctx, chrome, append(args, "http://"+ln.Addr().String()+"/")...)
-	var out strings.Builder
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
-	select {
-	case rep := <-reports:
-		return rep
-	case <-ctx.Done():
-		t.Fatalf("no report from the page within 60 s; chromium said:\n%s", tail(out.String(), 30))
-	}
-	return rtcReport{}
+	var rep rtcReport
+	chromiumReport(t, chrome, page, nil, extraFlags, 60*time.Second, &rep)
+	return rep
 }
 
 // whepPage plays a WHEP URL (%s), keeping only the answer's candidates of

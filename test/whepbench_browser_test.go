@@ -1,15 +1,9 @@
 package test
 
 import (
-	"context"
-	"encoding/json"
 	"fmt"
-	"io"
-	"net"
-	"net/http"
 	"os/exec"
 	"slices"
-	"strings"
 	"testing"
 	"time"
 )
@@ -103,46 +97,7 @@ func p50(v []float64) float64 {
 // POSTs to /report into v.
 func chromiumJSON(t *testing.T, chrome, page string, v any) {
 	t.Helper()
-	reports := make(chan []byte, 1)
-	mux := http.NewServeMux()
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/html")
-		_, _ = io.WriteString(w, page)
-	})
-	mux.HandleFunc("/report", func(w http.ResponseWriter, r *http.Request) {
-		b, _ := io.ReadAll(r.Body)
-		select {
-		case reports <- b:
-		default:
-		}
-	})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := &http.Server{Handler: mux}
-	go srv.Serve(ln)
-	defer srv.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, chrome, "--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run",
-		"--disable-background-networking", "--disable-component-update", "--disable-sync",
-		"--autoplay-policy=no-user-gesture-required", "--mute-audio", "--allow-loopback-in-peer-connection",
-		"--user-data-dir="+t.TempDir(), "http://"+ln.Addr().String()+"/")
-	var out strings.Builder
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
-	select {
-	case b := <-reports:
-		if err := json.Unmarshal(b, v); err != nil {
-			t.Fatalf("report %s: %v", b, err)
-		}
-	case <-ctx.Done():
-		t.Fatalf("no report from the page within 90 s; chromium said:\n%s", tail(out.String(), 30))
-	}
+	chromiumReport(t, chrome, page, nil, nil, 90*time.Second, v)
 }
 
 // ttffPage makes 10 WHEP sessions one after another (%s: the endpoint;
