@@ -81,19 +81,7 @@ type pionViewer struct {
 func dialWHEP(t *testing.T, url string, rewrite func(string) string) *pionViewer {
 	t.Helper()
 	skipPionShort(t)
-	var se webrtc.SettingEngine
-	se.SetIncludeLoopbackCandidate(true)
-	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
-	m := &webrtc.MediaEngine{}
-	if err := m.RegisterDefaultCodecs(); err != nil {
-		t.Fatal(err)
-	}
-	ir := &interceptor.Registry{}
-	if err := webrtc.RegisterDefaultInterceptors(m, ir); err != nil { // NACK generator, RTCP reports
-		t.Fatal(err)
-	}
-	api := webrtc.NewAPI(webrtc.WithSettingEngine(se), webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(ir))
-	pc, err := api.NewPeerConnection(webrtc.Configuration{})
+	pc, err := pionAPI(t, true).NewPeerConnection(webrtc.Configuration{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -173,15 +161,7 @@ func TestPionWHEPSessionEvents(t *testing.T) {
 		OnStop:    func(*sess.Session) { rec("stop") },
 		OnClose:   func(*sess.Session) { rec("close") },
 	}
-	s, err := New(Config{Candidate: "127.0.0.1"}, Deps{Registry: reg, Events: ev})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Listen("127.0.0.1:0"); err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	hs := httpServer(t, s)
+	s, hs := pionServer(t, Deps{Registry: reg, Events: ev})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	key := media.Key{Vhost: media.DefaultVhost, App: "live", Stream: "pion"}
@@ -201,6 +181,43 @@ func TestPionWHEPSessionEvents(t *testing.T) {
 	if got != "connect,play,stop,close" {
 		t.Errorf("events %s", got)
 	}
+}
+
+// pionServer starts a server on loopback for deps, with WHEP and WHIP on
+// an HTTP server of its own; both close when the test ends.
+func pionServer(t *testing.T, deps Deps) (*Server, string) {
+	t.Helper()
+	s, err := New(Config{Candidate: "127.0.0.1"}, deps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Listen("127.0.0.1:0"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	return s, httpServer(t, s)
+}
+
+// pionAPI is a pion/webrtc API on loopback UDP with the default codecs,
+// and with interceptors its NACK generator and RTCP reports.
+func pionAPI(t *testing.T, interceptors bool) *webrtc.API {
+	t.Helper()
+	var se webrtc.SettingEngine
+	se.SetIncludeLoopbackCandidate(true)
+	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
+	m := &webrtc.MediaEngine{}
+	if err := m.RegisterDefaultCodecs(); err != nil {
+		t.Fatal(err)
+	}
+	opts := []func(*webrtc.API){webrtc.WithSettingEngine(se), webrtc.WithMediaEngine(m)}
+	if interceptors {
+		ir := &interceptor.Registry{}
+		if err := webrtc.RegisterDefaultInterceptors(m, ir); err != nil {
+			t.Fatal(err)
+		}
+		opts = append(opts, webrtc.WithInterceptorRegistry(ir))
+	}
+	return webrtc.NewAPI(opts...)
 }
 
 func httpServer(t *testing.T, s *Server) string {
@@ -223,15 +240,7 @@ func httpServer(t *testing.T, s *Server) string {
 // again, and nearly every sequence number arrives.
 func TestPionWHEPNACK(t *testing.T) {
 	reg := media.NewRegistry(func(string) media.Options { return media.DefaultOptions() })
-	s, err := New(Config{Candidate: "127.0.0.1"}, Deps{Registry: reg})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Listen("127.0.0.1:0"); err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	hs := httpServer(t, s)
+	s, hs := pionServer(t, Deps{Registry: reg})
 	relay := lossyRelay(t, s.Addr().(*net.UDPAddr), 0.05)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -331,24 +340,9 @@ func lossyRelay(t *testing.T, server *net.UDPAddr, loss float64) *net.UDPAddr {
 func TestPionWHIPKeyframeForNewViewer(t *testing.T) {
 	skipPionShort(t)
 	reg := media.NewRegistry(func(string) media.Options { return media.DefaultOptions() })
-	s, err := New(Config{Candidate: "127.0.0.1"}, Deps{Registry: reg})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Listen("127.0.0.1:0"); err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	hs := httpServer(t, s)
+	s, hs := pionServer(t, Deps{Registry: reg})
 
-	var se webrtc.SettingEngine
-	se.SetIncludeLoopbackCandidate(true)
-	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
-	m := &webrtc.MediaEngine{}
-	if err := m.RegisterDefaultCodecs(); err != nil {
-		t.Fatal(err)
-	}
-	pc, err := webrtc.NewAPI(webrtc.WithSettingEngine(se), webrtc.WithMediaEngine(m)).NewPeerConnection(webrtc.Configuration{})
+	pc, err := pionAPI(t, false).NewPeerConnection(webrtc.Configuration{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -41,25 +41,10 @@ func TestPionWHIPOpusToWHEP(t *testing.T) {
 			return nil, nil, context.Canceled
 		},
 	}
-	s, err := New(Config{Candidate: "127.0.0.1"}, deps)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Listen("127.0.0.1:0"); err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	hs := httpServer(t, s)
+	_, hs := pionServer(t, deps)
 
 	// The publisher: H.264 and Opus, each Opus payload numbered.
-	var se webrtc.SettingEngine
-	se.SetIncludeLoopbackCandidate(true)
-	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
-	m := &webrtc.MediaEngine{}
-	if err := m.RegisterDefaultCodecs(); err != nil {
-		t.Fatal(err)
-	}
-	api := webrtc.NewAPI(webrtc.WithSettingEngine(se), webrtc.WithMediaEngine(m))
+	api := pionAPI(t, false)
 	pub, err := api.NewPeerConnection(webrtc.Configuration{})
 	if err != nil {
 		t.Fatal(err)
