@@ -5,11 +5,12 @@ package rtc
 import (
 	"encoding/binary"
 	"errors"
-	"io"
 	"net"
 	"net/netip"
 	"sync"
 	"time"
+
+	rtpfmt "github.com/srs-lite/srs-lite/internal/format/rtp"
 )
 
 // tcpConn is an ICE-TCP connection (RFC 6544 passive): each packet is
@@ -72,7 +73,6 @@ func (s *Server) serveTCP(c net.Conn) {
 		}
 	}()
 	buf := make([]byte, 0xffff)
-	var hdr [2]byte
 	for {
 		p := s.peerByAddr(from)
 		d := 10 * time.Second
@@ -80,14 +80,11 @@ func (s *Server) serveTCP(c net.Conn) {
 			d = s.cfg.Load().ConsentTimeout
 		}
 		_ = c.SetReadDeadline(time.Now().Add(d))
-		if _, err := io.ReadFull(c, hdr[:]); err != nil {
+		pkt, err := rtpfmt.ReadFramed(c, buf)
+		if err != nil {
 			break
 		}
-		n := int(binary.BigEndian.Uint16(hdr[:]))
-		if _, err := io.ReadFull(c, buf[:n]); err != nil {
-			break
-		}
-		s.dispatch(buf[:n], from, tc)
+		s.dispatch(pkt, from, tc)
 	}
 	if p := s.peerByAddr(from); p != nil && p.tc.Load() == tc {
 		p.close(errors.New("ICE-TCP connection closed"))

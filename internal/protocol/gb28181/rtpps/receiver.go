@@ -15,7 +15,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"os"
@@ -496,7 +495,7 @@ func (r *Receiver) readTCPPassive(c net.Conn) (*stream, error) {
 		} else {
 			c.SetReadDeadline(time.Now().Add(r.timeoutDur()))
 		}
-		p, err := readFrame(br, buf)
+		p, err := rtpfmt.ReadFramed(br, buf)
 		if err != nil {
 			if s == nil {
 				r.log.Info("gb28181 media connection closed before an expected SSRC", "remote", c.RemoteAddr().String(), "err", err)
@@ -546,7 +545,7 @@ func (r *Receiver) readTCP(c net.Conn, s *stream) error {
 	var pkt rtp.Packet
 	for {
 		c.SetReadDeadline(time.Now().Add(r.timeoutDur()))
-		p, err := readFrame(br, buf)
+		p, err := rtpfmt.ReadFramed(br, buf)
 		if err != nil {
 			return err
 		}
@@ -556,19 +555,6 @@ func (r *Receiver) readTCP(c net.Conn, s *stream) error {
 		}
 		s.packet(&pkt, "tcp-active", c.RemoteAddr(), false)
 	}
-}
-
-// readFrame reads one RFC 4571 frame: a 16-bit length, then the packet.
-func readFrame(br *bufio.Reader, buf []byte) ([]byte, error) {
-	var h [2]byte
-	if _, err := io.ReadFull(br, h[:]); err != nil {
-		return nil, err
-	}
-	n := int(binary.BigEndian.Uint16(h[:]))
-	if _, err := io.ReadFull(br, buf[:n]); err != nil {
-		return nil, err
-	}
-	return buf[:n], nil
 }
 
 // parseRTP parses an RTP packet (RFC 3550 §5.1) into p without allocating:
