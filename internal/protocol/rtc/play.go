@@ -187,25 +187,17 @@ func (pl *player) sendPacket(t *sendTrack, pkt []byte, shared *media.Buf) error 
 // and sends it until the session ends; it runs in a goroutine of its own
 // (the audio track is its alone).
 func (pl *player) startOpus() {
-	var rd *media.Reader
-	if st := pl.p.s.opus.Lookup(pl.key); st != nil && st.Publishing() {
-		// A WHIP publisher's AAC: its own Opus is kept beside it.
-		rd = pl.p.s.opus.SubscribeInternal(pl.key, pl.p.log)
-		defer rd.Close()
-	} else {
-		opus := pl.p.s.deps.Opus
-		if opus == nil {
-			pl.p.log.Info("rtc: AAC audio not sent: no audio bridge in this build (video only)")
-			return
-		}
-		r, release, err := opus(pl.key)
-		if err != nil {
-			pl.p.log.Info("rtc: AAC audio not sent (video only)", "why", err.Error())
-			return
-		}
-		defer release()
-		rd = r
+	opus := pl.p.s.deps.Opus
+	if opus == nil {
+		pl.p.log.Info("rtc: AAC audio not sent: no audio bridge in this build (video only)")
+		return
 	}
+	rd, release, err := opus(pl.key)
+	if err != nil {
+		pl.p.log.Info("rtc: AAC audio not sent (video only)", "why", err.Error())
+		return
+	}
+	defer release()
 	batch := make([]media.Frame, 8)
 	for {
 		n, err := rd.Read(pl.p.ctx, batch)

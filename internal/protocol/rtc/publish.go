@@ -38,10 +38,6 @@ type publisher struct {
 	toAAC    func(*media.Frame)
 	stopAAC  func()
 	warnedNo bool
-	// opus keeps the publisher's own Opus, while the stream gets AAC, for
-	// WHEP viewers (Server.opus): they get it as it came, not re-encoded
-	// from the AAC.
-	opus *media.Stream
 }
 
 // recvTrack is one received track.
@@ -88,10 +84,6 @@ func newPublisher(p *peer, st *media.Stream, ms []answerMedia) *publisher {
 			p.log.Info("rtc: WHIP Opus kept as Opus (RTMP, FLV and TS players get no audio)", "why", err.Error())
 		} else {
 			pub.toAAC, pub.stopAAC = push, stop
-			if o, err := p.s.opus.Publish(st.Key()); err == nil {
-				o.SetAudioInfo(media.AudioInfo{Codec: media.CodecOpus, SampleRate: 48000, Channels: 2})
-				pub.opus = o
-			}
 		}
 	}
 	return pub
@@ -138,12 +130,7 @@ func (pub *publisher) end() {
 	pub.p.decMu.Lock() // no packet is being written
 	stop := pub.stopAAC
 	pub.ended, pub.toAAC, pub.stopAAC = true, nil, nil
-	opus := pub.opus
-	pub.opus = nil
 	pub.p.decMu.Unlock()
-	if opus != nil {
-		opus.Unpublish()
-	}
 	if stop != nil {
 		stop() // the bridge's goroutine writes no more
 	}
@@ -214,15 +201,9 @@ func (pub *publisher) frame(t *recvTrack, ts uint32, f *media.Frame) {
 	t.lastDTS, t.hasDTS = d, true
 	f.DTS, f.PTS = d, d
 	if f.Codec == media.CodecOpus && pub.toAAC != nil {
-		f.Own()
-		if !f.IsConfig() {
-			pub.toAAC(f) // keeps its own reference when it needs one
-		}
-		if pub.opus != nil {
-			pub.opus.Write(f) // the socket's goroutine is its one writer
-		} else {
-			f.Release()
-		}
+		// The bridge keeps its own reference, and the Opus as it came for
+		// WHEP viewers.
+		pub.toAAC(f)
 		return
 	}
 	f.Own()

@@ -82,7 +82,6 @@ type Server struct {
 	byAddr  map[netip.AddrPort]*peer
 	byID    map[string]*peer
 	pubs    map[media.Key]*publisher
-	opus    *media.Registry // WHIP publishers' own Opus (publisher.opus)
 
 	wg      sync.WaitGroup
 	closed  atomic.Bool
@@ -119,8 +118,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		return nil, fmt.Errorf("rtc: certificate: %w", err)
 	}
 	s := &Server{deps: deps, log: deps.Log, cert: cert, fingerprint: fp,
-		byUfrag: map[string]*peer{}, byAddr: map[netip.AddrPort]*peer{}, byID: map[string]*peer{},
-		opus: media.NewRegistry(nil)}
+		byUfrag: map[string]*peer{}, byAddr: map[netip.AddrPort]*peer{}, byID: map[string]*peer{}}
 	s.ctx, s.stop = context.WithCancel(context.Background())
 	s.SetConfig(cfg)
 	return s, nil

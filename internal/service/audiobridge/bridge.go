@@ -100,6 +100,7 @@ type Bridge struct {
 	closed bool
 	opus   map[media.Key]*opusPipe
 	aac    map[*aacJob]struct{}
+	own    map[media.Key]bool // streams whose publisher's own Opus is kept (ToAAC)
 }
 
 // New returns a Bridge of the streams of reg. It starts nothing: children
@@ -132,7 +133,8 @@ func New(reg *media.Registry, opt Options) *Bridge {
 	if opt.Logger == nil {
 		opt.Logger = slog.New(slog.DiscardHandler)
 	}
-	b := &Bridge{reg: reg, opt: opt, log: opt.Logger, opus: map[media.Key]*opusPipe{}, aac: map[*aacJob]struct{}{}}
+	b := &Bridge{reg: reg, opt: opt, log: opt.Logger, opus: map[media.Key]*opusPipe{}, aac: map[*aacJob]struct{}{},
+		own: map[media.Key]bool{}}
 	b.priv = media.NewRegistry(func(string) media.Options {
 		// Opus readers (WebRTC senders) get each frame at once: no merged
 		// writes, no GOP cache (audio only), 5 s of 20 ms frames.

@@ -35,6 +35,7 @@ type aacJob struct {
 	cancel context.CancelFunc
 	done   chan struct{}
 	closed atomic.Bool
+	own    *media.Stream // the publisher's Opus as it came, for Opus readers
 
 	// The run goroutine's.
 	lastOut time.Duration
@@ -56,6 +57,8 @@ type aacJob struct {
 // serialize the two (a mutex around both Writes, or out handing the frames
 // to the publisher's goroutine). stop ends the child and waits for it (out
 // is not called after stop returns); push must not be called after stop.
+// While it runs, Opus(key) reads the publisher's own Opus (push's frames,
+// config included) rather than Opus made again from the AAC.
 //
 // It fails with ErrOff, ErrNoFFmpeg or ErrNoOpus (Available).
 func (b *Bridge) ToAAC(key media.Key, out func(*media.Frame)) (push func(*media.Frame), stop func(), err error) {
@@ -73,11 +76,30 @@ func (b *Bridge) ToAAC(key media.Key, out func(*media.Frame)) (push func(*media.
 	var ctx context.Context
 	ctx, j.cancel = context.WithCancel(b.ctx)
 	b.aac[j] = struct{}{}
+	if !b.own[key] {
+		if st, err := b.priv.Publish(ownKey(key)); err == nil {
+			st.SetAudioInfo(media.AudioInfo{Codec: media.CodecOpus, SampleRate: rate48, Channels: 2})
+			j.own = st
+			b.own[key] = true
+		}
+	}
 	b.wg.Add(1)
 	b.mu.Unlock()
 	go j.run(ctx)
 	push = func(f *media.Frame) {
-		if f.Codec != media.CodecOpus || f.IsConfig() || len(f.Payload) == 0 || j.closed.Load() {
+		if f.Codec != media.CodecOpus || len(f.Payload) == 0 || j.closed.Load() {
+			return
+		}
+		if j.own != nil {
+			o := *f
+			if o.Buf() == nil {
+				o.Own()
+			} else {
+				o.Retain()
+			}
+			j.own.Write(&o) // the publisher's goroutine is its one writer
+		}
+		if f.IsConfig() {
 			return
 		}
 		c := *f
@@ -99,6 +121,12 @@ func (b *Bridge) ToAAC(key media.Key, out func(*media.Frame)) (push func(*media.
 			j.closed.Store(true)
 			j.cancel()
 			<-j.done
+			if j.own != nil {
+				j.own.Unpublish()
+				b.mu.Lock()
+				delete(b.own, key)
+				b.mu.Unlock()
+			}
 			for {
 				select {
 				case f := <-j.in:
@@ -297,4 +325,9 @@ func (j *aacJob) readAAC(r io.Reader, tl *timeline) error {
 		j.lastOut, j.hasOut = ts, true
 		j.framesOut.Add(1)
 	}
+}
+
+// ownKey names the companion stream of a publisher's own Opus.
+func ownKey(k media.Key) media.Key {
+	return media.Key{Vhost: k.Vhost, App: k.App, Stream: k.Stream + "#own"}
 }
