@@ -28,7 +28,10 @@ import (
 
 // tlsServer starts a server with every listener, plain and TLS, on
 // 127.0.0.1: the API and the HTTP server on one plain port (both :0) and
-// on two TLS ports; extra is appended (a [tls] table, a vhost).
+// on two TLS ports, any free ones ("localhost:0" is another address than
+// the API's "127.0.0.1:0", so the two do not share a port; a port picked
+// before the start could be taken by then); extra is appended (a [tls]
+// table, a vhost).
 func tlsServer(t *testing.T, dir, extra string, env ...string) *srv {
 	t.Helper()
 	conf := filepath.Join(dir, "srs-lite.toml")
@@ -42,7 +45,7 @@ listen = "127.0.0.1:0"
 https_listen = "127.0.0.1:0"
 [http_server]
 listen = "127.0.0.1:0"
-https_listen = "` + freeAddr(t) + `"
+https_listen = "localhost:0"
 dir = "` + dir + `"
 [srt]
 listen = "127.0.0.1:0"
@@ -335,7 +338,7 @@ func TestTLSReloadListen(t *testing.T) {
 		t.Fatal(err)
 	}
 	newHTTPS, newRTMPS := freeAddr(t), freeAddr(t)
-	body := strings.Replace(string(conf), `https_listen = "`+httpsServer+`"`, `https_listen = "`+newHTTPS+`"`, 1)
+	body := strings.Replace(string(conf), `https_listen = "localhost:0"`, `https_listen = "`+newHTTPS+`"`, 1)
 	body = strings.Replace(body, `rtmps_listen = "127.0.0.1:0"`, `rtmps_listen = "`+newRTMPS+`"`, 1)
 	if err := os.WriteFile(s.conf, []byte(body), 0o644); err != nil {
 		t.Fatal(err)
