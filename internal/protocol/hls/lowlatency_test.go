@@ -146,7 +146,10 @@ func TestLLBlockingReload(t *testing.T) {
 	reg := testRegistry()
 	st := publish(t, m, reg, cfgLL)
 	feed(st, 0, 1500*time.Millisecond, 25)
-	mx := waitParts(t, m, 1, 1)
+	// 1.5 s makes segment 0 and the two whole parts of segment 1; wait for
+	// both, so the muxer has read everything fed before the next part is
+	// asked for (it reads on its own goroutine).
+	mx := waitParts(t, m, 1, 2)
 	mx.mu.Lock()
 	next := len(mx.cur.parts)
 	mx.mu.Unlock()
@@ -215,7 +218,10 @@ func TestLLBlockingTimesOut(t *testing.T) {
 	reg := testRegistry()
 	st := publish(t, m, reg, cfgLL)
 	feed(st, 0, 1500*time.Millisecond, 25)
-	mx := waitParts(t, m, 1, 1)
+	// 1.5 s makes segment 0 and the two whole parts of segment 1; wait for
+	// both, so the muxer has read everything fed before the next part is
+	// asked for (it reads on its own goroutine).
+	mx := waitParts(t, m, 1, 2)
 	mx.mu.Lock()
 	next := len(mx.cur.parts)
 	mx.targetDur = 0 // wait 0 target durations
