@@ -166,6 +166,22 @@ func TestCrossTiny(t *testing.T) {
 		!strings.Contains(string(out), "tls.toml:2: rtc.listen: not supported in this build") {
 		t.Errorf("tiny -t with [rtc] listen: %v: %s", err, out)
 	}
+	// The shipped config turns WebRTC and RTSP on: refused here; the
+	// package's tiny config (scripts/tiny-conf.sh) is taken.
+	if out, err := exec.Command(qemu, bin, "-t", "-c", "../conf/srs-lite.toml").CombinedOutput(); err == nil ||
+		!strings.Contains(string(out), "rtc.enabled: not supported in this build") || !strings.Contains(string(out), "rtsp.enabled: not supported in this build") {
+		t.Errorf("tiny -t with the shipped config: %v: %s", err, out)
+	}
+	tinyConf, err := exec.Command("sh", "../scripts/tiny-conf.sh", "../conf/srs-lite.toml").Output()
+	if err != nil {
+		t.Fatalf("scripts/tiny-conf.sh: %v", err)
+	}
+	if err := os.WriteFile(conf, tinyConf, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command(qemu, bin, "-t", "-c", conf).CombinedOutput(); err != nil {
+		t.Errorf("tiny -t with scripts/tiny-conf.sh's config: %v: %s", err, out)
+	}
 	if out, err := exec.Command(qemu, bin, "bench", "play", "rtmp://127.0.0.1/live/x").CombinedOutput(); err == nil ||
 		!strings.Contains(string(out), "not compiled into this build") {
 		t.Errorf("tiny bench: %v: %s", err, out)

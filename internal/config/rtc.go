@@ -19,17 +19,19 @@ type RTC struct {
 }
 
 func defaultRTC() RTC {
-	return RTC{Enabled: true, Listen: "0.0.0.0:8000", Candidate: "*", AACToOpus: "auto"}
+	// Off by default in a build without WebRTC, so that the config (and the
+	// API's view of it) says only what the build does.
+	return RTC{Enabled: RTCBuilt, Listen: "0.0.0.0:8000", Candidate: "*", AACToOpus: "auto"}
 }
 
 func (c *Config) validateRTC(ps *problems) {
 	r, d := c.RTC, defaultRTC()
 	if !RTCBuilt {
-		const why = "not supported in this build (no WebRTC: the tiny and nortc builds leave it out)"
+		const why = "not supported in this build (no WebRTC: the tiny and nortc builds leave it out; scripts/tiny-conf.sh writes a config for them)"
 		for _, k := range []struct {
 			key string
 			set bool
-		}{{"rtc.listen", r.Listen != d.Listen}, {"rtc.candidate", r.Candidate != d.Candidate}, {"rtc.aac_to_opus", r.AACToOpus != d.AACToOpus}} {
+		}{{"rtc.enabled", r.Enabled && c.Defined("rtc.enabled")}, {"rtc.listen", r.Listen != d.Listen}, {"rtc.candidate", r.Candidate != d.Candidate}, {"rtc.aac_to_opus", r.AACToOpus != d.AACToOpus}} {
 			if k.set {
 				ps.check(k.key, why)
 			}

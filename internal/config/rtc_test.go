@@ -1,6 +1,9 @@
 package config
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 func TestRTCKeys(t *testing.T) {
 	for _, tc := range []struct{ name, in, want string }{
@@ -27,5 +30,30 @@ func TestRTCKeys(t *testing.T) {
 				t.Fatalf("got:\n%s\nwant:\n%s", got, tc.want)
 			}
 		})
+	}
+}
+
+// TestNotBuiltEnabled: a build without WebRTC or the RTSP server refuses
+// enabled = true for them (it would do nothing) and takes enabled = false;
+// a build with them takes both.
+func TestNotBuiltEnabled(t *testing.T) {
+	for _, tc := range []struct {
+		sec   string
+		built bool
+	}{{"rtc", RTCBuilt}, {"rtsp", RTSPBuilt}} {
+		_, err := Parse("c.toml", []byte("["+tc.sec+"]\nenabled = false\n"))
+		if err != nil {
+			t.Errorf("%s.enabled = false: %v", tc.sec, err)
+		}
+		_, err = Parse("c.toml", []byte("# x\n["+tc.sec+"]\nenabled = true\n"))
+		if tc.built && err != nil {
+			t.Errorf("%s.enabled = true: %v", tc.sec, err)
+		}
+		if !tc.built && (err == nil || !strings.HasPrefix(err.Error(), "c.toml:3: "+tc.sec+".enabled: not supported in this build")) {
+			t.Errorf("%s.enabled = true in a build without it: %v", tc.sec, err)
+		}
+		if c, _ := Parse("c.toml", nil); (tc.sec == "rtc" && c.RTC.Enabled != tc.built) || (tc.sec == "rtsp" && c.RTSP.Enabled != tc.built) {
+			t.Errorf("%s: enabled by default in a build where built = %v", tc.sec, tc.built)
+		}
 	}
 }

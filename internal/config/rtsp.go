@@ -11,18 +11,20 @@ type RTSP struct {
 const defaultRTSPListen = "0.0.0.0:8554"
 
 func defaultRTSP() RTSP {
-	return RTSP{Enabled: true, Listen: defaultRTSPListen}
+	return RTSP{Enabled: RTSPBuilt, Listen: defaultRTSPListen} // off where not built
 }
 
 // validateRTSP refuses [rtsp] keys that ask for something of a build
-// without the RTSP server. The shipped srs-lite.toml, with the defaults
-// (enabled = true, the default listen), loads in every build: a tiny build
-// serves no RTSP then.
+// without the RTSP server: enabled = true, or a listen address of its own.
 func (c *Config) validateRTSP(ps *problems) {
 	if RTSPBuilt {
 		return
 	}
+	const why = "not supported in this build (no RTSP server: a full build has it; scripts/tiny-conf.sh writes a config for the tiny build)"
+	if c.Defined("rtsp.enabled") && c.RTSP.Enabled {
+		ps.check("rtsp.enabled", why)
+	}
 	if c.Defined("rtsp.listen") && c.RTSP.Listen != defaultRTSPListen {
-		ps.check("rtsp.listen", "not supported in this build (no RTSP server: a full build has it)")
+		ps.check("rtsp.listen", why)
 	}
 }
