@@ -1,10 +1,12 @@
 #!/usr/bin/python3
 """A WHEP player on GStreamer's webrtcbin: POSTs its offer to the WHEP URL,
-decodes the H.264 it receives and prints a JSON report of decoded frames.
+decodes the H.264 (or H.265) it receives and prints a JSON report of decoded
+frames. WHEP_DEBUG=1 writes the offer to stderr.
 
-usage: whep.py URL SECONDS
+usage: whep.py URL SECONDS [H264|H265]
 """
 import json
+import os
 import sys
 import urllib.request
 
@@ -17,14 +19,19 @@ from gi.repository import GLib, Gst, GstSdp, GstWebRTC  # noqa: E402
 
 Gst.init(None)
 url, seconds = sys.argv[1], float(sys.argv[2])
+codec = sys.argv[3] if len(sys.argv) > 3 else "H264"
 loop = GLib.MainLoop()
 report = {"frames": 0, "width": 0, "height": 0, "errors": []}
 pipe = Gst.Pipeline.new("p")
 webrtc = Gst.ElementFactory.make("webrtcbin", "w")
 webrtc.set_property("bundle-policy", GstWebRTC.WebRTCBundlePolicy.MAX_BUNDLE)
 pipe.add(webrtc)
-caps = Gst.Caps.from_string("application/x-rtp,media=video,encoding-name=H264,payload=102,clock-rate=90000,"
-                            "packetization-mode=(string)1,profile-level-id=(string)42e01f")
+if codec == "H265":
+    caps = Gst.Caps.from_string("application/x-rtp,media=video,encoding-name=H265,payload=104,clock-rate=90000")
+else:
+    caps = Gst.Caps.from_string("application/x-rtp,media=video,encoding-name=H264,payload=102,clock-rate=90000,"
+                                "packetization-mode=(string)1,profile-level-id=(string)42e01f")
+depay = "rtph265depay ! h265parse ! avdec_h265" if codec == "H265" else "rtph264depay ! h264parse ! avdec_h264"
 webrtc.emit("add-transceiver", GstWebRTC.WebRTCRTPTransceiverDirection.RECVONLY, caps)
 
 
@@ -39,7 +46,7 @@ def on_pad(_w, pad):
     if pad.direction != Gst.PadDirection.SRC:
         return
     chain = Gst.parse_bin_from_description(
-        "rtph264depay ! h264parse ! avdec_h264 ! videoconvert ! fakesink name=sink signal-handoffs=true sync=false", True)
+        depay + " ! videoconvert ! fakesink name=sink signal-handoffs=true sync=false", True)
     pipe.add(chain)
     chain.sync_state_with_parent()
     pad.link(chain.get_static_pad("sink"))
@@ -66,7 +73,7 @@ def on_offer(promise, _data):
         loop.quit()
         return
     webrtc.emit("set-local-description", offer, Gst.Promise.new())
-    if len(sys.argv) > 3:
+    if os.environ.get("WHEP_DEBUG"):
         sys.stderr.write(offer.sdp.as_text())
     req = urllib.request.Request(url, data=offer.sdp.as_text().encode(), method="POST",
                                  headers={"Content-Type": "application/sdp"})
