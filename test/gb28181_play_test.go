@@ -372,3 +372,42 @@ func TestGB28181Reinvite(t *testing.T) {
 		t.Errorf("BYEs %d, want 1 (the call whose media ended)", d.Byes())
 	}
 }
+
+// TestGB28181HLSNoCtx: with hls_ctx = false HLS viewers have no sessions;
+// their requests alone keep the channel invited (it got BYE 10 s after the
+// first request before), and BYE follows once they stop.
+func TestGB28181HLSNoCtx(t *testing.T) {
+	data := gbPS(t)
+	t.Parallel()
+	s, addr := gbServer(t, "[[vhost]]\nname = \"__defaultVhost__\"\n[vhost.hls]\nhls_ctx = false\nfragment = \"1s\"\n")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	d := gbDeviceSim(t, addr, "udp", gbStreamer(t, data))
+	if _, err := d.Register(ctx, "secret", 3600); err != nil {
+		t.Fatal(err)
+	}
+	go d.Run(ctx)
+	s.waitLog(t, "gb28181: device registered", 5*time.Second)
+	url := "http://" + s.http + "/live/" + gbDevice + "_" + gbChannel + ".m3u8"
+	// A player polling the playlist for longer than the idle time.
+	ok := 0
+	for end := time.Now().Add(14 * time.Second); time.Now().Before(end); time.Sleep(time.Second) {
+		res, err := http.Get(url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode == 200 && strings.Contains(string(body), "#EXTINF") {
+			ok++
+		}
+		if d.Byes() != 0 {
+			t.Fatalf("BYE while a player polls the playlist (%d playlists served)", ok)
+		}
+	}
+	if ok < 8 || len(d.Invites()) != 1 {
+		t.Fatalf("%d playlists with segments, %d INVITEs", ok, len(d.Invites()))
+	}
+	// The player left: BYE after the viewer timeout and the idle time.
+	s.waitLog(t, "gb28181: no players: BYE", 30*time.Second)
+}

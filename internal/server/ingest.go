@@ -71,13 +71,18 @@ func (c *ingestComponent) close(context.Context) error { return c.m.Close() }
 func (c *ingestComponent) status() any { return c.m.Status() }
 
 // streamPlayers counts the connected players of a stream, for on-demand
-// ingests. Remuxers (HLS, DVR) read the stream too but are not players.
+// sources (ingests, edges, GB28181 channels). Remuxers (HLS, DVR) read the
+// stream too but are not players; HLS viewers without sessions
+// (hls_ctx = false), seen only by their recent requests, count as one.
 func (s *Server) streamPlayers(vhost, app, stream string) int {
 	n := 0
 	for _, c := range s.sessions.List() {
 		if c.Role == session.Player && c.Stream == stream && c.App == app && strings.EqualFold(c.Vhost, vhost) {
 			n++
 		}
+	}
+	if h := find[*hlsComponent](s); h != nil && h.m.Watched(vhost, app, stream) {
+		n++
 	}
 	return n
 }

@@ -105,6 +105,16 @@ func TestNoCtx(t *testing.T) {
 	if rc.n("connect")+rc.n("play") != 0 {
 		t.Fatalf("sessions started: %v", rc.calls)
 	}
+	// Without sessions the requests say someone watches, for the viewer
+	// timeout (10 s at least).
+	if !m.Watched("v", "live", "s") || m.Watched("v", "live", "other") {
+		t.Fatal("a stream just requested is not watched")
+	}
+	mx := m.lookup("v", "live", "s")
+	mx.anon.Store(time.Now().Add(-11 * time.Second).UnixNano())
+	if m.Watched("v", "live", "s") {
+		t.Fatal("watched 11 s after the last request")
+	}
 }
 
 // TestGuard: requests without a session are checked by the guard; a viewer

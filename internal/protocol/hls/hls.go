@@ -379,11 +379,31 @@ func (m *Manager) ServeHTTP(w http.ResponseWriter, r *http.Request, vhost string
 		}
 	}
 	if ev == nil && v == nil {
+		mx.anon.Store(time.Now().UnixNano())
 		mx.serve(w, r, req, "")
 		return true
 	}
 	m.serveViewer(w, r, mx, req, ev, id, v)
 	return true
+}
+
+// Watched reports whether the stream's HLS was requested without viewer
+// sessions (hls_ctx = false) within the viewer timeout: someone is still
+// watching, though no session says so. On-demand sources (GB28181
+// channels, on-demand ingests) count it as a player.
+func (m *Manager) Watched(vhost, app, stream string) bool {
+	mx := m.lookup(vhost, app, stream)
+	if mx == nil {
+		return false
+	}
+	last := mx.anon.Load()
+	if last == 0 {
+		return false
+	}
+	mx.mu.Lock()
+	target := mx.targetDur
+	mx.mu.Unlock()
+	return time.Since(time.Unix(0, last)) < m.viewerTimeout(target)
 }
 
 // SetGuard sets the check of requests served without a session; nil

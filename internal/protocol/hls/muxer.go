@@ -71,6 +71,9 @@ type Muxer struct {
 	m                  *Manager
 	vhost, app, stream string
 	k                  string // vhost/app/stream, built once: compared on every viewer request
+	// anon is the unix ns of the last request served without a viewer
+	// session (hls_ctx = false): such viewers are seen only by their requests.
+	anon atomic.Int64
 
 	mu        sync.Mutex
 	cfg       Config
