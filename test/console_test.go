@@ -763,6 +763,24 @@ func TestConsoleCameras(t *testing.T) {
 	}
 	s.waitPublishing(t, "gate2")
 
+	// Someone else changes the entry while the form is open: saving the
+	// form is refused (If-Match) and does not undo that change.
+	cdp.eval(t, `document.querySelector('#i-list .ingest[data-name="gate"] .edit').click()`)
+	cdp.waitFor(t, "the edit form shows the entry", `!document.getElementById('i-form').hidden && document.getElementById('f-output').value === 'live/gate2'`)
+	req, _ := http.NewRequest(http.MethodPut, "http://"+s.api+"/api/v1/ingests/gate", strings.NewReader(fmt.Sprintf(`{"input":%q,"output":"live/gate3"}`, fixture)))
+	if res, err := http.DefaultClient.Do(req); err != nil || res.StatusCode != 200 {
+		t.Fatalf("the other edit: %v %v", res, err)
+	} else {
+		res.Body.Close()
+	}
+	fill(map[string]string{"f-output": "live/gate4"})
+	cdp.eval(t, `document.getElementById('i-save').click()`)
+	cdp.waitFor(t, "the form says the config changed meanwhile", `document.getElementById('i-msg').textContent.includes('changed since it was read') && !document.getElementById('i-form').hidden`)
+	if out := ingestNames()["gate"]; out != "live/gate3" {
+		t.Errorf("gate's output %q after a stale form was saved, want the other edit's live/gate3", out)
+	}
+	cdp.eval(t, `document.getElementById('i-cancel').click()`)
+
 	// Retry: the ingest restarts.
 	var st struct {
 		Ingests []struct {

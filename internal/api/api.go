@@ -164,6 +164,10 @@ type API struct {
 	mux     *http.ServeMux
 	handler http.Handler
 
+	// editMu makes a config change's If-Match check and its apply one step
+	// against other API edits.
+	editMu sync.Mutex
+
 	mu           sync.Mutex
 	gen          uint64
 	clientMeters map[string]*meter
@@ -282,8 +286,8 @@ func (a *API) routes() {
 // corsMethods and corsHeaders are what SRS allows cross-origin.
 const (
 	corsMethods = "GET, POST, HEAD, PUT, DELETE, OPTIONS"
-	corsHeaders = "origin, range, accept-encoding, referer, Cache-Control, X-Proxy-Authorization, X-Requested-With, Content-Type, Authorization"
-	corsExpose  = "Server, range, Content-Length, Content-Range"
+	corsHeaders = "origin, range, accept-encoding, referer, Cache-Control, X-Proxy-Authorization, X-Requested-With, Content-Type, Authorization, If-Match"
+	corsExpose  = "Server, range, Content-Length, Content-Range, ETag"
 )
 
 func (a *API) serve(w http.ResponseWriter, r *http.Request) {

@@ -17,6 +17,35 @@ import (
 // does not parse or validate.
 const CodeConfigInvalid = 1023
 
+// configETag names a config in force: GET /api/v1/config sends it as ETag,
+// and a change sent with If-Match is refused (412) once the config is no
+// longer the one the client read, so that two people editing at once do
+// not undo each other's change unseen.
+func configETag(c *config.Config) string {
+	b, err := c.Marshal()
+	if err != nil {
+		return ""
+	}
+	sum := sha256.Sum256(b)
+	return `"` + hex.EncodeToString(sum[:12]) + `"`
+}
+
+// ifMatch runs change under editMu when the request's If-Match (if any)
+// names the config in force, and answers 412 otherwise.
+func (a *API) ifMatch(w http.ResponseWriter, r *http.Request, change func()) {
+	a.editMu.Lock()
+	defer a.editMu.Unlock()
+	if want := r.Header.Get("If-Match"); want != "" && want != "*" && a.deps.Config != nil {
+		if cur := configETag(a.deps.Config()); want != cur {
+			w.Header().Set("ETag", cur)
+			a.fail(w, r, http.StatusPreconditionFailed, http.StatusPreconditionFailed,
+				"the config changed since it was read (someone else applied a change): read it again and redo yours")
+			return
+		}
+	}
+	change()
+}
+
 // getConfig answers the config in force, secrets redacted: JSON, or the
 // TOML text with ?format=toml.
 func (a *API) getConfig(w http.ResponseWriter, r *http.Request) {
@@ -24,7 +53,9 @@ func (a *API) getConfig(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, http.StatusForbidden, CodeRawDisabled, "the config is not available through the API")
 		return
 	}
-	c := a.deps.Config().Redacted()
+	inForce := a.deps.Config()
+	w.Header().Set("ETag", configETag(inForce))
+	c := inForce.Redacted()
 	if r.URL.Query().Get("format") == "toml" {
 		b, err := c.Marshal()
 		if err != nil {
@@ -72,7 +103,12 @@ func (a *API) putConfig(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	err := a.deps.PutConfig(r.Context(), body, r.RemoteAddr)
+	var err error
+	applied := false
+	a.ifMatch(w, r, func() { err, applied = a.deps.PutConfig(r.Context(), body, r.RemoteAddr), true })
+	if !applied {
+		return
+	}
 	if err == nil {
 		sum := sha256.Sum256(body)
 		a.log.Info("api: config replaced", "remote", r.RemoteAddr, "bytes", len(body))

@@ -43,7 +43,7 @@ func (a *API) ingestEdit(w http.ResponseWriter, r *http.Request, create bool) {
 		a.fail(w, r, http.StatusBadRequest, CodeBadRequest, "the name in the body is not the one of the path")
 		return
 	}
-	a.ingestDone(w, r, name, a.deps.EditIngest(r.Context(), name, &e, create, r.RemoteAddr))
+	a.ifMatch(w, r, func() { a.ingestDone(w, r, name, a.deps.EditIngest(r.Context(), name, &e, create, r.RemoteAddr)) })
 }
 
 func (a *API) ingestDelete(w http.ResponseWriter, r *http.Request) {
@@ -52,7 +52,7 @@ func (a *API) ingestDelete(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	name := r.PathValue("name")
-	a.ingestDone(w, r, name, a.deps.EditIngest(r.Context(), name, nil, false, r.RemoteAddr))
+	a.ifMatch(w, r, func() { a.ingestDone(w, r, name, a.deps.EditIngest(r.Context(), name, nil, false, r.RemoteAddr)) })
 }
 
 // ingestDone answers an edit: 404 for an entry that is not there, 409 for

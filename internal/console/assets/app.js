@@ -136,6 +136,9 @@ async function api(path, opts = {}) {
   const r = await fetch(path, { credentials: 'same-origin', cache: 'no-store', ...opts, headers: authHeaders(opts.headers) });
   let body = null;
   if ((r.headers.get('Content-Type') || '').includes('json')) body = await r.json();
+  // The config's ETag goes back as If-Match, so a change made by someone
+  // else in between is refused (412) rather than undone unseen.
+  if (body && typeof body === 'object') Object.defineProperty(body, 'etag', { value: r.headers.get('ETag') || '' });
   if (!r.ok) {
     const err = new Error((body && body.msg) || `${r.status} ${r.statusText}`);
     err.status = r.status;
@@ -645,6 +648,7 @@ function fieldError(field, msg) {
 
 function openForm(entry, title) {
   cams.editing = entry && entry.name && title !== 'add' ? entry.name : null;
+  cams.etag = '';
   clearFieldErrors();
   text('i-form-title', cams.editing ? `Edit ${cams.editing}` : 'Add a camera');
   const v = entry || {};
@@ -666,6 +670,7 @@ async function editIngest(name) {
     const entry = (c.data.config.ingest || []).find((x) => x.name === name);
     if (!entry) throw new Error(`no ingest ${name} in the config`);
     openForm(entry, 'edit');
+    cams.etag = c.etag;
   } catch (err) {
     failed(`edit ${name}`, err);
   }
@@ -688,7 +693,9 @@ async function saveIngest(e) {
   $('i-save').disabled = true;
   text('i-msg', 'applying…');
   try {
-    await api(url, { method: editing ? 'PUT' : 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+    const headers = { 'Content-Type': 'application/json' };
+    if (editing && cams.etag) headers['If-Match'] = cams.etag;
+    await api(url, { method: editing ? 'PUT' : 'POST', headers, body: JSON.stringify(body) });
     $('i-form').hidden = true;
     setStatus(`${body.name} ${editing ? 'changed' : 'added'} and applied`);
     pollCameras();
@@ -1094,6 +1101,7 @@ async function loadConfig() {
   try {
     const [toml, meta] = await Promise.all([apiText('/api/v1/config?format=toml'), api('/api/v1/config')]);
     $('c-editor').value = toml || '';
+    cfg.etag = meta.etag;
     text('c-file', meta.data.file ? `file: ${meta.data.file}` : 'no config file: the server runs on its embedded defaults');
     cfg.loaded = true;
     clearProblems();
@@ -1133,7 +1141,9 @@ function checkConfig() {
 
 function applyConfig() {
   return configAction('apply', async () => {
-    const r = await api('/api/v1/config', { method: 'PUT', ...tomlBody() });
+    const b = tomlBody();
+    if (cfg.etag) b.headers['If-Match'] = cfg.etag;
+    const r = await api('/api/v1/config', { method: 'PUT', ...b });
     clearProblems();
     await loadConfig();
     configMsg(`applied (sha256 ${r.data.sha256.slice(0, 12)}…, ${r.data.bytes} bytes)`, 'ok');
