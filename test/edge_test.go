@@ -22,18 +22,6 @@ import (
 	"github.com/srs-lite/srs-lite/internal/protocol/rtmp"
 )
 
-// freePort returns a loopback address nobody listens on now, for a server
-// that must come back on the same address.
-func freePort(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
 // startOrigin runs an srs-lite origin whose RTMP port is rtmpAddr, with
 // extra TOML appended.
 func startOrigin(t *testing.T, rtmpAddr, extra string) *srv {
@@ -69,7 +57,7 @@ func startNginxRTMP(t *testing.T) string {
 		t.Skipf("SKIPPED: %s is missing (Debian/Ubuntu: apt-get install libnginx-mod-rtmp)", mod)
 	}
 	dir := t.TempDir()
-	addr := freePort(t)
+	addr := freeAddr(t)
 	conf := filepath.Join(dir, "nginx.conf")
 	body := fmt.Sprintf(`worker_processes 1;
 daemon off;
@@ -207,7 +195,7 @@ func TestEdgeFailover(t *testing.T) {
 	if testing.Short() {
 		t.Skip("long: five failovers")
 	}
-	addrs := []string{freePort(t), freePort(t)}
+	addrs := []string{freeAddr(t), freeAddr(t)}
 	origins := []*srv{startOrigin(t, addrs[0], ""), startOrigin(t, addrs[1], "")}
 	e := startServer(t, edgeTOML("rtmp", false, addrs...))
 	name := streamName()
@@ -374,7 +362,7 @@ func TestEdgeTokenTraverse(t *testing.T) {
 		}
 		return `{"code":0}`
 	})
-	oaddr := freePort(t)
+	oaddr := freeAddr(t)
 	o := startOrigin(t, oaddr, "[[vhost]]\nname = \"__defaultVhost__\"\n[vhost.hooks]\non_connect = "+urls+"\n")
 	e := startServer(t, edgeTOML("rtmp", true, oaddr))
 	name := streamName()

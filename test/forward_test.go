@@ -73,7 +73,8 @@ rtmp { server { listen %s; chunk_size 4096; application live { live on; } applic
 	}
 }
 
-// freeAddr returns a loopback address with a port free now.
+// freeAddr returns a loopback address with a TCP port nobody listens on
+// now, for a server that must come back on the same address.
 func freeAddr(t *testing.T) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")

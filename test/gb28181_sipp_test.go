@@ -93,7 +93,7 @@ func TestGB28181SIPp(t *testing.T) {
 		var err error
 		for range 3 {
 			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-			local := freePort(t) // SIPp's -p 0 means 5060
+			local := freeAddr(t) // SIPp's -p 0 means 5060
 			cmd := exec.CommandContext(ctx, "sipp", host+":"+port, "-sf", sf, "-m", "1", "-t", transport,
 				"-i", "127.0.0.1", "-p", local[strings.LastIndexByte(local, ':')+1:], "-au", gbDevice, "-ap", password, "-timeout", "15s", "-nostdin")
 			cmd.Dir = dir

@@ -116,7 +116,7 @@ func TestHLSThroughNginxCache(t *testing.T) {
 	defer ps.Close()
 
 	dir := t.TempDir()
-	listen := freePort(t)
+	listen := freeAddr(t)
 	conf := filepath.Join(dir, "nginx.conf")
 	if err := os.WriteFile(conf, []byte(nginxCacheConf(dir, listen, ln.Addr().String())), 0o644); err != nil {
 		t.Fatal(err)

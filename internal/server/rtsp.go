@@ -5,7 +5,6 @@ package server
 import (
 	"context"
 	"fmt"
-	"sync"
 
 	"github.com/srs-lite/srs-lite/internal/buildinfo"
 	"github.com/srs-lite/srs-lite/internal/config"
@@ -24,11 +23,8 @@ func init() {
 // rtspComponent is the RTSP server on [rtsp] listen (TCP; RTP over UDP on
 // ports picked per session).
 type rtspComponent struct {
-	s *Server
-
-	mu  sync.Mutex
-	srv *rtsp.Server   // nil while RTSP is off
-	old []*rtsp.Server // draining after a change of address: their sessions go on
+	s    *Server
+	srvs drainSet[*rtsp.Server] // nil while RTSP is off; old ones' sessions go on
 }
 
 func newRTSP(s *Server) (component, error) { return &rtspComponent{s: s}, nil }
@@ -58,19 +54,8 @@ func (c *rtspComponent) start(_ context.Context, cfg *config.Config) error {
 	if err != nil {
 		return err
 	}
-	c.set(srv)
+	c.srvs.set(c.s, "rtsp", srv)
 	return nil
-}
-
-func (c *rtspComponent) set(srv *rtsp.Server) {
-	c.mu.Lock()
-	c.srv = srv
-	c.mu.Unlock()
-	addr := ""
-	if srv != nil {
-		addr = srv.Addr().String()
-	}
-	c.s.setAddr("rtsp", addr)
 }
 
 // reload applies [rtsp]: a new address (or RTSP turned on or off) binds the
@@ -87,34 +72,16 @@ func (c *rtspComponent) reload(old, next *config.Config, ch config.Sections) err
 	if err != nil {
 		return err
 	}
-	c.mu.Lock()
-	prev := c.srv
-	c.mu.Unlock()
-	c.set(srv)
-	if prev != nil {
-		if srv == nil {
-			_ = prev.Close()
-			return nil
-		}
+	prev := c.srvs.set(c.s, "rtsp", srv)
+	switch {
+	case prev == nil:
+	case srv == nil:
+		_ = prev.Close()
+	default:
 		c.s.log.Info("rtsp: listen address changed: the old one's sessions go on", "old", old.RTSP.Listen, "new", next.RTSP.Listen)
-		prev.Drain()
-		c.mu.Lock()
-		c.old = append(c.old, prev)
-		c.mu.Unlock()
+		c.srvs.retire(prev)
 	}
 	return nil
 }
 
-func (c *rtspComponent) close(context.Context) error {
-	c.mu.Lock()
-	srv, old := c.srv, c.old
-	c.old = nil
-	c.mu.Unlock()
-	for _, o := range old {
-		_ = o.Close()
-	}
-	if srv != nil {
-		return srv.Close()
-	}
-	return nil
-}
+func (c *rtspComponent) close(context.Context) error { return c.srvs.close() }

@@ -3,7 +3,6 @@ package server
 import (
 	"context"
 	"fmt"
-	"sync"
 
 	"github.com/srs-lite/srs-lite/internal/config"
 	"github.com/srs-lite/srs-lite/internal/protocol/srt"
@@ -13,11 +12,8 @@ func init() { register(orderSRT, newSRT) }
 
 // srtComponent is the SRT server on [srt] listen (UDP).
 type srtComponent struct {
-	s *Server
-
-	mu  sync.Mutex    // srv and old, read by /metrics while a reload runs
-	srv *srt.Server   // nil while SRT is off
-	old []*srt.Server // draining after a change of address
+	s    *Server
+	srvs drainSet[*srt.Server] // nil while SRT is off; read by /metrics
 }
 
 func newSRT(s *Server) (component, error) { return &srtComponent{s: s}, nil }
@@ -61,19 +57,8 @@ func (c *srtComponent) start(_ context.Context, cfg *config.Config) error {
 	if err != nil {
 		return err
 	}
-	c.set(srv)
+	c.srvs.set(c.s, "srt", srv)
 	return nil
-}
-
-func (c *srtComponent) set(srv *srt.Server) {
-	c.mu.Lock()
-	c.srv = srv
-	c.mu.Unlock()
-	addr := ""
-	if srv != nil {
-		addr = srv.Addr().String()
-	}
-	c.s.setAddr("srt", addr)
 }
 
 // reload applies [srt]: settings to the callers accepted from now on; a new
@@ -84,23 +69,18 @@ func (c *srtComponent) reload(old, next *config.Config, ch config.Sections) erro
 		return nil
 	}
 	if old.SRT.Enabled == next.SRT.Enabled && old.SRT.Listen == next.SRT.Listen {
-		if c.srv == nil {
-			return nil
+		if srv := c.srvs.get(); srv != nil {
+			return srv.SetConfig(srtConfig(next))
 		}
-		return c.srv.SetConfig(srtConfig(next))
+		return nil
 	}
 	srv, err := c.bind(next)
 	if err != nil {
 		return err
 	}
-	prev := c.srv
-	c.set(srv)
-	if prev != nil {
+	if prev := c.srvs.set(c.s, "srt", srv); prev != nil {
 		c.s.log.Info("srt: listen address changed: the old one closes after its sessions", "old", old.SRT.Listen, "new", next.SRT.Listen)
-		prev.Drain()
-		c.mu.Lock()
-		c.old = append(c.old, prev)
-		c.mu.Unlock()
+		c.srvs.retire(prev)
 	}
 	return nil
 }
@@ -108,13 +88,7 @@ func (c *srtComponent) reload(old, next *config.Config, ch config.Sections) erro
 // totals adds up the counters of the SRT servers, the draining ones
 // included; ok is false when SRT has never been on.
 func (c *srtComponent) totals() (t srt.Totals, ok bool) {
-	c.mu.Lock()
-	all := append([]*srt.Server{c.srv}, c.old...)
-	c.mu.Unlock()
-	for _, srv := range all {
-		if srv == nil {
-			continue
-		}
+	for _, srv := range c.srvs.all() {
 		ok = true
 		t.Add(srv.Totals())
 	}
@@ -122,12 +96,4 @@ func (c *srtComponent) totals() (t srt.Totals, ok bool) {
 }
 
 // close ends every SRT session: publishers unpublish, players end.
-func (c *srtComponent) close(context.Context) error {
-	for _, o := range c.old {
-		_ = o.Close()
-	}
-	if c.srv != nil {
-		return c.srv.Close()
-	}
-	return nil
-}
+func (c *srtComponent) close(context.Context) error { return c.srvs.close() }
