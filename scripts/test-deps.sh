@@ -27,11 +27,11 @@ gir1.2-gst-rtsp-server-1.0  typelib:GstRtspServer-1.0
 gir1.2-gst-plugins-bad-1.0  typelib:GstWebRTC-1.0
 gstreamer1.0-nice           gst:nicesrc
 python3-gi                  py:gi
-gstreamer1.0-plugins-base   gst:videotestsrc gst:audiotestsrc
-gstreamer1.0-plugins-good   gst:rtph264pay gst:rtpmp4gpay
+gstreamer1.0-plugins-base   gst:videotestsrc gst:audiotestsrc gst:opusenc
+gstreamer1.0-plugins-good   gst:rtph264pay gst:rtpmp4gpay gst:rtpopuspay gst:rtph265depay
 gstreamer1.0-plugins-bad    gst:mpegpsmux gst:hlsdemux
 gstreamer1.0-plugins-ugly   gst:x264enc
-gstreamer1.0-libav          gst:avenc_aac gst:avdec_h264
+gstreamer1.0-libav          gst:avenc_aac gst:avdec_h264 gst:avdec_h265
 qemu-user-static            cmd:qemu-mipsel-static
 qemu-system-x86             cmd:qemu-system-x86_64
 shellcheck                  cmd:shellcheck

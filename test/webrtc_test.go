@@ -1,12 +1,14 @@
 package test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
 	"os/exec"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -440,6 +442,58 @@ func TestWebRTCWHEPWebrtcbin(t *testing.T) {
 		s.waitPublishing(t, name)
 		play(t, s, name, "H265")
 	})
+}
+
+// TestWebRTCWHIPWebrtcbin publishes over WHIP with GStreamer's webrtcbin
+// (x264enc H.264 and opusenc Opus, its own ICE agent and DTLS): ffprobe
+// reads the stream over HTTP-FLV with its video and its audio as AAC (the
+// audio bridge), and the session's DELETE ends the publish.
+func TestWebRTCWHIPWebrtcbin(t *testing.T) {
+	needTools(t, "ffmpeg", "ffprobe")
+	const py = "/usr/bin/python3"
+	if err := exec.Command(py, "-c", "import gi; gi.require_version('GstWebRTC', '1.0'); gi.require_version('GstSdp', '1.0'); "+
+		"from gi.repository import GstWebRTC, GstSdp, Gst; Gst.init(None); assert all(Gst.ElementFactory.find(e) for e in "+
+		"('webrtcbin', 'nicesrc', 'x264enc', 'opusenc', 'rtph264pay', 'rtpopuspay'))").Run(); err != nil {
+		t.Skip("SKIPPED: GStreamer webrtcbin, x264enc or opusenc with python3-gi is missing (apt-get install python3-gi gir1.2-gst-plugins-bad-1.0 gstreamer1.0-plugins-bad gstreamer1.0-nice gstreamer1.0-plugins-ugly gstreamer1.0-plugins-base)")
+	}
+	t.Parallel()
+	s := startServer(t, "")
+	name := streamName()
+	var out bytes.Buffer
+	pub := exec.Command(py, "webrtcbin/whip.py", fmt.Sprintf("http://%s/rtc/v1/whip/?app=live&stream=%s", s.api, name), "9")
+	pub.Stdout = &out
+	startProcess(t, pub)
+	s.waitPublishing(t, name)
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	p := ffprobe(t, ctx, s.flvURL(name), "-count_packets", "-read_intervals", "%+3")
+	var video, audio bool
+	for _, st := range p.Streams {
+		n, _ := strconv.Atoi(st.NbReadPackets)
+		switch st.CodecType {
+		case "video":
+			video = st.CodecName == "h264" && st.Width == 640 && st.Height == 360 && n >= 40
+		case "audio":
+			audio = st.CodecName == "aac" && n > 0
+		}
+	}
+	if !video || !audio {
+		t.Errorf("the WHIP stream over HTTP-FLV: %+v", p.Streams)
+	}
+	_ = pub.Wait()
+	var rep struct {
+		Status   int
+		Location string
+		Deleted  int
+		Errors   []string
+	}
+	if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
+		t.Fatalf("whip.py output %q: %v", out.String(), err)
+	}
+	if rep.Status != 201 || rep.Deleted != 200 || len(rep.Errors) > 0 || !strings.HasPrefix(rep.Location, "/rtc/v1/whip/") {
+		t.Errorf("whip.py: %+v", rep)
+	}
+	s.waitLog(t, "reason=DELETE", 5*time.Second)
 }
 
 // TestWebRTCAudioStatus: GET /api/v1/rtc says whether AAC streams have
