@@ -11,6 +11,7 @@ import (
 	"github.com/pion/rtp"
 
 	"github.com/srs-lite/srs-lite/internal/format/codec"
+	"github.com/srs-lite/srs-lite/internal/format/ogg"
 	rtpfmt "github.com/srs-lite/srs-lite/internal/format/rtp"
 	"github.com/srs-lite/srs-lite/internal/media"
 )
@@ -76,15 +77,29 @@ func newPublisher(p *peer, st *media.Stream, ms []answerMedia) *publisher {
 	}
 	p.onRTP = pub.onRTP
 	p.onRTCP = pub.onRTCP
-	// Before the first packet can arrive: Opus goes to the bridge from the
-	// start, and the stream gets AAC only.
-	if to := p.s.deps.ToAAC; to != nil && pub.hasOpus() {
+	if !pub.hasOpus() {
+		return pub
+	}
+	// Before the first packet can arrive: the Opus track's config goes
+	// first, so that the readers of that track (WHEP, fMP4 HLS) never see
+	// the bridge's AAC, and the Opus goes to the bridge from the start.
+	// WebRTC's Opus is 48 kHz; a live stream joined mid-way has no encoder
+	// priming to skip (pre-skip 0), as the bridge's own Ogg feed says.
+	head := ogg.AppendOpusHead(nil, ogg.OpusHead{Channels: 2, InputRate: 48000})
+	cfg := media.Frame{Codec: media.CodecOpus, Flags: media.FlagConfig, Track: media.TrackOpus, SampleRate: 48000, Channels: 2,
+		Payload: head}
+	cfg.Own()
+	pub.write(&cfg)
+	if to := p.s.deps.ToAAC; to != nil {
 		push, stop, err := to(st.Key(), pub.write)
 		if err != nil {
-			p.log.Info("rtc: WHIP Opus kept as Opus (RTMP, FLV and TS players get no audio)", "why", err.Error())
+			p.log.Info("rtc: WHIP Opus not converted to AAC: RTMP, HTTP-FLV, TS-HLS and SRT players get video only (WHEP and fMP4 HLS get the Opus)",
+				"why", err.Error())
 		} else {
 			pub.toAAC, pub.stopAAC = push, stop
 		}
+	} else {
+		p.log.Info("rtc: no audio bridge in this build: RTMP, HTTP-FLV, TS-HLS and SRT players get video only (WHEP and fMP4 HLS get the Opus)")
 	}
 	return pub
 }
@@ -147,7 +162,9 @@ func (pub *publisher) write(f *media.Frame) {
 	if f.IsConfig() {
 		if v, ok := codec.VideoInfo(f); ok {
 			pub.st.SetVideoInfo(v)
-		} else if a, ok := codec.AudioInfo(f); ok {
+		} else if a, ok := codec.AudioInfo(f); ok && f.Track != media.TrackMain {
+			pub.st.SetOpusAudioInfo(a)
+		} else if ok {
 			pub.st.SetAudioInfo(a)
 		}
 	}
@@ -200,13 +217,16 @@ func (pub *publisher) frame(t *recvTrack, ts uint32, f *media.Frame) {
 	}
 	t.lastDTS, t.hasDTS = d, true
 	f.DTS, f.PTS = d, d
-	if f.Codec == media.CodecOpus && pub.toAAC != nil {
-		// The bridge keeps its own reference, and the Opus as it came for
-		// WHEP viewers.
-		pub.toAAC(f)
-		return
-	}
 	f.Own()
+	if f.Codec == media.CodecOpus {
+		// The Opus as it came is the stream's second audio track (WHEP
+		// viewers, fMP4 HLS); the bridge, when there is one, makes the
+		// main track's AAC of it and keeps a reference of its own.
+		f.Track = media.TrackOpus
+		if pub.toAAC != nil {
+			pub.toAAC(f)
+		}
+	}
 	pub.write(f)
 }
 
