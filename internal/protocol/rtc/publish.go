@@ -39,7 +39,18 @@ type publisher struct {
 	toAAC    func(*media.Frame)
 	stopAAC  func()
 	warnedNo bool
+
+	// Audio waits for the video (the socket's goroutine's): see frame.
+	sawVideo   bool
+	audioSince time.Time
 }
+
+// audioWaitsForVideo is how long a publisher's audio that comes before its
+// first video frame is dropped, so that the stream starts with its video:
+// a segmenter that opened a first segment (and fMP4 init) on audio alone
+// would give players a first segment without video. Audio of a publisher
+// whose video does not come in that time goes through.
+const audioWaitsForVideo = 2 * time.Second
 
 // recvTrack is one received track.
 type recvTrack struct {
@@ -102,6 +113,16 @@ func newPublisher(p *peer, st *media.Stream, ms []answerMedia) *publisher {
 		p.log.Info("rtc: no audio bridge in this build: RTMP, HTTP-FLV, TS-HLS and SRT players get video only (WHEP and fMP4 HLS get the Opus)")
 	}
 	return pub
+}
+
+// hasVideo reports whether the publisher sends video.
+func (pub *publisher) hasVideo() bool {
+	for _, t := range pub.tracks {
+		if t.video {
+			return true
+		}
+	}
+	return false
 }
 
 // hasOpus reports whether the publisher sends Opus.
@@ -217,6 +238,18 @@ func (pub *publisher) frame(t *recvTrack, ts uint32, f *media.Frame) {
 	}
 	t.lastDTS, t.hasDTS = d, true
 	f.DTS, f.PTS = d, d
+	if f.Codec.IsVideo() {
+		pub.sawVideo = true
+	} else if !pub.sawVideo && pub.hasVideo() {
+		if pub.audioSince.IsZero() {
+			pub.audioSince = pub.now
+		}
+		if pub.now.Sub(pub.audioSince) < audioWaitsForVideo {
+			f.Release()
+			return
+		}
+		pub.sawVideo = true // no video after all: audio goes on
+	}
 	f.Own()
 	if f.Codec == media.CodecOpus {
 		// The Opus as it came is the stream's second audio track (WHEP
