@@ -234,4 +234,3 @@ func TestWebRTCWHIPOpusTracks(t *testing.T) {
 		})
 	}
 }
-
