@@ -226,7 +226,7 @@ func TestWebRTCWHIPOpusTracks(t *testing.T) {
 			}
 			if !bridge {
 				s.waitLog(t, "RTMP, HTTP-FLV, TS-HLS and SRT players get video only", 5*time.Second)
-				if n := strings.Count(s.logs(), "WHIP streams video-only over RTMP"); n != 1 {
+				if n := strings.Count(s.logs(), "WHIP streams play without audio over RTMP"); n != 1 {
 					t.Errorf("the bridge's warning logged %d times, want once", n)
 				}
 			}

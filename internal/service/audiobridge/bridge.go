@@ -154,7 +154,7 @@ func (b *Bridge) Available() error {
 	b.capsOnce.Do(b.probe)
 	if b.capsErr != nil {
 		b.logOnce.Do(func() {
-			b.log.Warn("webrtc audio: AAC streams play video-only over WebRTC, and WHIP streams video-only over RTMP, HTTP-FLV, TS-HLS and SRT (WHEP and fMP4 HLS keep their Opus)",
+			b.log.Warn("webrtc audio: AAC streams play video-only over WebRTC, and WHIP streams play without audio over RTMP, HTTP-FLV, TS-HLS and SRT (WHEP and fMP4 HLS keep their Opus)",
 				"reason", b.capsErr.Error())
 		})
 	}
