@@ -234,3 +234,73 @@ func TestWebRTCWHIPOpusTracks(t *testing.T) {
 		})
 	}
 }
+
+// TestBrowserHLSOpus plays the fMP4 HLS of a WHIP publisher (pion, H.264 +
+// Opus) with hls.js in headless Chromium: the audio track hls.js sets up is
+// Opus and Chromium decodes it (webkitAudioDecodedByteCount), and the video
+// plays.
+func TestBrowserHLSOpus(t *testing.T) {
+	needTools(t, "ffmpeg", "npm")
+	if !hasOpusEncoder() {
+		t.Skip("SKIPPED: ffmpeg has no libopus encoder (Debian's ffmpeg has it)")
+	}
+	chrome := findChromium(t)
+	player := fetchNpmFile(t, "hls.js", hlsjsVersion, "package/dist/hls.min.js")
+	h264, ogg := whipOpusClip(t, 15)
+	s := startServer(t, hlsVhost("fragment = \"1s\"\nwindow = \"10s\"\ncontainer = \"fmp4\"\n"))
+	name := streamName()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	whipPublish(t, ctx, fmt.Sprintf("http://%s/rtc/v1/whip/?app=live&stream=%s", s.api, name), h264, ogg)
+	s.waitPublishing(t, name)
+	var rep struct {
+		Width, Height int
+		CurrentTime   float64
+		Frames        int
+		AudioCodec    string
+		AudioBytes    int
+		Errors        []string
+	}
+	chromiumReport(t, chrome, fmt.Sprintf(hlsOpusPage, "http://"+s.http+"/live/"+name+".m3u8"),
+		map[string][]byte{"/hls.js": player}, nil, 60*time.Second, &rep)
+	t.Logf("hls.js in Chromium: %+v", rep)
+	if len(rep.Errors) > 0 {
+		t.Errorf("player errors: %v", rep.Errors)
+	}
+	if !strings.Contains(rep.AudioCodec, "opus") || rep.AudioBytes == 0 {
+		t.Errorf("audio codec %q, %d bytes decoded; want Opus decoded", rep.AudioCodec, rep.AudioBytes)
+	}
+	if rep.Width != 320 || rep.CurrentTime < 3 || rep.Frames < 50 {
+		t.Errorf("video %dx%d, played %.1f s, %d frames", rep.Width, rep.Height, rep.CurrentTime, rep.Frames)
+	}
+}
+
+// hlsOpusPage plays the playlist (%s) with hls.js and reports the audio
+// codecs hls.js buffers (other than the video's) and the audio bytes Chromium
+// decoded.
+const hlsOpusPage = `<!doctype html><html><body>
+<video id="v" muted autoplay playsinline></video>
+<script src="/hls.js"></script>
+<script>
+const errors = [];
+const report = (o) => fetch('/report', {method: 'POST', body: JSON.stringify(o)});
+const v = document.getElementById('v');
+const hls = new Hls({enableWorker: false});
+let audioCodec = '';
+// One SourceBuffer per track, or one "audiovideo" for a muxed fMP4 ("opus,avc1...").
+hls.on(Hls.Events.BUFFER_CODECS, (e, d) => { for (const k in d) if (k !== 'video') audioCodec += (d[k].codec || '') + ' '; });
+hls.on(Hls.Events.ERROR, (e, d) => { if (d.fatal) errors.push(d.type + ' ' + d.details); });
+hls.loadSource('%s');
+hls.attachMedia(v);
+v.play().catch((e) => errors.push('play: ' + e));
+const t0 = performance.now();
+const tick = setInterval(() => {
+  const now = performance.now() - t0;
+  if (v.currentTime > 3.5 || now > 40000 || errors.length) {
+    clearInterval(tick);
+    const q = v.getVideoPlaybackQuality();
+    report({Width: v.videoWidth, Height: v.videoHeight, CurrentTime: v.currentTime, Frames: q.totalVideoFrames,
+      AudioCodec: audioCodec, AudioBytes: v.webkitAudioDecodedByteCount || 0, Errors: errors});
+  }
+}, 100);
+</script></body></html>`
