@@ -110,3 +110,37 @@ func TestFMP4CarriesOpusTrack(t *testing.T) {
 	st.Unpublish()
 	waitIdle(t, m)
 }
+
+// TestFMP4OpusWithoutHead: Opus on the main track with no OpusHead (a
+// source that sends none) still gets an Opus track in fMP4, from its first
+// frame.
+func TestFMP4OpusWithoutHead(t *testing.T) {
+	reg := testRegistry()
+	k := media.Key{Vhost: "v", App: "live", Stream: "s"}
+	st, _ := reg.Publish(k)
+	m := NewManager("", nil)
+	defer m.Close()
+	cfg := Config{Fragment: time.Second, Window: 10 * time.Second, Dispose: time.Minute, Container: ContainerFMP4}
+	if err := m.Publish(st, reg.SubscribeInternal(k, nil), cfg); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 150 { // 3 s of audio only
+		d := time.Duration(i) * 20 * time.Millisecond
+		f := media.Frame{Codec: media.CodecOpus, DTS: d, PTS: d, Channels: 1, Payload: []byte{0xf8, 0xff, 0xfe}}
+		f.Own()
+		st.Write(&f)
+	}
+	waitFor(t, "2 segments", func() bool {
+		return strings.Count(serve(m, "GET", "/live/s.m3u8").Body.String(), "#EXTINF") >= 2
+	})
+	pl := serve(m, "GET", "/live/s.m3u8").Body.String()
+	mp := regexp.MustCompile(`#EXT-X-MAP:URI="([^"]+)"`).FindStringSubmatch(pl)
+	if mp == nil {
+		t.Fatalf("no EXT-X-MAP:\n%s", pl)
+	}
+	if init := serve(m, "GET", "/live/"+mp[1]).Body.Bytes(); !bytes.Contains(init, []byte("dOps")) {
+		t.Fatalf("init segment without an Opus entry: %q", init)
+	}
+	st.Unpublish()
+	waitIdle(t, m)
+}
