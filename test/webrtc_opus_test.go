@@ -246,6 +246,7 @@ func TestBrowserHLSOpus(t *testing.T) {
 	}
 	chrome := findChromium(t)
 	player := fetchNpmFile(t, "hls.js", hlsjsVersion, "package/dist/hls.min.js")
+	t.Parallel()
 	h264, ogg := whipOpusClip(t, 15)
 	s := startServer(t, hlsVhost("fragment = \"1s\"\nwindow = \"10s\"\ncontainer = \"fmp4\"\n"))
 	name := streamName()
