@@ -61,6 +61,11 @@ func whipOpusToWHEP(t *testing.T, reg *media.Registry, deps Deps, br *audiobridg
 	if err := pub.SetLocalDescription(offer); err != nil {
 		t.Fatal(err)
 	}
+	// A reader waiting for the publisher gets its session from the start:
+	// the Opus track's config first, and no audio before the first video.
+	key := media.Key{Vhost: media.DefaultVhost, App: "live", Stream: "opus"}
+	early := reg.SubscribeWith(key, nil, media.SubscribeOptions{Track: media.TrackOpus})
+	defer early.Close()
 	code, ans, _ := post(t, hs+WHIPPath+"?app=live&stream=opus", offer.SDP)
 	if code != http.StatusCreated {
 		t.Fatalf("WHIP POST: %d %s", code, ans)
@@ -96,7 +101,6 @@ func whipOpusToWHEP(t *testing.T, reg *media.Registry, deps Deps, br *audiobridg
 			}
 		}
 	}()
-	key := media.Key{Vhost: media.DefaultVhost, App: "live", Stream: "opus"}
 	waitFor(t, 10*time.Second, "WHIP video and audio in the stream", func() bool {
 		st := reg.Lookup(key)
 		return st != nil && st.Stats().VideoFrames > 10 && st.Stats().AudioFrames > 10 && (br == nil || st.Stats().HasAudio)
@@ -110,6 +114,27 @@ func whipOpusToWHEP(t *testing.T, reg *media.Registry, deps Deps, br *audiobridg
 		t.Fatalf("the stream's main audio is %v, want the bridge's AAC", a.Audio.Codec)
 	case br == nil && a.HasAudio:
 		t.Fatalf("without the bridge the main track has audio: %+v", a.Audio)
+	}
+	{
+		ectx, ecancel := context.WithTimeout(ctx, 2*time.Second)
+		batch := make([]media.Frame, 64)
+		n, err := early.Read(ectx, batch)
+		ecancel()
+		if err != nil || n == 0 {
+			t.Fatalf("the waiting reader: %d frames, %v", n, err)
+		}
+		if f := batch[0]; f.Codec != media.CodecOpus || !f.IsConfig() || f.Track != media.TrackOpus {
+			t.Errorf("first frame %v config %v track %d, want the Opus track's config", f.Codec, f.IsConfig(), f.Track)
+		}
+		video := false
+		for i := range batch[:n] {
+			f := &batch[i]
+			video = video || f.Codec.IsVideo()
+			if f.Codec.IsAudio() && !f.IsConfig() && !video {
+				t.Errorf("frame %d: audio before the first video frame", i)
+			}
+			f.Release()
+		}
 	}
 	// A default reader (RTMP, FLV, TS, SRT players) never sees the Opus.
 	rd := reg.Subscribe(key, nil)
