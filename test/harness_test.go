@@ -99,6 +99,13 @@ type srv struct {
 // config that puts every listener on 127.0.0.1:0).
 func startServer(t *testing.T, extra string) *srv {
 	t.Helper()
+	return startServerEnv(t, extra, nil)
+}
+
+// startServerEnv is startServer with more environment variables for the
+// server (later ones win: "PATH=..." hides the test tools from it).
+func startServerEnv(t *testing.T, extra string, env []string) *srv {
+	t.Helper()
 	dir := t.TempDir()
 	conf := filepath.Join(dir, "srs-lite.toml")
 	body := `[log]
@@ -128,7 +135,11 @@ dir = "` + dir + `"
 	if err := os.WriteFile(conf, []byte(body), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	return launch(t, exec.Command(binPath, "-c", conf), conf, "server", 10*time.Second)
+	cmd := exec.Command(binPath, "-c", conf)
+	if env != nil {
+		cmd.Env = append(os.Environ(), env...)
+	}
+	return launch(t, cmd, conf, "server", 10*time.Second)
 }
 
 // launch starts cmd, a server running with the config file conf, keeps its

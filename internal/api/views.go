@@ -40,26 +40,43 @@ type audioView struct {
 	Profile    *string `json:"profile"`
 }
 
+// audioTrackView is one audio track of a stream that carries two: which
+// players get it.
+type audioTrackView struct {
+	Track string `json:"track"` // "main" or "opus"
+	audioView
+	Players []string `json:"players"`
+}
+
+// Players of each audio track, as audio_tracks lists them.
+var (
+	mainTrackPlayers = []string{"rtmp", "http-flv", "http-ts", "hls-ts", "srt", "rtsp", "dvr"}
+	opusTrackPlayers = []string{"webrtc", "hls-fmp4"}
+)
+
 // streamView is a stream as SRS's SrsStatisticStream::dumps shows it.
+// Audio is the main track's (what RTMP players get); a stream with a second
+// audio track (a WHIP publisher's Opus) lists both in AudioTracks.
 type streamView struct {
-	ID          string      `json:"id"`
-	Name        string      `json:"name"`
-	Vhost       string      `json:"vhost"`
-	App         string      `json:"app"`
-	TcURL       string      `json:"tcUrl"`
-	URL         string      `json:"url"`
-	LiveMS      int64       `json:"live_ms"`
-	Clients     int         `json:"clients"`
-	Frames      uint64      `json:"frames"`
-	AudioFrames uint64      `json:"audio_frames"`
-	VideoFrames uint64      `json:"video_frames"`
-	SendBytes   uint64      `json:"send_bytes"`
-	RecvBytes   uint64      `json:"recv_bytes"`
-	Kbps        kbpsView    `json:"kbps"`
-	Publish     publishView `json:"publish"`
-	Video       *videoView  `json:"video"`
-	Audio       *audioView  `json:"audio"`
-	HLS         any         `json:"hls,omitempty"` // the stream's HLS state, when it has HLS
+	ID          string           `json:"id"`
+	Name        string           `json:"name"`
+	Vhost       string           `json:"vhost"`
+	App         string           `json:"app"`
+	TcURL       string           `json:"tcUrl"`
+	URL         string           `json:"url"`
+	LiveMS      int64            `json:"live_ms"`
+	Clients     int              `json:"clients"`
+	Frames      uint64           `json:"frames"`
+	AudioFrames uint64           `json:"audio_frames"`
+	VideoFrames uint64           `json:"video_frames"`
+	SendBytes   uint64           `json:"send_bytes"`
+	RecvBytes   uint64           `json:"recv_bytes"`
+	Kbps        kbpsView         `json:"kbps"`
+	Publish     publishView      `json:"publish"`
+	Video       *videoView       `json:"video"`
+	Audio       *audioView       `json:"audio"`
+	AudioTracks []audioTrackView `json:"audio_tracks,omitempty"`
+	HLS         any              `json:"hls,omitempty"` // the stream's HLS state, when it has HLS
 }
 
 // clientView is a connection as SRS's SrsStatisticClient::dumps shows it.
@@ -149,6 +166,14 @@ func (a *API) streamViewLocked(s *media.Stream, st media.Stats, g *streamAgg, no
 	if st.HasAudio {
 		v.Audio = &audioView{Codec: codecName(st.Audio.Codec), SampleRate: st.Audio.SampleRate,
 			Channel: st.Audio.Channels, Profile: strOrNull(st.Audio.Profile)}
+	}
+	if st.HasOpusAudio {
+		if v.Audio != nil {
+			v.AudioTracks = append(v.AudioTracks, audioTrackView{Track: "main", audioView: *v.Audio, Players: mainTrackPlayers})
+		}
+		v.AudioTracks = append(v.AudioTracks, audioTrackView{Track: "opus", Players: opusTrackPlayers,
+			audioView: audioView{Codec: codecName(st.OpusAudio.Codec), SampleRate: st.OpusAudio.SampleRate,
+				Channel: st.OpusAudio.Channels, Profile: strOrNull(st.OpusAudio.Profile)}})
 	}
 	return v
 }

@@ -58,6 +58,20 @@ func (c Codec) IsVideo() bool { return c >= CodecH264 && c <= CodecAV1 }
 // IsAudio reports whether c is an audio codec.
 func (c Codec) IsAudio() bool { return c >= CodecAAC && c <= CodecPCMU }
 
+// Tracks of a stream. Video, script data and the main audio are on
+// TrackMain, which every reader gets. A stream may carry one more audio
+// track beside it: readers that ask for it (Registry.SubscribeWith) get that
+// track's audio instead of the main track's, and the same video.
+const (
+	// TrackMain is the track of every reader: the frames RTMP, HTTP-FLV,
+	// TS and SRT players get.
+	TrackMain uint8 = 0
+	// TrackOpus is a WebRTC (WHIP) publisher's Opus as it came, beside the
+	// main track's AAC made from it by the audio bridge (or no main audio
+	// without ffmpeg). WHEP viewers and fMP4 HLS read it.
+	TrackOpus uint8 = 1
+)
+
 // Flags mark special frames.
 type Flags uint8
 
@@ -86,7 +100,10 @@ type Frame struct {
 	DTS, PTS time.Duration // one clock for all codecs; convert at protocol edges
 	Codec    Codec
 	Flags    Flags
-	Track    uint8
+	// Track is TrackMain (0) for the frames every reader gets, or the
+	// number of a second audio track that only readers asking for it see
+	// (TrackOpus: a WebRTC publisher's Opus as it came).
+	Track uint8
 	// Audio parameters as the publisher's container states them (FLV sound
 	// format bits, RTP clock rate): 0 when unknown. Codec config frames carry
 	// the authoritative values.

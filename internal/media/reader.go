@@ -29,7 +29,8 @@ type Reader struct {
 	npending int
 	started  bool // delivered a frame already: later reads merge
 	closed   bool
-	internal bool // the server's own consumer, not a player
+	internal bool  // the server's own consumer, not a player
+	track    uint8 // the audio track read (SubscribeOptions.Track)
 
 	want  atomic.Uint64 // seq the reader waits for; 0 when not waiting
 	wake  chan struct{} // cap 1
@@ -238,6 +239,9 @@ func (rd *Reader) fill(dst []Frame) (int, error) {
 			break // overwritten: caught as a lap on the next fill
 		}
 		rd.cursor++
+		if s.f.Track|rd.track != TrackMain && !rd.takes(&s.f, r.tracks) {
+			continue // another track's audio: not this reader's
+		}
 		if rd.needKey && s.f.Codec.IsVideo() && s.f.Flags&(FlagKey|FlagConfig) == 0 {
 			rd.dropped.Add(1)
 			rd.s.dropped.Add(1)
@@ -256,6 +260,17 @@ func (rd *Reader) fill(dst []Frame) (int, error) {
 		return n, io.EOF
 	}
 	return n, nil
+}
+
+// takes reports whether the reader gets f, a frame of another track than
+// the main one or a frame for a reader of another track: its own track's
+// frames, and the main track's but for its audio once the ring has audio
+// of the reader's track.
+func (rd *Reader) takes(f *Frame, tracks uint8) bool {
+	if f.Track == rd.track {
+		return true
+	}
+	return f.Track == TrackMain && !(f.Codec.IsAudio() && tracks&(1<<(rd.track&7)) != 0)
 }
 
 // skipped records a jump ahead, logs it at most once a second and decides

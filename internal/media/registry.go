@@ -102,6 +102,7 @@ func (g *Registry) Publish(k Key) (*Stream, error) {
 	s.publishedAt = time.Now()
 	s.video, s.audio = VideoInfo{}, AudioInfo{}
 	s.hasVideo, s.hasAudio = false, false
+	s.sawOpus, s.oaudio, s.hasOpus = false, AudioInfo{}, false
 	s.mu.Unlock()
 	g.mu.Unlock()
 	s.wakeAll() // readers waiting for a publisher
@@ -115,20 +116,38 @@ func (g *Registry) Publish(k Key) (*Stream, error) {
 // reader of a stream nobody publishes yet waits for its publisher. log, when
 // not nil, gets the reader's rare warnings (skips).
 func (g *Registry) Subscribe(k Key, log *slog.Logger) *Reader {
-	return g.subscribe(k, log, false)
+	return g.subscribe(k, log, SubscribeOptions{})
+}
+
+// SubscribeOptions choose what a reader gets.
+type SubscribeOptions struct {
+	// Internal marks the server's own consumers, as SubscribeInternal.
+	Internal bool
+	// Track is the audio track the reader wants: TrackMain (every
+	// player), or TrackOpus, whose audio replaces the main track's once
+	// the stream carries that track (a WHIP publisher's Opus, which WHEP
+	// viewers and fMP4 HLS take as it came); a stream without it gives
+	// such a reader its main track, AAC or whatever it is.
+	Track uint8
+}
+
+// SubscribeWith is Subscribe with options.
+func (g *Registry) SubscribeWith(k Key, log *slog.Logger, o SubscribeOptions) *Reader {
+	return g.subscribe(k, log, o)
 }
 
 // SubscribeInternal is Subscribe for the server's own consumers (HLS, DVR,
 // forwarders): their readers do not count as players in Stats.Readers, so
 // that an on-demand source stops when the last real player leaves.
 func (g *Registry) SubscribeInternal(k Key, log *slog.Logger) *Reader {
-	return g.subscribe(k, log, true)
+	return g.subscribe(k, log, SubscribeOptions{Internal: true})
 }
 
-func (g *Registry) subscribe(k Key, log *slog.Logger, internal bool) *Reader {
+func (g *Registry) subscribe(k Key, log *slog.Logger, o SubscribeOptions) *Reader {
+	internal := o.Internal
 	g.mu.Lock()
 	s := g.get(k)
-	rd := &Reader{s: s, log: log, wake: make(chan struct{}, 1), internal: internal}
+	rd := &Reader{s: s, log: log, wake: make(chan struct{}, 1), internal: internal, track: o.Track}
 	s.mu.Lock()
 	rd.subGen = s.gen
 	s.mu.Unlock()

@@ -21,6 +21,7 @@ type Ring struct {
 
 	lastKey   uint64 // seq of the newest video keyframe, 0 if none in the ring
 	hasVideo  bool
+	tracks    uint8 // bit t: an audio frame of track t > 0 was written
 	closed    bool
 	lastDTS   time.Duration
 	keyFrames int // frames written since lastKey
@@ -74,6 +75,9 @@ func (r *Ring) write(f *Frame) uint64 {
 	s.f = *f
 	r.next = seq + 1
 	r.lastDTS = f.DTS
+	if f.Track != TrackMain && f.Codec.IsAudio() {
+		r.tracks |= 1 << (f.Track & 7)
+	}
 	if f.Codec.IsVideo() && f.Flags&FlagConfig == 0 {
 		r.hasVideo = true
 		if f.Flags&FlagKey != 0 {

@@ -97,9 +97,15 @@ type Stats struct {
 	// SlowClosed the readers closed for skipping too often (ErrSlowReader).
 	Skips, SlowClosed uint64
 	Video             VideoInfo
-	Audio             AudioInfo
+	Audio             AudioInfo // the main track's audio
 	HasVideo          bool
 	HasAudio          bool
+	// OpusAudio describes the second audio track (TrackOpus), when the
+	// stream carries one: a WebRTC publisher's Opus as it came. RTMP,
+	// HTTP-FLV, TS and SRT players get Audio (the audio bridge's AAC), or
+	// no audio when HasAudio is false.
+	OpusAudio    AudioInfo
+	HasOpusAudio bool
 }
 
 // DefaultVhost is the vhost of a client that names none, as in SRS.
@@ -131,10 +137,13 @@ type Stream struct {
 	meta        Frame
 	vcfg        Frame
 	acfg        Frame
+	ocfg        Frame // the config of the second audio track (TrackOpus)
 	video       VideoInfo
 	audio       AudioInfo
+	oaudio      AudioInfo // the second audio track's
 	hasVideo    bool
 	hasAudio    bool
+	hasOpus     bool   // the stream carries a second audio track
 	nreaders    int    // players
 	ninternal   int    // the server's own readers (HLS, DVR, ...)
 	gen         uint64 // publish sessions so far
@@ -144,6 +153,7 @@ type Stream struct {
 	wring       *Ring // the publisher's ring: touched by the publisher only
 	sawVideo    bool  // publisher only
 	sawAudio    bool  // publisher only
+	sawOpus     bool  // publisher only: a frame of the second audio track
 	framesIn    atomic.Uint64
 	videoFrames atomic.Uint64
 	audioFrames atomic.Uint64
@@ -164,7 +174,10 @@ func (s *Stream) SetOptions(o Options) { s.opts.Store(&o) }
 
 // Write appends f to the ring, taking over the caller's reference on its
 // payload. It never blocks on readers. Sequence headers and metadata are also
-// cached for readers that join later. Only the publisher calls Write.
+// cached for readers that join later, one audio config per track. Only the
+// publisher calls Write. A publisher with a second audio track (f.Track
+// TrackOpus) writes that track's config before the main track's first audio
+// frame, so that readers of it never see the main track's audio.
 func (s *Stream) Write(f *Frame) {
 	r := s.wring
 	if r == nil {
@@ -177,9 +190,12 @@ func (s *Stream) Write(f *Frame) {
 	case f.Codec == CodecData:
 		s.cache(&s.meta, f)
 	case f.Flags&FlagConfig != 0:
-		if f.Codec.IsVideo() {
+		switch {
+		case f.Codec.IsVideo():
 			s.cache(&s.vcfg, f)
-		} else {
+		case f.Track != TrackMain:
+			s.cache(&s.ocfg, f)
+		default:
 			s.cache(&s.acfg, f)
 		}
 	case f.Codec.IsVideo():
@@ -187,7 +203,14 @@ func (s *Stream) Write(f *Frame) {
 	case f.Codec.IsAudio():
 		s.audioFrames.Add(1)
 	}
-	if f.Codec.IsVideo() && !s.sawVideo || f.Codec.IsAudio() && !s.sawAudio {
+	if f.Track != TrackMain {
+		if !s.sawOpus && f.Codec.IsAudio() {
+			s.sawOpus = true
+			s.mu.Lock()
+			s.hasOpus = true
+			s.mu.Unlock()
+		}
+	} else if f.Codec.IsVideo() && !s.sawVideo || f.Codec.IsAudio() && !s.sawAudio {
 		s.sawVideo = s.sawVideo || f.Codec.IsVideo()
 		s.sawAudio = s.sawAudio || f.Codec.IsAudio()
 		s.mu.Lock()
@@ -213,9 +236,9 @@ func (s *Stream) cache(dst *Frame, f *Frame) {
 }
 
 // Configs returns clones of the cached sequence headers of the current
-// publish session (zero Frames when there are none); the caller releases
-// them. Protocols that describe a stream before playing it (RTSP DESCRIBE,
-// an SDP offer) read the parameter sets from them.
+// publish session's main track (zero Frames when there are none); the caller
+// releases them. Protocols that describe a stream before playing it (RTSP
+// DESCRIBE, an SDP offer) read the parameter sets from them.
 func (s *Stream) Configs() (video, audio Frame) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -226,6 +249,17 @@ func (s *Stream) Configs() (video, audio Frame) {
 		audio = s.acfg.Clone()
 	}
 	return video, audio
+}
+
+// OpusConfig returns a clone of the cached config of the second audio track
+// (TrackOpus), or a zero Frame; the caller releases it.
+func (s *Stream) OpusConfig() Frame {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ocfg.Payload == nil {
+		return Frame{}
+	}
+	return s.ocfg.Clone()
 }
 
 // SetVideoInfo records what the publisher's video sequence header says.
@@ -242,11 +276,20 @@ func (s *Stream) SetAudioInfo(a AudioInfo) {
 	s.mu.Unlock()
 }
 
+// SetOpusAudioInfo records what the second audio track's (TrackOpus)
+// config says.
+func (s *Stream) SetOpusAudioInfo(a AudioInfo) {
+	s.mu.Lock()
+	s.oaudio, s.hasOpus = a, true
+	s.mu.Unlock()
+}
+
 // Stats returns a snapshot of the stream's counters.
 func (s *Stream) Stats() Stats {
 	s.mu.Lock()
 	st := Stats{Publishing: s.publishing, PublishedAt: s.publishedAt, Readers: s.nreaders,
-		Video: s.video, Audio: s.audio, HasVideo: s.hasVideo, HasAudio: s.hasAudio}
+		Video: s.video, Audio: s.audio, HasVideo: s.hasVideo, HasAudio: s.hasAudio,
+		OpusAudio: s.oaudio, HasOpusAudio: s.hasOpus}
 	s.mu.Unlock()
 	st.FramesIn = s.framesIn.Load()
 	st.VideoFrames = s.videoFrames.Load()
@@ -274,12 +317,13 @@ func (s *Stream) Unpublish() {
 	s.ring = nil
 	s.wring = nil
 	s.publishing = false
-	meta, vcfg, acfg := s.meta, s.vcfg, s.acfg
-	s.meta, s.vcfg, s.acfg = Frame{}, Frame{}, Frame{}
+	meta, vcfg, acfg, ocfg := s.meta, s.vcfg, s.acfg, s.ocfg
+	s.meta, s.vcfg, s.acfg, s.ocfg = Frame{}, Frame{}, Frame{}, Frame{}
 	s.mu.Unlock()
 	meta.Release()
 	vcfg.Release()
 	acfg.Release()
+	ocfg.Release()
 	if r != nil {
 		r.close()
 		s.wakeAll()
@@ -358,7 +402,11 @@ func (s *Stream) attach(rd *Reader) *Ring {
 	} else {
 		rd.cursor = r.joinSeq(o.GOPCache, o.GOPCacheMaxFrames)
 	}
-	for _, f := range [...]*Frame{&s.meta, &s.vcfg, &s.acfg} {
+	acfg := &s.acfg
+	if rd.track != TrackMain && s.ocfg.Payload != nil {
+		acfg = &s.ocfg // the reader's audio track replaces the main one's
+	}
+	for _, f := range [...]*Frame{&s.meta, &s.vcfg, acfg} {
 		if f.Payload != nil || f.buf != nil {
 			rd.pending[rd.npending] = f.Clone()
 			rd.npending++

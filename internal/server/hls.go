@@ -56,7 +56,13 @@ func (c *hlsComponent) onPublish(st *media.Stream) {
 	if !ok {
 		return
 	}
-	rd := c.s.reg.SubscribeInternal(st.Key(), c.s.log)
+	// fMP4 carries Opus as it is: a WHIP publisher's Opus track rather
+	// than the AAC the audio bridge makes of it (TS carries AAC).
+	o := media.SubscribeOptions{Internal: true}
+	if cfg.Container == hls.ContainerFMP4 {
+		o.Track = media.TrackOpus
+	}
+	rd := c.s.reg.SubscribeWith(st.Key(), c.s.log, o)
 	if err := c.m.Publish(st, rd, cfg); err != nil {
 		c.s.log.Error("hls: not started", "stream", st.Key(), "err", err)
 	}

@@ -451,10 +451,16 @@ function button(label, cls, fn) {
   return b;
 }
 
+// trackFor names who plays an audio track of a stream that has two (a WHIP
+// publisher's Opus beside the audio bridge's AAC).
+const trackFor = { main: ' (RTMP, FLV, TS, SRT)', opus: ' (WebRTC, fMP4 HLS)' };
+
 function codecsOf(st) {
-  const v = st.video, a = st.audio, parts = [];
+  const v = st.video, parts = [];
   if (v) parts.push(`${v.codec}${v.profile ? ' ' + v.profile : ''} ${v.width}×${v.height}`);
-  if (a) parts.push(`${a.codec} ${a.sample_rate / 1000} kHz${a.channel === 2 ? ' stereo' : a.channel === 1 ? ' mono' : ''}`);
+  for (const a of st.audio_tracks || (st.audio ? [st.audio] : [])) {
+    parts.push(`${a.codec} ${a.sample_rate / 1000} kHz${a.channel === 2 ? ' stereo' : a.channel === 1 ? ' mono' : ''}${trackFor[a.track] || ''}`);
+  }
   return parts.join(' · ') || 'no media yet';
 }
 

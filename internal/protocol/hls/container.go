@@ -93,7 +93,7 @@ func newFMP4() *fmp4Container { return &fmp4Container{m: fmp4.NewMuxer()} }
 
 func (c *fmp4Container) supports(codec media.Codec) bool {
 	switch codec {
-	case media.CodecH264, media.CodecH265, media.CodecAAC:
+	case media.CodecH264, media.CodecH265, media.CodecAAC, media.CodecOpus:
 		return true
 	}
 	return false
@@ -112,6 +112,13 @@ func (c *fmp4Container) track(f *media.Frame) bool {
 		changed := c.audio != f.Codec || !bytes.Equal(c.acfg, f.Payload)
 		c.audio, c.acfg = f.Codec, append(c.acfg[:0], f.Payload...)
 		return changed
+	}
+	if f.Codec == media.CodecOpus && c.audio != f.Codec {
+		// Opus without an OpusHead (a source that sends none): the
+		// track comes from its first frame (48 kHz, its channels).
+		c.audio, c.acfg = f.Codec, c.acfg[:0]
+		_ = c.m.SetTrack(f)
+		return true
 	}
 	return false
 }

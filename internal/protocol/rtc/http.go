@@ -313,7 +313,9 @@ func (s *Server) play(p *peer, key media.Key, ms []answerMedia) error {
 		}
 	}
 	p.onRTCP = pl.onRTCP
-	rd := s.deps.Registry.Subscribe(key, p.log)
+	// A WHIP publisher's Opus as it came (its stream's second track), not
+	// the AAC made of it; other streams' audio is their main track's.
+	rd := s.deps.Registry.SubscribeWith(key, p.log, media.SubscribeOptions{Track: media.TrackOpus})
 	defer rd.Close()
 	p.sess.SetStreamID(rd.Stream().ID)
 	pl.streamID = rd.Stream().ID

@@ -11,6 +11,7 @@ import (
 	"github.com/pion/rtp"
 
 	"github.com/srs-lite/srs-lite/internal/format/codec"
+	"github.com/srs-lite/srs-lite/internal/format/ogg"
 	rtpfmt "github.com/srs-lite/srs-lite/internal/format/rtp"
 	"github.com/srs-lite/srs-lite/internal/media"
 )
@@ -38,7 +39,18 @@ type publisher struct {
 	toAAC    func(*media.Frame)
 	stopAAC  func()
 	warnedNo bool
+
+	// Audio waits for the video (the socket's goroutine's): see frame.
+	sawVideo   bool
+	audioSince time.Time
 }
+
+// audioWaitsForVideo is how long a publisher's audio that comes before its
+// first video frame is dropped, so that the stream starts with its video:
+// a segmenter that opened a first segment (and fMP4 init) on audio alone
+// would give players a first segment without video. Audio of a publisher
+// whose video does not come in that time goes through.
+const audioWaitsForVideo = 2 * time.Second
 
 // recvTrack is one received track.
 type recvTrack struct {
@@ -76,17 +88,41 @@ func newPublisher(p *peer, st *media.Stream, ms []answerMedia) *publisher {
 	}
 	p.onRTP = pub.onRTP
 	p.onRTCP = pub.onRTCP
-	// Before the first packet can arrive: Opus goes to the bridge from the
-	// start, and the stream gets AAC only.
-	if to := p.s.deps.ToAAC; to != nil && pub.hasOpus() {
+	if !pub.hasOpus() {
+		return pub
+	}
+	// Before the first packet can arrive: the Opus track's config goes
+	// first, so that the readers of that track (WHEP, fMP4 HLS) never see
+	// the bridge's AAC, and the Opus goes to the bridge from the start.
+	// WebRTC's Opus is 48 kHz; a live stream joined mid-way has no encoder
+	// priming to skip (pre-skip 0), as the bridge's own Ogg feed says.
+	head := ogg.AppendOpusHead(nil, ogg.OpusHead{Channels: 2, InputRate: 48000})
+	cfg := media.Frame{Codec: media.CodecOpus, Flags: media.FlagConfig, Track: media.TrackOpus, SampleRate: 48000, Channels: 2,
+		Payload: head}
+	cfg.Own()
+	pub.write(&cfg)
+	if to := p.s.deps.ToAAC; to != nil {
 		push, stop, err := to(st.Key(), pub.write)
 		if err != nil {
-			p.log.Info("rtc: WHIP Opus kept as Opus (RTMP, FLV and TS players get no audio)", "why", err.Error())
+			p.log.Info("rtc: WHIP Opus not converted to AAC: RTMP, HTTP-FLV, TS-HLS and SRT players get video only (WHEP and fMP4 HLS get the Opus)",
+				"why", err.Error())
 		} else {
 			pub.toAAC, pub.stopAAC = push, stop
 		}
+	} else {
+		p.log.Info("rtc: no audio bridge in this build: RTMP, HTTP-FLV, TS-HLS and SRT players get video only (WHEP and fMP4 HLS get the Opus)")
 	}
 	return pub
+}
+
+// hasVideo reports whether the publisher sends video.
+func (pub *publisher) hasVideo() bool {
+	for _, t := range pub.tracks {
+		if t.video {
+			return true
+		}
+	}
+	return false
 }
 
 // hasOpus reports whether the publisher sends Opus.
@@ -147,7 +183,9 @@ func (pub *publisher) write(f *media.Frame) {
 	if f.IsConfig() {
 		if v, ok := codec.VideoInfo(f); ok {
 			pub.st.SetVideoInfo(v)
-		} else if a, ok := codec.AudioInfo(f); ok {
+		} else if a, ok := codec.AudioInfo(f); ok && f.Track != media.TrackMain {
+			pub.st.SetOpusAudioInfo(a)
+		} else if ok {
 			pub.st.SetAudioInfo(a)
 		}
 	}
@@ -200,13 +238,28 @@ func (pub *publisher) frame(t *recvTrack, ts uint32, f *media.Frame) {
 	}
 	t.lastDTS, t.hasDTS = d, true
 	f.DTS, f.PTS = d, d
-	if f.Codec == media.CodecOpus && pub.toAAC != nil {
-		// The bridge keeps its own reference, and the Opus as it came for
-		// WHEP viewers.
-		pub.toAAC(f)
-		return
+	if f.Codec.IsVideo() {
+		pub.sawVideo = true
+	} else if !pub.sawVideo && pub.hasVideo() {
+		if pub.audioSince.IsZero() {
+			pub.audioSince = pub.now
+		}
+		if pub.now.Sub(pub.audioSince) < audioWaitsForVideo {
+			f.Release()
+			return
+		}
+		pub.sawVideo = true // no video after all: audio goes on
 	}
 	f.Own()
+	if f.Codec == media.CodecOpus {
+		// The Opus as it came is the stream's second audio track (WHEP
+		// viewers, fMP4 HLS); the bridge, when there is one, makes the
+		// main track's AAC of it and keeps a reference of its own.
+		f.Track = media.TrackOpus
+		if pub.toAAC != nil {
+			pub.toAAC(f)
+		}
+	}
 	pub.write(f)
 }
 

@@ -55,8 +55,10 @@ type Deps struct {
 	Opus func(key media.Key) (rd *media.Reader, release func(), err error)
 	// ToAAC, when not nil, converts a WHIP publisher's Opus to AAC for the
 	// other protocols (the audio bridge): push takes Opus frames, out gets
-	// AAC frames from the bridge's goroutine. nil: Opus goes into the
-	// stream as it is.
+	// AAC frames from the bridge's goroutine, which become the stream's
+	// main audio. The Opus goes into the stream as it came either way, as
+	// its second audio track (media.TrackOpus) for WHEP viewers and fMP4
+	// HLS; nil (or a bridge that cannot run): the main track has no audio.
 	ToAAC func(key media.Key, out func(*media.Frame)) (push func(*media.Frame), stop func(), err error)
 	// Bridge, when not nil, is closed with the server (after its sessions).
 	Bridge io.Closer

@@ -17,8 +17,9 @@ import (
 )
 
 // TestPionWHIPOpusToWHEP: a WHIP publisher's Opus reaches WHEP viewers as
-// it was sent (not re-encoded from the AAC the other protocols get), while
-// the stream itself carries the audio bridge's AAC (real ffmpeg).
+// it was sent (the stream's second audio track, not re-encoded from the AAC
+// the other protocols get), while the stream's main track carries the audio
+// bridge's AAC (real ffmpeg).
 func TestPionWHIPOpusToWHEP(t *testing.T) {
 	skipPionShort(t)
 	reg := media.NewRegistry(nil)
@@ -26,7 +27,19 @@ func TestPionWHIPOpusToWHEP(t *testing.T) {
 	if why := br.Unavailable(); why != "" {
 		t.Skipf("SKIPPED: the audio bridge is not available here (%s)", why)
 	}
-	deps := Deps{Registry: reg, Opus: br.Opus, ToAAC: br.ToAAC, Bridge: br}
+	whipOpusToWHEP(t, reg, Deps{Registry: reg, Opus: br.Opus, ToAAC: br.ToAAC, Bridge: br}, br)
+}
+
+// TestPionWHIPOpusToWHEPNoBridge: without the audio bridge the stream's main
+// track has no audio (video only for RTMP and the like), and WHEP viewers
+// still get the publisher's Opus.
+func TestPionWHIPOpusToWHEPNoBridge(t *testing.T) {
+	skipPionShort(t)
+	reg := media.NewRegistry(nil)
+	whipOpusToWHEP(t, reg, Deps{Registry: reg}, nil)
+}
+
+func whipOpusToWHEP(t *testing.T, reg *media.Registry, deps Deps, br *audiobridge.Bridge) {
 	_, hs := pionServer(t, deps)
 
 	// The publisher: H.264 and Opus, each Opus payload numbered.
@@ -48,6 +61,11 @@ func TestPionWHIPOpusToWHEP(t *testing.T) {
 	if err := pub.SetLocalDescription(offer); err != nil {
 		t.Fatal(err)
 	}
+	// A reader waiting for the publisher gets its session from the start:
+	// the Opus track's config first, and no audio before the first video.
+	key := media.Key{Vhost: media.DefaultVhost, App: "live", Stream: "opus"}
+	early := reg.SubscribeWith(key, nil, media.SubscribeOptions{Track: media.TrackOpus})
+	defer early.Close()
 	code, ans, _ := post(t, hs+WHIPPath+"?app=live&stream=opus", offer.SDP)
 	if code != http.StatusCreated {
 		t.Fatalf("WHIP POST: %d %s", code, ans)
@@ -83,14 +101,56 @@ func TestPionWHIPOpusToWHEP(t *testing.T) {
 			}
 		}
 	}()
-	key := media.Key{Vhost: media.DefaultVhost, App: "live", Stream: "opus"}
-	waitFor(t, 10*time.Second, "WHIP video and AAC in the stream", func() bool {
+	waitFor(t, 10*time.Second, "WHIP video and audio in the stream", func() bool {
 		st := reg.Lookup(key)
-		return st != nil && st.Stats().VideoFrames > 10 && st.Stats().AudioFrames > 10
+		return st != nil && st.Stats().VideoFrames > 10 && st.Stats().AudioFrames > 10 && (br == nil || st.Stats().HasAudio)
 	})
-	if a := reg.Lookup(key).Stats(); a.Audio.Codec != media.CodecAAC {
-		t.Fatalf("the stream's audio is %v, want the bridge's AAC", a.Audio.Codec)
+	a := reg.Lookup(key).Stats()
+	if !a.HasOpusAudio || a.OpusAudio.Codec != media.CodecOpus || a.OpusAudio.SampleRate != 48000 {
+		t.Errorf("the stream's Opus track: %v %+v", a.HasOpusAudio, a.OpusAudio)
 	}
+	switch {
+	case br != nil && a.Audio.Codec != media.CodecAAC:
+		t.Fatalf("the stream's main audio is %v, want the bridge's AAC", a.Audio.Codec)
+	case br == nil && a.HasAudio:
+		t.Fatalf("without the bridge the main track has audio: %+v", a.Audio)
+	}
+	{
+		ectx, ecancel := context.WithTimeout(ctx, 2*time.Second)
+		batch := make([]media.Frame, 64)
+		n, err := early.Read(ectx, batch)
+		ecancel()
+		if err != nil || n == 0 {
+			t.Fatalf("the waiting reader: %d frames, %v", n, err)
+		}
+		if f := batch[0]; f.Codec != media.CodecOpus || !f.IsConfig() || f.Track != media.TrackOpus {
+			t.Errorf("first frame %v config %v track %d, want the Opus track's config", f.Codec, f.IsConfig(), f.Track)
+		}
+		video := false
+		for i := range batch[:n] {
+			f := &batch[i]
+			video = video || f.Codec.IsVideo()
+			if f.Codec.IsAudio() && !f.IsConfig() && !video {
+				t.Errorf("frame %d: audio before the first video frame", i)
+			}
+			f.Release()
+		}
+	}
+	// A default reader (RTMP, FLV, TS, SRT players) never sees the Opus.
+	rd := reg.Subscribe(key, nil)
+	defer rd.Close()
+	rctx, rcancel := context.WithTimeout(ctx, time.Second)
+	batch := make([]media.Frame, 16)
+	for rctx.Err() == nil {
+		n, _ := rd.Read(rctx, batch)
+		for i := range batch[:n] {
+			if batch[i].Codec == media.CodecOpus || batch[i].Track != media.TrackMain {
+				t.Errorf("a main track reader got %v of track %d", batch[i].Codec, batch[i].Track)
+			}
+			batch[i].Release()
+		}
+	}
+	rcancel()
 
 	// The viewer: its Opus payloads are the publisher's.
 	view, err := api.NewPeerConnection(webrtc.Configuration{})
@@ -144,6 +204,13 @@ func TestPionWHIPOpusToWHEP(t *testing.T) {
 			n++
 		case <-timeout:
 			t.Fatalf("%d of 10 Opus packets at the viewer", n)
+		}
+	}
+	if br != nil {
+		for _, s := range br.Stats() {
+			if s.Direction == audiobridge.DirAACToOpus {
+				t.Errorf("the WHEP viewer made the bridge re-encode the AAC: %+v", s)
+			}
 		}
 	}
 }

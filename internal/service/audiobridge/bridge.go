@@ -9,7 +9,9 @@
 // source's timeline. The last release stops the child after a linger.
 //
 // Opus to AAC: ToAAC starts a child for a publisher's Opus frames (Ogg Opus
-// in, ADTS out) and hands the AAC frames back, config frame first.
+// in, ADTS out) and hands the AAC frames back, config frame first. The
+// publisher keeps its Opus in the stream as a second audio track
+// (media.TrackOpus) for WHEP viewers and fMP4 HLS: the bridge does not.
 //
 // A child that dies is restarted with backoff while it is needed. Without
 // ffmpeg, or an ffmpeg without an Opus encoder, nothing runs: Available says
@@ -100,7 +102,6 @@ type Bridge struct {
 	closed bool
 	opus   map[media.Key]*opusPipe
 	aac    map[*aacJob]struct{}
-	own    map[media.Key]bool // streams whose publisher's own Opus is kept (ToAAC)
 }
 
 // New returns a Bridge of the streams of reg. It starts nothing: children
@@ -133,8 +134,7 @@ func New(reg *media.Registry, opt Options) *Bridge {
 	if opt.Logger == nil {
 		opt.Logger = slog.New(slog.DiscardHandler)
 	}
-	b := &Bridge{reg: reg, opt: opt, log: opt.Logger, opus: map[media.Key]*opusPipe{}, aac: map[*aacJob]struct{}{},
-		own: map[media.Key]bool{}}
+	b := &Bridge{reg: reg, opt: opt, log: opt.Logger, opus: map[media.Key]*opusPipe{}, aac: map[*aacJob]struct{}{}}
 	b.priv = media.NewRegistry(func(string) media.Options {
 		// Opus readers (WebRTC senders) get each frame at once: no merged
 		// writes, no GOP cache (audio only), 5 s of 20 ms frames.
@@ -154,7 +154,7 @@ func (b *Bridge) Available() error {
 	b.capsOnce.Do(b.probe)
 	if b.capsErr != nil {
 		b.logOnce.Do(func() {
-			b.log.Warn("webrtc audio: AAC streams play video-only over WebRTC, and Opus from WebRTC publishers is dropped for other players",
+			b.log.Warn("webrtc audio: AAC streams play video-only over WebRTC, and WHIP streams play without audio over RTMP, HTTP-FLV, TS-HLS and SRT (WHEP and fMP4 HLS keep their Opus)",
 				"reason", b.capsErr.Error())
 		})
 	}

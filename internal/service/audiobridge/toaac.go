@@ -35,7 +35,6 @@ type aacJob struct {
 	cancel context.CancelFunc
 	done   chan struct{}
 	closed atomic.Bool
-	own    *media.Stream // the publisher's Opus as it came, for Opus readers
 
 	// The run goroutine's.
 	lastOut time.Duration
@@ -57,8 +56,8 @@ type aacJob struct {
 // serialize the two (a mutex around both Writes, or out handing the frames
 // to the publisher's goroutine). stop ends the child and waits for it (out
 // is not called after stop returns); push must not be called after stop.
-// While it runs, Opus(key) reads the publisher's own Opus (push's frames,
-// config included) rather than Opus made again from the AAC.
+// The publisher's own Opus is the publisher's to keep (in the stream, as
+// its media.TrackOpus track): the bridge only reads it.
 //
 // It fails with ErrOff, ErrNoFFmpeg or ErrNoOpus (Available).
 func (b *Bridge) ToAAC(key media.Key, out func(*media.Frame)) (push func(*media.Frame), stop func(), err error) {
@@ -76,30 +75,11 @@ func (b *Bridge) ToAAC(key media.Key, out func(*media.Frame)) (push func(*media.
 	var ctx context.Context
 	ctx, j.cancel = context.WithCancel(b.ctx)
 	b.aac[j] = struct{}{}
-	if !b.own[key] {
-		if st, err := b.priv.Publish(ownKey(key)); err == nil {
-			st.SetAudioInfo(media.AudioInfo{Codec: media.CodecOpus, SampleRate: rate48, Channels: 2})
-			j.own = st
-			b.own[key] = true
-		}
-	}
 	b.wg.Add(1)
 	b.mu.Unlock()
 	go j.run(ctx)
 	push = func(f *media.Frame) {
-		if f.Codec != media.CodecOpus || len(f.Payload) == 0 || j.closed.Load() {
-			return
-		}
-		if j.own != nil {
-			o := *f
-			if o.Buf() == nil {
-				o.Own()
-			} else {
-				o.Retain()
-			}
-			j.own.Write(&o) // the publisher's goroutine is its one writer
-		}
-		if f.IsConfig() {
+		if f.Codec != media.CodecOpus || len(f.Payload) == 0 || f.IsConfig() || j.closed.Load() {
 			return
 		}
 		c := *f
@@ -121,12 +101,6 @@ func (b *Bridge) ToAAC(key media.Key, out func(*media.Frame)) (push func(*media.
 			j.closed.Store(true)
 			j.cancel()
 			<-j.done
-			if j.own != nil {
-				j.own.Unpublish()
-				b.mu.Lock()
-				delete(b.own, key)
-				b.mu.Unlock()
-			}
 			for {
 				select {
 				case f := <-j.in:
@@ -325,9 +299,4 @@ func (j *aacJob) readAAC(r io.Reader, tl *timeline) error {
 		j.lastOut, j.hasOut = ts, true
 		j.framesOut.Add(1)
 	}
-}
-
-// ownKey names the companion stream of a publisher's own Opus.
-func ownKey(k media.Key) media.Key {
-	return media.Key{Vhost: k.Vhost, App: k.App, Stream: k.Stream + "#own"}
 }

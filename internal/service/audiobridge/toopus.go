@@ -52,24 +52,14 @@ type opusPipe struct {
 // starts its ffmpeg child; release closes the reader and drops the caller's
 // claim, and the last release stops the child after Options.Linger. Call
 // release once, from the goroutine that reads, after the last Read. The reader
-// gets io.EOF when the source's publish session ends. For a stream whose
-// publisher's Opus becomes its AAC (ToAAC), it reads that publisher's own
-// Opus instead: no child, nothing re-encoded.
+// gets io.EOF when the source's publish session ends. (A WHIP publisher's
+// own Opus is in its stream, media.TrackOpus: its readers need no bridge.)
 //
 // It fails with ErrOff, ErrNoFFmpeg or ErrNoOpus (Available), or ErrNoAAC
 // when the stream is not published or its audio is not AAC.
 func (b *Bridge) Opus(key media.Key) (rd *media.Reader, release func(), err error) {
 	if err := b.Available(); err != nil {
 		return nil, nil, err
-	}
-	b.mu.Lock()
-	own := b.own[key]
-	b.mu.Unlock()
-	if own {
-		// A publisher whose Opus becomes the stream's AAC (ToAAC): its
-		// own Opus, not Opus made again from that AAC.
-		rd = b.priv.SubscribeInternal(ownKey(key), b.log)
-		return rd, sync.OnceFunc(rd.Close), nil
 	}
 	src := b.reg.Lookup(key)
 	if src == nil || !src.Publishing() {
