@@ -10,6 +10,8 @@ import (
 	"os"
 	"sync"
 	"time"
+
+	"github.com/srs-lite/srs-lite/internal/dgram"
 )
 
 // Timers of a connection.
@@ -203,8 +205,8 @@ type Conn struct {
 	rcv       rcvState
 	snd       sndState
 	st        Stats
-	ctl       []byte    // scratch for control packets
-	out       sendBatch // data packets a flush sends together
+	ctl       []byte      // scratch for control packets
+	out       dgram.Batch // data packets a flush sends together
 	deadline  time.Time
 	linger    chan struct{}
 	readable  chan struct{}
@@ -558,10 +560,10 @@ func (c *Conn) pace(now time.Duration) {
 func (c *Conn) flushLocked(now time.Duration) {
 	c.fillLocked(now)
 	if c.m.q != nil {
-		c.m.q.put(&c.out, c.uaddr)
+		c.m.q.Put(&c.out, c.uaddr)
 		return
 	}
-	c.m.sendBatch(&c.out, c.raddr)
+	_ = c.m.bw.Send(&c.out, c.raddr)
 }
 
 // fillLocked queues in c.out what flushLocked sends.
@@ -624,7 +626,7 @@ func (c *Conn) sendData(b []byte, now time.Duration) {
 	c.st.PktSent++
 	c.st.BytesSent += uint64(len(b) - headerSize)
 	c.lastSend = now
-	c.out.add(b)
+	c.out.Add(b)
 }
 
 // dropSndLocked gives up the packets before seq (§4.6, sender side) and
@@ -666,7 +668,7 @@ func (c *Conn) sendCtrl(h ctrlHeader, cif []byte, now time.Duration) {
 	c.ctl = b[:0]
 	c.lastSend = now
 	if c.m.q != nil {
-		c.m.q.put1(b, c.uaddr)
+		c.m.q.Put1(b, c.uaddr)
 		return
 	}
 	c.m.send(b, c.raddr)

@@ -1,4 +1,4 @@
-package srt
+package dgram
 
 import (
 	"errors"
@@ -16,7 +16,7 @@ func isUnsupported(err error) bool {
 	return errors.Is(err, syscall.ENOSYS) || errors.Is(err, syscall.EOPNOTSUPP)
 }
 
-// gsoOff turns GSO off (tests of the plain path).
+// gsoOff turns GSO off (tests of the plain path; set it before NewWriter).
 var gsoOff bool
 
 // gsoSpace is the room of one UDP_SEGMENT control message.

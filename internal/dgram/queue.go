@@ -1,4 +1,4 @@
-package srt
+package dgram
 
 import (
 	"net"
@@ -9,19 +9,18 @@ import (
 	"golang.org/x/net/ipv4"
 )
 
-// A listener's connections do not send their datagrams themselves: they
-// copy them into the mux's send queue, and one sender goroutine sends
-// everything queued in one sendmmsg. When a frame wakes a hundred players,
-// their packets (and the ACKACKs the read loop answers in between) leave in
-// a few system calls instead of a hundred: on a small box, and on a VM,
-// the cost of a UDP fan-out is its system calls.
+// A Queue is the send side of a socket shared by many peers. Producers do
+// not send their datagrams themselves: they copy them into the queue, and
+// one sender goroutine sends everything queued in one sendmmsg (GSO trains
+// where the kernel has them). When a frame wakes a hundred players, their
+// packets leave in a few system calls instead of a hundred.
 const (
 	// queueMsgs bounds the messages of one sendmmsg (the kernel's
 	// UIO_MAXIOV).
 	queueMsgs = 1024
 	// queueBytes is the queue's size: a producer that fills it sends it
 	// itself (the sender is behind). Two of them (one queued, one being
-	// sent) are the memory of a listener's sending.
+	// sent) are the memory of a queue.
 	queueBytes = 512 << 10
 )
 
@@ -42,64 +41,70 @@ type qbuf struct {
 	oob  []byte
 }
 
-type sendQueue struct {
-	m      *mux
+// Queue batches the datagrams of many producers on one socket.
+type Queue struct {
+	w      *Writer
 	mu     sync.Mutex
 	cur    *qbuf
 	spare  *qbuf
 	wake   chan struct{}
 	sendMu sync.Mutex // one flush at a time, in queue order
 	gsoOff atomic.Bool
-	calls  atomic.Uint64 // sendmmsg calls, for tests
+	calls  atomic.Uint64
 }
 
-func newSendQueue(m *mux) *sendQueue {
-	return &sendQueue{m: m, cur: &qbuf{}, spare: &qbuf{}, wake: make(chan struct{}, 1)}
+// NewQueue returns a queue sending with w. Run must run for queued
+// datagrams to leave (or Flush be called).
+func NewQueue(w *Writer) *Queue {
+	return &Queue{w: w, cur: &qbuf{}, spare: &qbuf{}, wake: make(chan struct{}, 1)}
 }
 
-// put queues the datagrams of b for addr and empties b; GSO trains where
-// the socket has GSO. A producer that fills the queue sends it itself (the
-// sender is behind), so that the queue stays within queueBytes and a
-// train.
-func (q *sendQueue) put(b *sendBatch, addr *net.UDPAddr) {
-	gso := q.m.bw != nil && q.m.bw.gso && !q.gsoOff.Load()
+// Calls returns the number of sendmmsg calls made so far.
+func (q *Queue) Calls() uint64 { return q.calls.Load() }
+
+// Put copies the datagrams of b into the queue for addr and empties b. A
+// producer that fills the queue sends it itself (the sender is behind), so
+// that the queue stays within its size. addr must not change afterwards
+// (keep one per peer: it is what sendmmsg takes).
+func (q *Queue) Put(b *Batch, addr *net.UDPAddr) {
+	gso := q.w.gso && !q.gsoOff.Load()
 	q.mu.Lock()
 	first := len(q.cur.ents) == 0
-	for bufs := b.bufs; len(bufs) > 0; {
+	for i := 0; i < len(b.dgs); {
 		qb := q.cur
 		n := 1
 		if gso {
-			n = trainLen(bufs)
+			n = trainLen(b.dgs[i:])
 		}
 		off := len(qb.data)
-		for _, p := range bufs[:n] {
+		d0, dn := b.dgs[i], b.dgs[i+n-1]
+		for _, p := range b.parts[d0.start:dn.end] {
 			qb.data = append(qb.data, p...)
 		}
 		e := qent{off: int32(off), n: int32(len(qb.data) - off), addr: addr}
 		if n > 1 {
-			e.seg = uint16(len(bufs[0]))
+			e.seg = uint16(d0.size)
 		}
 		qb.ents = append(qb.ents, e)
-		bufs = bufs[n:]
+		i += n
 		if q.fullLocked() {
 			q.mu.Unlock()
-			q.flush()
+			q.Flush()
 			q.mu.Lock()
 			first = len(q.cur.ents) == 0
 		}
 	}
 	q.mu.Unlock()
-	clear(b.bufs) // the send ring owns the bytes
-	b.bufs = b.bufs[:0]
+	b.Reset()
 	q.signal(first)
 }
 
-func (q *sendQueue) fullLocked() bool {
+func (q *Queue) fullLocked() bool {
 	return len(q.cur.data) >= queueBytes || len(q.cur.ents) >= queueMsgs
 }
 
-// put1 queues one datagram.
-func (q *sendQueue) put1(p []byte, addr *net.UDPAddr) {
+// Put1 copies one datagram into the queue.
+func (q *Queue) Put1(p []byte, addr *net.UDPAddr) {
 	q.mu.Lock()
 	qb := q.cur
 	first := len(qb.ents) == 0
@@ -109,14 +114,14 @@ func (q *sendQueue) put1(p []byte, addr *net.UDPAddr) {
 	full := q.fullLocked()
 	q.mu.Unlock()
 	if full {
-		q.flush()
+		q.Flush()
 		return
 	}
 	q.signal(first)
 }
 
 // signal wakes the sender for the first datagrams of the queue.
-func (q *sendQueue) signal(first bool) {
+func (q *Queue) signal(first bool) {
 	if first {
 		select {
 		case q.wake <- struct{}{}:
@@ -125,8 +130,9 @@ func (q *sendQueue) signal(first bool) {
 	}
 }
 
-// run is the sender goroutine.
-func (q *sendQueue) run(done <-chan struct{}) {
+// Run is the sender goroutine: it returns when done closes (Flush then
+// sends what is left, if the caller wants it sent).
+func (q *Queue) Run(done <-chan struct{}) {
 	for {
 		select {
 		case <-done:
@@ -136,12 +142,12 @@ func (q *sendQueue) run(done <-chan struct{}) {
 		// The goroutines made runnable with the one that woke us (the
 		// other players of a frame, the read loop) queue theirs first.
 		runtime.Gosched()
-		q.flush()
+		q.Flush()
 	}
 }
 
-// flush sends everything queued.
-func (q *sendQueue) flush() {
+// Flush sends everything queued.
+func (q *Queue) Flush() {
 	q.sendMu.Lock()
 	defer q.sendMu.Unlock()
 	q.mu.Lock()
@@ -156,9 +162,9 @@ func (q *sendQueue) flush() {
 	qb.data = qb.data[:0]
 }
 
-func (q *sendQueue) send(qb *qbuf) {
-	m := q.m
-	if m.bw == nil || m.bw.off.Load() {
+func (q *Queue) send(qb *qbuf) {
+	w := q.w
+	if w.off.Load() {
 		for _, e := range qb.ents {
 			q.sendPlain(qb, e)
 		}
@@ -179,15 +185,14 @@ func (q *sendQueue) send(qb *qbuf) {
 				ms[i].OOB = putGSO(qb.oob[i*gsoSpace:(i+1)*gsoSpace], int(e.seg))
 			}
 		}
-		sent, err := m.bw.pc.WriteBatch(ms, 0)
+		sent, err := w.pc.WriteBatch(ms, 0)
 		q.calls.Add(1)
 		if err != nil && sent <= 0 {
-			// The first message failed. Errors are dropped as in send
-			// (ARQ repairs); a GSO train the kernel refuses (a route
-			// whose MTU is below the datagram, a device without checksum
-			// offload) turns GSO off for the socket.
+			// The first message failed. Errors are dropped (the protocols
+			// above repair or live with loss); a GSO train the kernel
+			// refuses turns GSO off for the queue.
 			if isUnsupported(err) {
-				m.bw.off.Store(true)
+				w.off.Store(true)
 			}
 			if ents[0].seg > 0 {
 				q.gsoOff.Store(true)
@@ -203,7 +208,7 @@ func (q *sendQueue) send(qb *qbuf) {
 }
 
 // sendPlain sends a message as plain datagrams.
-func (q *sendQueue) sendPlain(qb *qbuf, e qent) {
+func (q *Queue) sendPlain(qb *qbuf, e qent) {
 	b := qb.data[e.off : e.off+e.n]
 	to := e.addr.AddrPort()
 	seg := int(e.seg)
@@ -212,7 +217,7 @@ func (q *sendQueue) sendPlain(qb *qbuf, e qent) {
 	}
 	for len(b) > 0 {
 		k := min(seg, len(b))
-		q.m.send(b[:k], to)
+		_ = q.w.WriteTo(b[:k], to)
 		b = b[k:]
 	}
 }
