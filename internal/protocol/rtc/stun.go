@@ -30,7 +30,7 @@ func (s *Server) handleSTUN(b []byte, from netip.AddrPort, tc *tcpConn) {
 	if tc != nil {
 		_ = tc.write(resp)
 	} else {
-		_ = s.writeTo(resp, from)
+		s.writeTo(resp, from)
 	}
 	s.mu.Lock()
 	s.byAddr[from] = p
