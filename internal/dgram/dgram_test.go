@@ -207,7 +207,7 @@ func TestQueue(t *testing.T) {
 		q := NewQueue(w)
 		done := make(chan struct{})
 		go q.Run(done)
-		a1, a2 := net.UDPAddrFromAddrPort(to1), rc2.LocalAddr().(*net.UDPAddr)
+		a1, a2 := to1, rc2.LocalAddr().(*net.UDPAddr).AddrPort()
 		var sent1, sent2 [][]byte
 		var b Batch
 		for i := range 30 {
@@ -304,7 +304,7 @@ func BenchmarkQueueFanout(b *testing.B) {
 	w, rc, to := pair(b)
 	go drain(rc)
 	q := NewQueue(w)
-	addr := net.UDPAddrFromAddrPort(to)
+	addr := to
 	p := make([]byte, full)
 	var sb Batch
 	b.ReportAllocs()
@@ -325,13 +325,10 @@ func BenchmarkQueueFanout(b *testing.B) {
 // two-part datagrams, at zero allocations per frame once their buffers
 // have grown.
 func TestQueueDoesNotAllocate(t *testing.T) {
-	if raceEnabled {
-		t.Skip("sync.Pool (x/net's sendmmsg buffers) drops items under -race: make unit runs the pins without it")
-	}
 	w, rc, to := pair(t)
 	go drain(rc)
 	q := NewQueue(w)
-	addr := net.UDPAddrFromAddrPort(to)
+	addr := to
 	p := make([]byte, full)
 	var sb Batch
 	frame := func() {
@@ -387,5 +384,43 @@ func TestReaderDoesNotAllocate(t *testing.T) {
 	}
 	if n := testing.AllocsPerRun(100, round); n != 0 {
 		t.Errorf("%v allocations per round", n)
+	}
+}
+
+// TestDualStack: a socket of the IPv6 family (a wildcard listen) sends to
+// IPv4 destinations as v4-mapped addresses and to IPv6 ones, batched and
+// queued.
+func TestDualStack(t *testing.T) {
+	pc, err := net.ListenUDP("udp", &net.UDPAddr{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close()
+	w := NewWriter(pc)
+	if !w.s.v6 {
+		t.Skip("the wildcard socket is not AF_INET6 here (no IPv6)")
+	}
+	for _, ip := range []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback} {
+		rc, err := net.ListenUDP("udp", &net.UDPAddr{IP: ip})
+		if err != nil {
+			t.Logf("%v: %v", ip, err)
+			continue
+		}
+		defer rc.Close()
+		to := rc.LocalAddr().(*net.UDPAddr).AddrPort()
+		var b Batch
+		var sent [][]byte
+		for i := range 5 {
+			p := bytes.Repeat([]byte{byte(i)}, full)
+			sent = append(sent, p)
+			b.Add(p)
+		}
+		if err := w.Send(&b, to); err != nil {
+			t.Fatalf("%v: %v", to, err)
+		}
+		q := NewQueue(w)
+		q.Put1(sent[0], to)
+		q.Flush()
+		expect(t, rc, to.String(), append(sent, sent[0]))
 	}
 }

@@ -1,12 +1,10 @@
 package dgram
 
 import (
-	"net"
+	"net/netip"
 	"runtime"
 	"sync"
 	"sync/atomic"
-
-	"golang.org/x/net/ipv4"
 )
 
 // A Queue is the send side of a socket shared by many peers. Producers do
@@ -29,16 +27,13 @@ const (
 type qent struct {
 	off, n int32
 	seg    uint16
-	addr   *net.UDPAddr
+	to     netip.AddrPort
 }
 
 // qbuf is what a flush sends: the queued bytes and their messages.
 type qbuf struct {
 	data []byte
 	ents []qent
-	msgs []ipv4.Message
-	iov  [][]byte
-	oob  []byte
 }
 
 // Queue batches the datagrams of many producers on one socket.
@@ -48,7 +43,11 @@ type Queue struct {
 	cur    *qbuf
 	spare  *qbuf
 	wake   chan struct{}
-	sendMu sync.Mutex // one flush at a time, in queue order
+	sendMu sync.Mutex // one flush at a time, in queue order; guards what follows
+	ms     []msg
+	iov    [][]byte
+	oob    []byte
+	mm     mmsg
 	gsoOff atomic.Bool
 	calls  atomic.Uint64
 }
@@ -62,11 +61,10 @@ func NewQueue(w *Writer) *Queue {
 // Calls returns the number of sendmmsg calls made so far.
 func (q *Queue) Calls() uint64 { return q.calls.Load() }
 
-// Put copies the datagrams of b into the queue for addr and empties b. A
+// Put copies the datagrams of b into the queue for `to` and empties b. A
 // producer that fills the queue sends it itself (the sender is behind), so
-// that the queue stays within its size. addr must not change afterwards
-// (keep one per peer: it is what sendmmsg takes).
-func (q *Queue) Put(b *Batch, addr *net.UDPAddr) {
+// that the queue stays within its size.
+func (q *Queue) Put(b *Batch, to netip.AddrPort) {
 	gso := q.w.gso && !q.gsoOff.Load()
 	q.mu.Lock()
 	first := len(q.cur.ents) == 0
@@ -81,7 +79,7 @@ func (q *Queue) Put(b *Batch, addr *net.UDPAddr) {
 		for _, p := range b.parts[d0.start:dn.end] {
 			qb.data = append(qb.data, p...)
 		}
-		e := qent{off: int32(off), n: int32(len(qb.data) - off), addr: addr}
+		e := qent{off: int32(off), n: int32(len(qb.data) - off), to: to}
 		if n > 1 {
 			e.seg = uint16(d0.size)
 		}
@@ -104,13 +102,13 @@ func (q *Queue) fullLocked() bool {
 }
 
 // Put1 copies one datagram into the queue.
-func (q *Queue) Put1(p []byte, addr *net.UDPAddr) {
+func (q *Queue) Put1(p []byte, to netip.AddrPort) {
 	q.mu.Lock()
 	qb := q.cur
 	first := len(qb.ents) == 0
 	off := len(qb.data)
 	qb.data = append(qb.data, p...)
-	qb.ents = append(qb.ents, qent{off: int32(off), n: int32(len(p)), addr: addr})
+	qb.ents = append(qb.ents, qent{off: int32(off), n: int32(len(p)), to: to})
 	full := q.fullLocked()
 	q.mu.Unlock()
 	if full {
@@ -170,22 +168,22 @@ func (q *Queue) send(qb *qbuf) {
 		}
 		return
 	}
-	if qb.msgs == nil {
-		qb.msgs = make([]ipv4.Message, queueMsgs)
-		qb.iov = make([][]byte, queueMsgs)
-		qb.oob = make([]byte, queueMsgs*gsoSpace)
+	if q.ms == nil {
+		q.ms = make([]msg, queueMsgs)
+		q.iov = make([][]byte, queueMsgs)
+		q.oob = make([]byte, queueMsgs*gsoSpace)
 	}
 	for ents := qb.ents; len(ents) > 0; {
 		n := min(len(ents), queueMsgs)
-		ms := qb.msgs[:n]
+		ms := q.ms[:n]
 		for i, e := range ents[:n] {
-			qb.iov[i] = qb.data[e.off : e.off+e.n]
-			ms[i] = ipv4.Message{Buffers: qb.iov[i : i+1], Addr: e.addr}
+			q.iov[i] = qb.data[e.off : e.off+e.n]
+			ms[i] = msg{bufs: q.iov[i : i+1], to: e.to}
 			if e.seg > 0 {
-				ms[i].OOB = putGSO(qb.oob[i*gsoSpace:(i+1)*gsoSpace], int(e.seg))
+				ms[i].oob = putGSO(q.oob[i*gsoSpace:(i+1)*gsoSpace], int(e.seg))
 			}
 		}
-		sent, err := w.pc.WriteBatch(ms, 0)
+		sent, err := q.mm.send(w.s, ms)
 		q.calls.Add(1)
 		if err != nil && sent <= 0 {
 			// The first message failed. Errors are dropped (the protocols
@@ -203,14 +201,14 @@ func (q *Queue) send(qb *qbuf) {
 		ents = ents[sent:]
 	}
 	used := min(len(qb.ents), queueMsgs) // drop the references, not the whole arrays
-	clear(qb.iov[:used])
-	clear(qb.msgs[:used])
+	clear(q.iov[:used])
+	clear(q.ms[:used])
 }
 
 // sendPlain sends a message as plain datagrams.
 func (q *Queue) sendPlain(qb *qbuf, e qent) {
 	b := qb.data[e.off : e.off+e.n]
-	to := e.addr.AddrPort()
+	to := e.to
 	seg := int(e.seg)
 	if seg == 0 {
 		seg = len(b)

@@ -1,8 +1,11 @@
-// Package dgram sends and reads UDP datagrams in batches: sendmmsg (through
-// golang.org/x/net/ipv4 WriteBatch), UDP GSO where the kernel has it, and
-// recvmmsg. On a small box, and on a VM, the cost of a UDP fan-out is its
+// Package dgram sends and reads UDP datagrams in batches: sendmmsg, UDP GSO
+// where the kernel has it, and recvmmsg. On a small box, and on a VM, the cost of a UDP fan-out is its
 // system calls: a frame's packets to a hundred players leave in a few calls
 // instead of a thousand.
+//
+// sendmmsg is a raw system call of our own (sendmmsg_linux.go): the
+// kernel's message headers are kept between calls, and the goroutine's P is
+// not handed to another thread while the kernel sends a batch.
 //
 // Three parts:
 //   - Writer: one socket's batched sends. Writer.Send sends a Batch (the
@@ -23,8 +26,6 @@ import (
 	"net"
 	"net/netip"
 	"sync/atomic"
-
-	"golang.org/x/net/ipv4"
 )
 
 // MaxBatch bounds the messages of one Writer.Send system call.
@@ -49,12 +50,19 @@ type dg struct{ start, end, size int32 }
 type Batch struct {
 	parts [][]byte
 	dgs   []dg
-	msgs  []ipv4.Message
+	ms    []msg
+	mm    mmsg
 	oob   []byte
 	flat  []byte // a two-part datagram for a plain write
-	addr  *net.UDPAddr
-	to    netip.AddrPort
-	noGSO bool // a GSO send to this peer failed: plain datagrams from then on
+	noGSO bool   // a GSO send to this peer failed: plain datagrams from then on
+}
+
+// msg is one message of a sendmmsg: a datagram, or with a UDP_SEGMENT
+// control message in oob a train of them.
+type msg struct {
+	bufs [][]byte
+	oob  []byte
+	to   netip.AddrPort
 }
 
 // Add appends one datagram.
@@ -94,21 +102,25 @@ func (b *Batch) bytes(i int) []byte {
 	return b.flat
 }
 
-// Writer sends batches of datagrams on one socket. The IPv4 PacketConn
-// serves IPv6 sockets too: the messages carry their own addresses. Where
+// Writer sends batches of datagrams on one socket. Where
 // the kernel has UDP GSO (UDP_SEGMENT, Linux 4.18), a run of datagrams of
 // one size goes down the stack as one buffer, cut into datagrams at the end
 // (on the NIC, or at the receiving socket on loopback).
 type Writer struct {
 	uc  *net.UDPConn
-	pc  *ipv4.PacketConn
-	off atomic.Bool // WriteBatch failed as unsupported: plain writes from then on
+	s   socket
+	off atomic.Bool // sendmmsg missing or unsupported: plain writes from then on
 	gso bool        // the socket has UDP_SEGMENT
 }
 
 // NewWriter returns a Writer for uc, probing GSO (once per process).
 func NewWriter(uc *net.UDPConn) *Writer {
-	return &Writer{uc: uc, pc: ipv4.NewPacketConn(uc), gso: hasGSO(uc)}
+	w := &Writer{uc: uc}
+	s, ok := newSocket(uc)
+	w.s = s
+	w.off.Store(!ok)
+	w.gso = ok && hasGSO(uc)
+	return w
 }
 
 // GSO reports whether the Writer sends GSO trains.
@@ -134,33 +146,28 @@ func (w *Writer) Send(b *Batch, to netip.AddrPort) error {
 	if len(b.dgs) == 1 || w.off.Load() {
 		return w.sendPlain(b, 0, len(b.dgs), to)
 	}
-	if b.addr == nil || b.to != to {
-		b.addr, b.to = net.UDPAddrFromAddrPort(to), to
-	}
-	if b.msgs == nil {
-		b.msgs = make([]ipv4.Message, 0, MaxBatch)
-	}
 	gso := w.gso && !b.noGSO
 	if gso && b.oob == nil {
 		b.oob = make([]byte, MaxBatch*gsoSpace)
 	}
 	var first error
 	for i := 0; i < len(b.dgs); {
-		ms := b.msgs[:0]
+		ms := b.ms[:0]
 		for j := i; j < len(b.dgs) && len(ms) < MaxBatch; {
 			n := 1
 			if gso {
 				n = trainLen(b.dgs[j:])
 			}
 			d0, dn := b.dgs[j], b.dgs[j+n-1]
-			msg := ipv4.Message{Buffers: b.parts[d0.start:dn.end:dn.end], Addr: b.addr}
+			m := msg{bufs: b.parts[d0.start:dn.end:dn.end], to: to}
 			if n > 1 {
-				msg.OOB = putGSO(b.oob[len(ms)*gsoSpace:(len(ms)+1)*gsoSpace], int(d0.size))
+				m.oob = putGSO(b.oob[len(ms)*gsoSpace:(len(ms)+1)*gsoSpace], int(d0.size))
 			}
-			ms = append(ms, msg)
+			ms = append(ms, m)
 			j += n
 		}
-		sent, err := w.pc.WriteBatch(ms, 0)
+		b.ms = ms
+		sent, err := b.mm.send(w.s, ms)
 		if err != nil && sent <= 0 {
 			// The first message failed: its datagrams go as plain writes.
 			// A train the kernel refuses (a route whose MTU is below the
@@ -169,10 +176,10 @@ func (w *Writer) Send(b *Batch, to netip.AddrPort) error {
 			if isUnsupported(err) {
 				w.off.Store(true)
 			}
-			if len(ms[0].OOB) > 0 {
+			if len(ms[0].oob) > 0 {
 				b.noGSO = true
 			}
-			n := w.dgsOf(b, i, len(ms[0].Buffers))
+			n := w.dgsOf(b, i, len(ms[0].bufs))
 			if err := w.sendPlain(b, i, i+n, to); err != nil && first == nil {
 				first = err
 			}
@@ -180,10 +187,10 @@ func (w *Writer) Send(b *Batch, to netip.AddrPort) error {
 			continue
 		}
 		for _, m := range ms[:sent] {
-			i += w.dgsOf(b, i, len(m.Buffers))
+			i += w.dgsOf(b, i, len(m.bufs))
 		}
 	}
-	clear(b.msgs[:cap(b.msgs)]) // drop the references to the buffers
+	clear(b.ms) // drop the references to the buffers
 	return first
 }
 

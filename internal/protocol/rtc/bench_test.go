@@ -31,7 +31,7 @@ func benchPlayer(b *testing.B, prof srtp.ProtectionProfile) (*player, func()) {
 	p := newPeer(s, "bench", false)
 	p.log = s.log
 	a := netip.MustParseAddrPort(sink.LocalAddr().String())
-	p.addr.Store(&udpPath{ap: a, ua: net.UDPAddrFromAddrPort(a)})
+	p.addr.Store(&a)
 	kl, _ := prof.KeyLen()
 	sl, _ := prof.SaltLen()
 	if p.enc, err = srtp.CreateContext(make([]byte, kl), make([]byte, sl), prof); err != nil {

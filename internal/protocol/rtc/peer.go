@@ -46,8 +46,8 @@ type peer struct {
 	ctx    context.Context
 	cancel context.CancelCauseFunc
 
-	addr      atomic.Pointer[udpPath] // selected UDP path
-	tc        atomic.Pointer[tcpConn] // selected ICE-TCP path, when any
+	addr      atomic.Pointer[netip.AddrPort] // selected UDP path
+	tc        atomic.Pointer[tcpConn]        // selected ICE-TCP path, when any
 	boundOnce sync.Once
 	bindCh    chan struct{}
 	lastSTUN  atomic.Int64 // unix nanoseconds
@@ -85,9 +85,9 @@ func (p *peer) bound(from netip.AddrPort, tc *tcpConn) {
 		if p.tc.Load() != tc {
 			p.tc.Store(tc)
 		}
-	} else if a := p.addr.Load(); a == nil || a.ap != from {
+	} else if a := p.addr.Load(); a == nil || *a != from {
 		if p.tc.Load() == nil {
-			p.addr.Store(&udpPath{ap: from, ua: net.UDPAddrFromAddrPort(from)})
+			p.addr.Store(&from)
 		}
 	}
 	p.boundOnce.Do(func() { close(p.bindCh) })
@@ -107,15 +107,8 @@ func (p *peer) send(b []byte) error {
 	if a == nil {
 		return errNoPath
 	}
-	p.s.q.Put1(b, a.ua)
+	p.s.q.Put1(b, *a)
 	return nil
-}
-
-// udpPath is a UDP path: the address, and the same as the send queue takes
-// it (made once per path, not per packet).
-type udpPath struct {
-	ap netip.AddrPort
-	ua *net.UDPAddr
 }
 
 var errNoPath = errors.New("rtc: no path to the peer yet")
@@ -235,7 +228,7 @@ func (p *peer) pathString() string {
 		return "tcp " + tc.c.RemoteAddr().String()
 	}
 	if a := p.addr.Load(); a != nil {
-		return "udp " + a.ap.String()
+		return "udp " + a.String()
 	}
 	return ""
 }

@@ -334,7 +334,7 @@ func (s *Server) dispatch(b []byte, from netip.AddrPort, tc *tcpConn) {
 // writeTo sends one datagram over UDP to an address of no session (a STUN
 // answer): through the send queue, as the sessions' packets.
 func (s *Server) writeTo(b []byte, to netip.AddrPort) {
-	s.q.Put1(b, net.UDPAddrFromAddrPort(to))
+	s.q.Put1(b, to)
 }
 
 // candidates returns the addresses to advertise for a request that reached

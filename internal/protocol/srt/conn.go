@@ -181,7 +181,6 @@ type Conn struct {
 	m        *mux
 	ownMux   bool
 	raddr    netip.AddrPort
-	uaddr    *net.UDPAddr // raddr, for the send queue
 	id       uint32
 	peerID   uint32
 	streamID string
@@ -234,7 +233,7 @@ type connParams struct {
 }
 
 func newConn(m *mux, p connParams) *Conn {
-	c := &Conn{m: m, raddr: p.raddr, uaddr: net.UDPAddrFromAddrPort(p.raddr), id: p.id, peerID: p.peerID, streamID: p.streamID,
+	c := &Conn{m: m, raddr: p.raddr, id: p.id, peerID: p.peerID, streamID: p.streamID,
 		start: p.start, rcvLat: p.rcvLat, sndLat: p.sndLat, idle: p.idle, maxBW: p.maxBW,
 		payload: min(p.mtu, maxDatagram) - udpIPv4 - headerSize, peerWin: p.peerWin, cr: p.cr,
 		rtt: initialRTT, rttVar: initialRTTVar,
@@ -560,7 +559,7 @@ func (c *Conn) pace(now time.Duration) {
 func (c *Conn) flushLocked(now time.Duration) {
 	c.fillLocked(now)
 	if c.m.q != nil {
-		c.m.q.Put(&c.out, c.uaddr)
+		c.m.q.Put(&c.out, c.raddr)
 		return
 	}
 	_ = c.m.bw.Send(&c.out, c.raddr)
@@ -668,7 +667,7 @@ func (c *Conn) sendCtrl(h ctrlHeader, cif []byte, now time.Duration) {
 	c.ctl = b[:0]
 	c.lastSend = now
 	if c.m.q != nil {
-		c.m.q.Put1(b, c.uaddr)
+		c.m.q.Put1(b, c.raddr)
 		return
 	}
 	c.m.send(b, c.raddr)
