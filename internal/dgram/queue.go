@@ -65,6 +65,9 @@ func (q *Queue) Calls() uint64 { return q.calls.Load() }
 // producer that fills the queue sends it itself (the sender is behind), so
 // that the queue stays within its size.
 func (q *Queue) Put(b *Batch, to netip.AddrPort) {
+	if len(b.dgs) == 0 {
+		return // a timer's flush with nothing to send: no lock, no wakeup
+	}
 	gso := q.w.gso && !q.gsoOff.Load()
 	q.mu.Lock()
 	first := len(q.cur.ents) == 0

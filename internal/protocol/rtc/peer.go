@@ -93,7 +93,9 @@ func (p *peer) bound(from netip.AddrPort, tc *tcpConn) {
 	p.boundOnce.Do(func() { close(p.bindCh) })
 }
 
-// send writes one packet on the selected path.
+// send writes one packet on the selected path: over UDP, SRTP and SRTCP
+// through the socket's send queue (batched with every session's), DTLS at
+// once.
 func (p *peer) send(b []byte) error {
 	p.s.stats.PacketsOut.Add(1)
 	p.s.stats.BytesOut.Add(uint64(len(b)))
@@ -106,6 +108,9 @@ func (p *peer) send(b []byte) error {
 	a := p.addr.Load()
 	if a == nil {
 		return errNoPath
+	}
+	if Classify(b) != KindRTP {
+		return p.s.writeTo(b, *a) // the handshake: not behind the media
 	}
 	p.s.q.Put1(b, *a)
 	return nil

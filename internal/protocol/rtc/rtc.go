@@ -331,10 +331,12 @@ func (s *Server) dispatch(b []byte, from netip.AddrPort, tc *tcpConn) {
 	}
 }
 
-// writeTo sends one datagram over UDP to an address of no session (a STUN
-// answer): through the send queue, as the sessions' packets.
-func (s *Server) writeTo(b []byte, to netip.AddrPort) {
-	s.q.Put1(b, to)
+// writeTo sends one datagram over UDP at once: STUN answers and DTLS
+// records, which a join waits for, are not queued behind the media of the
+// other sessions (a join storm's GOP bursts).
+func (s *Server) writeTo(b []byte, to netip.AddrPort) error {
+	_, err := s.udp.WriteToUDPAddrPort(b, to)
+	return err
 }
 
 // candidates returns the addresses to advertise for a request that reached

@@ -30,7 +30,7 @@ func (s *Server) handleSTUN(b []byte, from netip.AddrPort, tc *tcpConn) {
 	if tc != nil {
 		_ = tc.write(resp)
 	} else {
-		s.writeTo(resp, from)
+		_ = s.writeTo(resp, from)
 	}
 	s.mu.Lock()
 	s.byAddr[from] = p
