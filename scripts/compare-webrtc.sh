@@ -87,7 +87,7 @@ PY
 srslite() { # [label binary]
 	local label=${1:-srs-lite} b=${2:-$bin} rtmp api rtc
 	rtmp=$(free_port tcp); api=$(free_port tcp); rtc=$(free_port udp)
-	printf '[log]\nlevel = "warn"\n[rtmp]\nlisten = "127.0.0.1:%s"\n[http_api]\nlisten = "127.0.0.1:%s"\n[http_server]\nenabled = false\n[srt]\nenabled = false\n[rtc]\nlisten = "127.0.0.1:%s"\ncandidate = "127.0.0.1"\n[server]\nmax_connections = 10000\n' \
+	printf '[log]\nlevel = "warn"\n[rtmp]\nlisten = "127.0.0.1:%s"\n[http_api]\nlisten = "127.0.0.1:%s"\n[http_server]\nenabled = false\n[srt]\nenabled = false\n[rtsp]\nenabled = false\n[rtc]\nlisten = "127.0.0.1:%s"\ncandidate = "127.0.0.1"\n[server]\nmax_connections = 10000\n' \
 		"$rtmp" "$api" "$rtc" > "$work/srs-lite.toml"
 	taskset -c 0 "$b" -c "$work/srs-lite.toml" > "$work/srs-lite.log" 2>&1 &
 	local pid=$!
