@@ -25,6 +25,14 @@ free_port() { # a free port number for proto (tcp|udp) on 127.0.0.1
 	python3 -c "import socket,sys; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM if sys.argv[1]=='udp' else socket.SOCK_STREAM); s.bind(('127.0.0.1',0)); print(s.getsockname()[1])" "$1"
 }
 
+srt_counters() { # API port -> "sent retransmitted sender-drops" of the SRT server so far (GET /metrics)
+	curl -s "http://127.0.0.1:$1/metrics" | awk '
+		/^srs_lite_srt_packets_sent_total / {s=$2}
+		/^srs_lite_srt_packets_retransmitted_total / {r=$2}
+		/^srs_lite_srt_packets_too_late_total\{side="sender"\} / {d=$2}
+		END {printf "%d %d %d\n", s, r, d}'
+}
+
 run() { # name binary
 	local name=$1 b=$2 rtmp srt pr pa ps
 	pr=$(free_port tcp); pa=$(free_port tcp); ps=$(free_port udp)
@@ -38,7 +46,14 @@ run() { # name binary
 	local fp=$!
 	sleep 3
 	measure_bench "$name rtmp" "$pid" rtmp://127.0.0.1:$pr/live/s "$n"; rtmp=$(cat "$work/cpu")
+	local m0 m1
+	m0=$(srt_counters "$pa")
 	measure_bench "$name srt" "$pid" "srt://127.0.0.1:$ps?streamid=#!::r=live/s,m=request" "$n"; srt=$(cat "$work/cpu")
+	m1=$(srt_counters "$pa")
+	python3 -c "
+a, b = [int(x) for x in '$m0'.split()], [int(x) for x in '$m1'.split()]
+sent, rexmit, drop = (b[i] - a[i] for i in range(3))
+print(f'$name srt: {sent} data packets sent, {rexmit} retransmitted ({100 * rexmit / max(sent, 1):.3f}%), {drop} dropped as too late by the sender')"
 	measure_bench "$name srt (1 player)" "$pid" "srt://127.0.0.1:$ps?streamid=#!::r=live/s,m=request" 1
 	python3 -c "print(f'$name: {$n} SRT players cost {$srt/$rtmp:.1f}x what {$n} RTMP players cost')"
 	kill "$fp" "$pid"
