@@ -10,6 +10,9 @@
 # the bench tool to CPU 1:
 #   scripts/compare-webrtc.sh            (points: 100, 300 WHEP; 100 RTMP)
 #   POINTS="100 300" RTMP=100 DURATION=20s RAMP=0s scripts/compare-webrtc.sh
+#   OLD=path/to/srs-lite scripts/compare-webrtc.sh  (adds a binary from
+#   before, measured the same way in its own run first; PEER=no leaves the
+#   peer out)
 # Prints per point: server CPU (% of one core; srs-lite's includes its
 # AAC->Opus ffmpeg child, also shown apart), RSS, RSS per viewer over the
 # idle RSS, kbps per player (over the run, connects included, and over its
@@ -81,20 +84,20 @@ PY
 	sleep 3 # sessions torn down (DELETE) before the next point
 }
 
-srslite() {
-	local rtmp api rtc
+srslite() { # [label binary]
+	local label=${1:-srs-lite} b=${2:-$bin} rtmp api rtc
 	rtmp=$(free_port tcp); api=$(free_port tcp); rtc=$(free_port udp)
-	printf '[log]\nlevel = "warn"\n[rtmp]\nlisten = "127.0.0.1:%s"\n[http_api]\nlisten = "127.0.0.1:%s"\n[http_server]\nenabled = false\n[srt]\nenabled = false\n[rtc]\nlisten = "127.0.0.1:%s"\ncandidate = "127.0.0.1"\n[server]\nmax_connections = 10000\n' \
+	printf '[log]\nlevel = "warn"\n[rtmp]\nlisten = "127.0.0.1:%s"\n[http_api]\nlisten = "127.0.0.1:%s"\n[http_server]\nenabled = false\n[srt]\nenabled = false\n[rtsp]\nenabled = false\n[rtc]\nlisten = "127.0.0.1:%s"\ncandidate = "127.0.0.1"\n[server]\nmax_connections = 10000\n' \
 		"$rtmp" "$api" "$rtc" > "$work/srs-lite.toml"
-	taskset -c 0 "$bin" -c "$work/srs-lite.toml" > "$work/srs-lite.log" 2>&1 &
+	taskset -c 0 "$b" -c "$work/srs-lite.toml" > "$work/srs-lite.log" 2>&1 &
 	local pid=$!
 	sleep 1
 	taskset -c 1 ffmpeg -hide_banner -loglevel error -re -stream_loop -1 -i "$work/fixture.flv" -c copy -f flv "rtmp://127.0.0.1:$rtmp/live/s" 2> "$work/ffmpeg.log" &
 	local fp=$!
 	sleep 3
-	measure "srs-lite rtmp" "$pid" "rtmp://127.0.0.1:$rtmp/live/s" "$nrtmp"
+	measure "$label rtmp" "$pid" "rtmp://127.0.0.1:$rtmp/live/s" "$nrtmp"
 	for n in $points; do
-		measure "srs-lite whep" "$pid" "whep://127.0.0.1:$api/live/s" "$n"
+		measure "$label whep" "$pid" "whep://127.0.0.1:$api/live/s" "$n"
 	done
 	kill "$fp" "$pid"
 	wait "$fp" "$pid" 2>/dev/null || true
@@ -137,5 +140,6 @@ peer() { # pionfanout (or MediaMTX) fed by ffmpeg
 }
 
 echo "server on CPU 0, ffmpeg and bench on CPU 1; $dur per point"
+[ -n "${OLD:-}" ] && srslite "before" "$OLD"
 srslite
-peer
+[ "${PEER:-yes}" = no ] || peer

@@ -14,9 +14,10 @@ if ! command -v "$QEMU" >/dev/null 2>&1; then
 	exit 0
 fi
 if [ $# -eq 0 ]; then
-	# RTMP chunking, AMF0, FLV, MPEG-TS, SRT, RTP, MPEG-PS, RTP/PS, Ogg, WebRTC: what reads or
+	# RTMP chunking, AMF0, FLV, MPEG-TS, SRT, RTP, MPEG-PS, RTP/PS, Ogg, WebRTC, the batched UDP
+	# system calls (socket addresses, mmsghdr): what reads or
 	# writes multi-byte fields on the wire.
-	for p in protocol/rtmp format/amf0 format/flv format/ts protocol/srt format/rtp format/ps protocol/gb28181/rtpps format/ogg format/stun protocol/rtc; do
+	for p in protocol/rtmp format/amf0 format/flv format/ts protocol/srt format/rtp format/ps protocol/gb28181/rtpps format/ogg format/stun protocol/rtc dgram; do
 		[ -d "internal/$p" ] && set -- "$@" "./internal/$p/"
 	done
 fi

@@ -93,7 +93,9 @@ func (p *peer) bound(from netip.AddrPort, tc *tcpConn) {
 	p.boundOnce.Do(func() { close(p.bindCh) })
 }
 
-// send writes one packet on the selected path.
+// send writes one packet on the selected path: over UDP, SRTP and SRTCP
+// through the socket's send queue (batched with every session's), DTLS at
+// once.
 func (p *peer) send(b []byte) error {
 	p.s.stats.PacketsOut.Add(1)
 	p.s.stats.BytesOut.Add(uint64(len(b)))
@@ -107,7 +109,11 @@ func (p *peer) send(b []byte) error {
 	if a == nil {
 		return errNoPath
 	}
-	return p.s.writeTo(b, *a)
+	if Classify(b) != KindRTP {
+		return p.s.writeTo(b, *a) // the handshake: not behind the media
+	}
+	p.s.q.Put1(b, *a)
+	return nil
 }
 
 var errNoPath = errors.New("rtc: no path to the peer yet")

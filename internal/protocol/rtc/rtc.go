@@ -25,6 +25,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/srs-lite/srs-lite/internal/dgram"
 	"github.com/srs-lite/srs-lite/internal/media"
 	sess "github.com/srs-lite/srs-lite/internal/session"
 	"github.com/srs-lite/srs-lite/internal/tlscert"
@@ -73,6 +74,7 @@ type Server struct {
 	stop context.CancelFunc
 
 	udp  *net.UDPConn
+	q    *dgram.Queue // the UDP socket's sends: every session's packets, batched
 	tcp  net.Listener
 	port int
 
@@ -174,7 +176,12 @@ func (s *Server) Listen(addr string) error {
 	_ = u.SetReadBuffer(4 << 20)
 	_ = u.SetWriteBuffer(4 << 20)
 	s.udp, s.tcp, s.port = u, t, u.LocalAddr().(*net.UDPAddr).Port
-	s.wg.Add(2)
+	s.q = dgram.NewQueue(dgram.NewWriter(u))
+	s.wg.Add(3)
+	go func() {
+		defer s.wg.Done()
+		s.q.Run(s.ctx.Done())
+	}()
 	go s.readUDP()
 	go s.acceptTCP()
 	return nil
@@ -326,7 +333,9 @@ func (s *Server) dispatch(b []byte, from netip.AddrPort, tc *tcpConn) {
 	}
 }
 
-// writeTo sends one datagram over UDP.
+// writeTo sends one datagram over UDP at once: STUN answers and DTLS
+// records, which a join waits for, are not queued behind the media of the
+// other sessions (a join storm's GOP bursts).
 func (s *Server) writeTo(b []byte, to netip.AddrPort) error {
 	_, err := s.udp.WriteToUDPAddrPort(b, to)
 	return err

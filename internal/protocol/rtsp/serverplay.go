@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/srs-lite/srs-lite/internal/dgram"
 	"github.com/srs-lite/srs-lite/internal/format/rtp"
 	"github.com/srs-lite/srs-lite/internal/media"
 	sess "github.com/srs-lite/srs-lite/internal/session"
@@ -250,8 +251,6 @@ type player struct {
 	vec  net.Buffers
 	bufs net.Buffers
 	hdrs []byte
-	// UDP: one datagram at a time.
-	dgram []byte
 
 	// The session clock: the PTS of the first frame (NPT 0) and when it
 	// went out. The sender reports map wall time to media time by it, the
@@ -267,8 +266,7 @@ type player struct {
 }
 
 func newPlayer(c *srvConn, tracks []*outTrack, rd *media.Reader) *player {
-	p := &player{c: c, tracks: tracks, rd: rd, frames: make([]media.Frame, 32), done: make(chan struct{}),
-		dgram: make([]byte, 0, 1500)}
+	p := &player{c: c, tracks: tracks, rd: rd, frames: make([]media.Frame, 32), done: make(chan struct{})}
 	p.ctx, p.cancel = context.WithCancel(c.s.ctx)
 	for _, t := range tracks {
 		p.tcp = p.tcp || t.tcp
@@ -339,7 +337,8 @@ func (p *player) track(f *media.Frame) *outTrack {
 }
 
 // send writes frames: over TCP in one writev of [$ header + RTP header]
-// [shared payload] pairs, over UDP one datagram per packet.
+// [shared payload] pairs, over UDP [RTP header][shared payload] datagrams,
+// one sendmmsg per track.
 func (p *player) send(frames []media.Frame, now time.Time) error {
 	p.vec = p.vec[:0]
 	p.hdrs = p.hdrs[:0]
@@ -384,13 +383,12 @@ func (p *player) send(frames []media.Frame, now time.Time) error {
 				rtp.Header(h[4:], pkt, t.pt, t.seq, t.tsOff, t.ssrc)
 				p.vec = append(p.vec, h, pkt[rtp.HeaderLen:])
 			} else {
-				d := rtp.Header(p.dgram[:rtp.HeaderLen], pkt, t.pt, t.seq, t.tsOff, t.ssrc)
-				d = append(d, pkt[rtp.HeaderLen:]...)
-				p.dgram = d[:0]
-				if err := t.udp[0].send(d); err != nil && udpErr == nil {
-					udpErr = err
-				}
-				p.c.sess.BytesOut.Add(uint64(len(d)))
+				at := len(p.hdrs)
+				p.hdrs = append(p.hdrs, make([]byte, rtp.HeaderLen)...)
+				h := p.hdrs[at : at+rtp.HeaderLen : at+rtp.HeaderLen]
+				rtp.Header(h, pkt, t.pt, t.seq, t.tsOff, t.ssrc)
+				t.out.Add2(h, pkt[rtp.HeaderLen:])
+				p.c.sess.BytesOut.Add(uint64(n))
 			}
 			t.seq++
 		}
@@ -400,6 +398,16 @@ func (p *player) send(frames []media.Frame, now time.Time) error {
 		for _, t := range p.tracks {
 			if t.based {
 				p.sendSR(t, now)
+			}
+		}
+	}
+	// UDP: each track's datagrams of the batch in one sendmmsg (GSO
+	// trains where the kernel has them), headers and shared payloads
+	// gathered by the kernel.
+	for _, t := range p.tracks {
+		if t.out.Len() > 0 {
+			if err := t.udp[0].sendBatch(&t.out); err != nil && udpErr == nil {
+				udpErr = err
 			}
 		}
 	}
@@ -502,6 +510,7 @@ func ntpTime(t time.Time) uint64 {
 // srvUDP is one of a track's two UDP sockets: RTP or RTCP.
 type srvUDP struct {
 	conn *net.UDPConn
+	w    *dgram.Writer // the RTP socket's batched sends
 	port int
 	peer netip.AddrPort // the client's port for this socket
 	mu   sync.Mutex
@@ -514,6 +523,15 @@ var errUDPRefused = errors.New("rtsp: UDP port unreachable")
 
 func (u *srvUDP) send(b []byte) error {
 	_, err := u.conn.WriteToUDPAddrPort(b, u.peer)
+	return udpError(err)
+}
+
+// sendBatch sends the datagrams of b and empties it.
+func (u *srvUDP) sendBatch(b *dgram.Batch) error {
+	return udpError(u.w.Send(b, u.peer))
+}
+
+func udpError(err error) error {
 	if err != nil {
 		var ne *net.OpError
 		if errors.As(err, &ne) && strings.Contains(ne.Err.Error(), "refused") {
@@ -593,7 +611,7 @@ func (c *srvConn) listenUDP(client [2]int) ([2]*srvUDP, error) {
 		}
 		_ = a.SetWriteBuffer(1 << 20)
 		return [2]*srvUDP{
-			{conn: a, port: port, peer: netip.AddrPortFrom(peerIP, uint16(client[0]))},
+			{conn: a, w: dgram.NewWriter(a), port: port, peer: netip.AddrPortFrom(peerIP, uint16(client[0]))},
 			{conn: b, port: port + 1, peer: netip.AddrPortFrom(peerIP, uint16(client[1]))},
 		}, nil
 	}

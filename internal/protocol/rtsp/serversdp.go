@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/srs-lite/srs-lite/internal/dgram"
 	"github.com/srs-lite/srs-lite/internal/format/codec/aac"
 	"github.com/srs-lite/srs-lite/internal/format/codec/h264"
 	"github.com/srs-lite/srs-lite/internal/format/codec/h265"
@@ -29,6 +30,7 @@ type outTrack struct {
 	tcp      bool
 	ch       [2]uint8 // interleaved channels: RTP, RTCP
 	udp      [2]*srvUDP
+	out      dgram.Batch // UDP: the RTP datagrams of a batch of frames
 	ssrc     uint32
 	seq      uint16
 	startSeq uint16

@@ -10,6 +10,8 @@ import (
 	"os"
 	"sync"
 	"time"
+
+	"github.com/srs-lite/srs-lite/internal/dgram"
 )
 
 // Timers of a connection.
@@ -179,7 +181,6 @@ type Conn struct {
 	m        *mux
 	ownMux   bool
 	raddr    netip.AddrPort
-	uaddr    *net.UDPAddr // raddr, for the send queue
 	id       uint32
 	peerID   uint32
 	streamID string
@@ -203,8 +204,8 @@ type Conn struct {
 	rcv       rcvState
 	snd       sndState
 	st        Stats
-	ctl       []byte    // scratch for control packets
-	out       sendBatch // data packets a flush sends together
+	ctl       []byte      // scratch for control packets
+	out       dgram.Batch // data packets a flush sends together
 	deadline  time.Time
 	linger    chan struct{}
 	readable  chan struct{}
@@ -232,7 +233,7 @@ type connParams struct {
 }
 
 func newConn(m *mux, p connParams) *Conn {
-	c := &Conn{m: m, raddr: p.raddr, uaddr: net.UDPAddrFromAddrPort(p.raddr), id: p.id, peerID: p.peerID, streamID: p.streamID,
+	c := &Conn{m: m, raddr: p.raddr, id: p.id, peerID: p.peerID, streamID: p.streamID,
 		start: p.start, rcvLat: p.rcvLat, sndLat: p.sndLat, idle: p.idle, maxBW: p.maxBW,
 		payload: min(p.mtu, maxDatagram) - udpIPv4 - headerSize, peerWin: p.peerWin, cr: p.cr,
 		rtt: initialRTT, rttVar: initialRTTVar,
@@ -558,10 +559,10 @@ func (c *Conn) pace(now time.Duration) {
 func (c *Conn) flushLocked(now time.Duration) {
 	c.fillLocked(now)
 	if c.m.q != nil {
-		c.m.q.put(&c.out, c.uaddr)
+		c.m.q.Put(&c.out, c.raddr)
 		return
 	}
-	c.m.sendBatch(&c.out, c.raddr)
+	_ = c.m.bw.Send(&c.out, c.raddr)
 }
 
 // fillLocked queues in c.out what flushLocked sends.
@@ -624,7 +625,7 @@ func (c *Conn) sendData(b []byte, now time.Duration) {
 	c.st.PktSent++
 	c.st.BytesSent += uint64(len(b) - headerSize)
 	c.lastSend = now
-	c.out.add(b)
+	c.out.Add(b)
 }
 
 // dropSndLocked gives up the packets before seq (§4.6, sender side) and
@@ -666,7 +667,7 @@ func (c *Conn) sendCtrl(h ctrlHeader, cif []byte, now time.Duration) {
 	c.ctl = b[:0]
 	c.lastSend = now
 	if c.m.q != nil {
-		c.m.q.put1(b, c.uaddr)
+		c.m.q.Put1(b, c.raddr)
 		return
 	}
 	c.m.send(b, c.raddr)

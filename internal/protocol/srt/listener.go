@@ -13,6 +13,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/srs-lite/srs-lite/internal/dgram"
 )
 
 // Defaults of Config.
@@ -175,7 +177,7 @@ func Listen(addr string, cfg ListenConfig) (*Listener, error) {
 	_, _ = rand.Read(l.secret[:])
 	l.ctx, l.cancel = context.WithCancel(context.Background())
 	l.m.hs = l.handshake
-	l.m.q = newSendQueue(l.m)
+	l.m.q = dgram.NewQueue(l.m.bw)
 	l.m.start(l.expire)
 	return l, nil
 }

@@ -10,6 +10,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/srs-lite/srs-lite/internal/dgram"
 )
 
 // udpBuffer is the socket buffer size asked of the kernel, both ways: a
@@ -23,9 +25,9 @@ const udpBuffer = 4 << 20
 // caller's mux carries one connection.
 type mux struct {
 	pc *net.UDPConn
-	bw *batchWriter                                      // sendmmsg for the data packets of a flush
+	bw *dgram.Writer                                     // sendmmsg for the data packets of a flush
 	hs func(b []byte, from netip.AddrPort, at time.Time) // socket id 0: a listener's handshakes
-	q  *sendQueue                                        // a listener's: connections queue their datagrams
+	q  *dgram.Queue                                      // a listener's: connections queue their datagrams
 
 	mu     sync.RWMutex
 	conns  map[uint32]*Conn
@@ -40,7 +42,7 @@ type mux struct {
 func newMux(pc *net.UDPConn) *mux {
 	_ = pc.SetReadBuffer(udpBuffer)
 	_ = pc.SetWriteBuffer(udpBuffer)
-	m := &mux{pc: pc, bw: newBatchWriter(pc), conns: map[uint32]*Conn{}, done: make(chan struct{})}
+	m := &mux{pc: pc, bw: dgram.NewWriter(pc), conns: map[uint32]*Conn{}, done: make(chan struct{})}
 	m.list.Store(&[]*Conn{})
 	return m
 }
@@ -52,7 +54,7 @@ func (m *mux) start(tick func(time.Time)) {
 		m.wg.Add(1)
 		go func() {
 			defer m.wg.Done()
-			m.q.run(m.done)
+			m.q.Run(m.done)
 		}()
 	}
 	m.wg.Add(2)
@@ -84,8 +86,12 @@ func (m *mux) readLoop() {
 		}
 		at := time.Now()
 		for i := range n {
+			if !rb.from[i].IsValid() {
+				continue
+			}
 			if m.dispatch(rb.pbs[i], rb.ns[i], rb.from[i], at) {
 				rb.pbs[i] = nil // kept: rb.read takes a new one
+				rb.bufs[i] = nil
 			}
 		}
 		if n >= readBusy && n < readBatch && m.batched() {
@@ -226,7 +232,7 @@ func (m *mux) close() {
 		c.CloseWithError(ErrClosed)
 	}
 	if m.q != nil {
-		m.q.flush() // the shutdowns
+		m.q.Flush() // the shutdowns
 	}
 	close(m.done)
 	_ = m.pc.Close()

@@ -1,15 +1,21 @@
 package srt
 
-import "time"
+import (
+	"net"
+	"net/netip"
+	"time"
+
+	"github.com/srs-lite/srs-lite/internal/dgram"
+)
 
 // Reading: a listener's read loop takes the datagrams waiting on its socket
-// in one recvmmsg (Linux; one read each elsewhere). While it is busy (a
-// batch of readBusy datagrams or more), it waits readHold before the next
-// read, so that the next batch is larger: a hundred players' ACKs arrive
-// spread out, and answering each as it comes costs a wake-up, a read and
-// a send each. Quiet sockets are read as datagrams arrive.
+// in one recvmmsg (dgram.Reader: Linux; one read each elsewhere). While it
+// is busy (a batch of readBusy datagrams or more), it waits readHold before
+// the next read, so that the next batch is larger: a hundred players' ACKs
+// arrive spread out, and answering each as it comes costs a wake-up, a
+// read and a send each. Quiet sockets are read as datagrams arrive.
 const (
-	readBatch = 32
+	readBatch = dgram.ReadBatch
 	readBusy  = 4
 	readHold  = time.Millisecond
 )
@@ -18,24 +24,32 @@ const (
 // and source of each datagram read into them.
 type rbatch struct {
 	pbs  [readBatch]*pbuf
+	bufs [readBatch][]byte
 	ns   [readBatch]int
-	from [readBatch]addrPort
-	r    batchReader
+	from [readBatch]netip.AddrPort
+	r    *dgram.Reader
 }
 
-func (rb *rbatch) fill() {
+// read waits for datagrams and returns how many it read into rb. A
+// datagram of an unknown source has an invalid from.
+func (rb *rbatch) read(pc *net.UDPConn) (int, error) {
+	if rb.r == nil {
+		rb.r = dgram.NewReader(pc)
+	}
 	for i, pb := range rb.pbs {
 		if pb == nil {
-			rb.pbs[i] = getPbuf()
+			pb = getPbuf()
+			rb.pbs[i], rb.bufs[i] = pb, pb.b[:]
 		}
 	}
+	return rb.r.Read(rb.bufs[:], rb.ns[:], rb.from[:])
 }
 
 func (rb *rbatch) release() {
 	for i, pb := range rb.pbs {
 		if pb != nil {
 			putPbuf(pb)
-			rb.pbs[i] = nil
+			rb.pbs[i], rb.bufs[i] = nil, nil
 		}
 	}
 }

@@ -1,6 +1,6 @@
 //go:build !linux
 
-package srt
+package dgram
 
 import "net"
 

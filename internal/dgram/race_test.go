@@ -1,6 +1,6 @@
 //go:build race
 
-package srt
+package dgram
 
 // raceEnabled: the race detector makes sync.Pool drop items at random, so
 // pool-backed allocation counts are not deterministic.

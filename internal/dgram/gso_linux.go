@@ -1,4 +1,4 @@
-package srt
+package dgram
 
 import (
 	"errors"
@@ -8,7 +8,6 @@ import (
 	"time"
 	"unsafe"
 
-	"golang.org/x/net/ipv4"
 	"golang.org/x/sys/unix"
 )
 
@@ -16,7 +15,7 @@ func isUnsupported(err error) bool {
 	return errors.Is(err, syscall.ENOSYS) || errors.Is(err, syscall.EOPNOTSUPP)
 }
 
-// gsoOff turns GSO off (tests of the plain path).
+// gsoOff turns GSO off (tests of the plain path; set it before NewWriter).
 var gsoOff bool
 
 // gsoSpace is the room of one UDP_SEGMENT control message.
@@ -68,8 +67,13 @@ func probeGSO() bool {
 	a, b := make([]byte, 100), make([]byte, 60)
 	a[0], b[0] = 1, 2
 	oob := make([]byte, gsoSpace)
-	msg := []ipv4.Message{{Buffers: [][]byte{a, b}, OOB: putGSO(oob, len(a)), Addr: r.LocalAddr()}}
-	if n, err := ipv4.NewPacketConn(s).WriteBatch(msg, 0); n != 1 || err != nil {
+	so, ok := newSocket(s)
+	if !ok {
+		return false
+	}
+	var mm mmsg
+	ms := []msg{{bufs: [][]byte{a, b}, oob: putGSO(oob, len(a)), to: r.LocalAddr().(*net.UDPAddr).AddrPort()}}
+	if n, err := mm.send(so, ms); n != 1 || err != nil {
 		return false
 	}
 	buf := make([]byte, 512)

@@ -1,5 +1,5 @@
 //go:build !race
 
-package srt
+package dgram
 
 const raceEnabled = false

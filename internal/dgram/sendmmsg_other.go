@@ -1,0 +1,19 @@
+//go:build !linux
+
+package dgram
+
+import (
+	"errors"
+	"net"
+)
+
+// Without sendmmsg every batch goes out as plain writes.
+type mmsg struct{}
+
+type socket struct{}
+
+func newSocket(*net.UDPConn) (socket, bool) { return socket{}, false }
+
+var errNoSendmmsg = errors.New("dgram: no sendmmsg")
+
+func (m *mmsg) send(socket, []msg) (int, error) { return 0, errNoSendmmsg }
