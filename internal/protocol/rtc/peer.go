@@ -107,7 +107,11 @@ func (p *peer) send(b []byte) error {
 	if a == nil {
 		return errNoPath
 	}
-	return p.s.writeTo(b, *a)
+	err := p.s.writeTo(b, *a)
+	if err != nil {
+		p.s.stats.SendErrors.Add(1)
+	}
+	return err
 }
 
 var errNoPath = errors.New("rtc: no path to the peer yet")

@@ -97,6 +97,22 @@ type Stats struct {
 	PacketsOut, BytesOut               atomic.Uint64
 	PacketsIn, BytesIn                 atomic.Uint64
 	NACKs, Retransmits, PLIs           atomic.Uint64
+	// SendErrors counts datagrams the socket refused (ENOBUFS, EAGAIN,
+	// ICMP unreachable): a full send buffer shows here.
+	SendErrors atomic.Uint64
+	// Paced counts the frames a viewer's catch-up pacing held back.
+	Paced atomic.Uint64
+}
+
+// Snapshot returns the counters by name, for the API.
+func (st *Stats) Snapshot() map[string]uint64 {
+	return map[string]uint64{
+		"packets_out": st.PacketsOut.Load(), "bytes_out": st.BytesOut.Load(),
+		"packets_in": st.PacketsIn.Load(), "bytes_in": st.BytesIn.Load(),
+		"nacks": st.NACKs.Load(), "retransmits": st.Retransmits.Load(), "plis": st.PLIs.Load(),
+		"send_errors": st.SendErrors.Load(), "stun_bad": st.STUNBad.Load(), "dtls_bad": st.DTLSBad.Load(),
+		"srtp_bad": st.SRTPBad.Load(), "unknown": st.Unknown.Load(), "paced": st.Paced.Load(),
+	}
 }
 
 // ErrClosed is returned by a closed server.
