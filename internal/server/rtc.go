@@ -145,6 +145,8 @@ func (c *rtcComponent) status(w http.ResponseWriter, _ *http.Request) {
 		out["listen"] = rs.Addr().String()
 		out["sessions"] = rs.Sessions()
 		out["stats"] = rs.Stats().Snapshot()
+		rcv, snd := rs.SocketBuffers()
+		out["socket"] = map[string]int{"rcvbuf": rcv, "sndbuf": snd}
 	}
 	if br != nil {
 		audio := map[string]any{"aac_to_opus": br.Unavailable() == "", "decoder": br.Decoder()}
