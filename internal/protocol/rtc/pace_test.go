@@ -6,6 +6,8 @@ import (
 	"context"
 	"testing"
 	"time"
+
+	"github.com/srs-lite/srs-lite/internal/media"
 )
 
 // A new viewer's cached GOP goes out at catchUpSpeed times real time, the
@@ -49,6 +51,36 @@ func TestPacerCatchUp(t *testing.T) {
 	}
 	if d := pc.wait(time.Second+800*time.Millisecond, t0.Add(6*time.Second)); d != 200*time.Millisecond {
 		t.Fatalf("after the jump back, +800ms waits %v, want 200ms", d)
+	}
+}
+
+// The GOP cache hands out the sequence headers first, with the DTS of the
+// publish's start (here 2 s before the keyframe): they must not set the
+// schedule, or the keyframe would wait 500 ms (it did: Chromium's first
+// video packet came 500 ms late during a stream's first seconds).
+func TestPacerConfigFirst(t *testing.T) {
+	var pc pacer
+	t0 := time.Unix(1000, 0)
+	frames := []media.Frame{
+		{Codec: media.CodecH264, Flags: media.FlagConfig, DTS: 0},
+		{Codec: media.CodecAAC, Flags: media.FlagConfig, DTS: 0},
+		{Codec: media.CodecData, DTS: 0},
+		{Codec: media.CodecH264, Flags: media.FlagKey, DTS: 2 * time.Second},
+		{Codec: media.CodecAAC, DTS: 2*time.Second + 5*time.Millisecond},
+	}
+	for i := range frames {
+		if d := pc.frame(&frames[i], t0); d != 0 {
+			t.Fatalf("frame %d waits %v", i, d)
+		}
+	}
+	next := media.Frame{Codec: media.CodecH264, DTS: 2*time.Second + 400*time.Millisecond}
+	if d := pc.frame(&next, t0); d != 100*time.Millisecond {
+		t.Fatalf("keyframe+400ms waits %v, want 100ms", d)
+	}
+	// A discontinuity restarts the schedule.
+	disc := media.Frame{Codec: media.CodecH264, Flags: media.FlagDiscontinuity, DTS: 2*time.Second + 800*time.Millisecond}
+	if d := pc.frame(&disc, t0); d != 0 {
+		t.Fatalf("discontinuity waits %v", d)
 	}
 }
 

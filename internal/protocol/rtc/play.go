@@ -125,6 +125,21 @@ func (pc *pacer) wait(dts time.Duration, now time.Time) time.Duration {
 	return d
 }
 
+// frame returns how long f must wait at now. Sequence headers and script
+// data go at once and do not set the schedule (the GOP cache hands out the
+// stream's sequence headers first, with the DTS of the publish's start,
+// which may be a second or two before the keyframe); a discontinuity
+// starts it again.
+func (pc *pacer) frame(f *media.Frame, now time.Time) time.Duration {
+	if f.IsConfig() || !f.Codec.IsVideo() && !f.Codec.IsAudio() {
+		return 0
+	}
+	if f.Flags&media.FlagDiscontinuity != 0 {
+		pc.start = time.Time{}
+	}
+	return pc.wait(f.DTS, now)
+}
+
 // sleep waits d or until ctx ends.
 func (pc *pacer) sleep(ctx context.Context, d time.Duration) error {
 	if pc.timer == nil {
@@ -151,7 +166,7 @@ func (pl *player) run(ctx context.Context, rd *media.Reader) error {
 		n, err := rd.Read(ctx, batch)
 		for i := range n {
 			if err == nil {
-				if d := pc.wait(batch[i].DTS, time.Now()); d > 0 {
+				if d := pc.frame(&batch[i], time.Now()); d > 0 {
 					pl.p.s.stats.Paced.Add(1)
 					err = pc.sleep(ctx, d)
 				}
