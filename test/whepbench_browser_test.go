@@ -83,8 +83,11 @@ func TestWHEPGlassToGlass(t *testing.T) {
 	slices.Sort(lat)
 	t.Logf("RTMP->WHEP glass-to-glass (x264 zerolatency encode, RTMP, srs-lite, WebRTC, Chromium jitter buffer, decode, present): "+
 		"p50 %.0f ms, min %.0f, max %.0f over %d transitions (each high by 0..33 ms): %v", p50(lat), lat[0], lat[len(lat)-1], len(lat), rep.Latency)
-	if p := p50(lat); p <= 0 || p > 1000 {
-		t.Errorf("glass-to-glass p50 %.0f ms, want (0, 1000]", p)
+	// 25-60 ms here when WHEP viewers get each frame as it comes; 300-520 ms
+	// when the reader merged writes for them (up to mw_latency of media per
+	// read): the bound catches that with room for a loaded machine.
+	if p := p50(lat); p <= 0 || p > 250 {
+		t.Errorf("glass-to-glass p50 %.0f ms, want (0, 250]", p)
 	}
 }
 
