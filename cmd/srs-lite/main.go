@@ -48,7 +48,6 @@ func run(args []string, stdout, stderr io.Writer) int {
 				args[0], buildinfo.Profile())
 			return 2
 		}
-		defer startProfile()() // SRS_LITE_CPUPROFILE profiles the load generator too
 		return cmd(args[1:], stdout, stderr)
 	}
 	fs := flag.NewFlagSet("srs-lite", flag.ContinueOnError)
