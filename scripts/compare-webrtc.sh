@@ -18,7 +18,13 @@
 # idle RSS, kbps per player (over the run, connects included, and over its
 # last 5 s), ttff p50 and stalls (no video frame for >1 s).
 # The bench tool's own CPU (% of one core) is printed too: when it nears
-# 100% the client, not the server, limits the point.
+# 100% the client, not the server, limits the point. So are the server's
+# "waited" (time its threads were runnable but not running, from
+# /proc/PID/task/*/schedstat, % of the wall time summed over threads: the
+# core was busy with other jobs) and the UDP drops counted on the server's
+# and the players' sockets (/proc/net/udp): stalls with a high "waited" and
+# no drops are a server short of CPU on a shared core, stalls with drops a
+# client (or buffer) that did not keep up.
 # Needs: ffmpeg (with libopus for audio), taskset (util-linux), GNU time,
 # python3, go.
 set -euo pipefail
@@ -47,26 +53,44 @@ ffmpeg -hide_banner -loglevel error -f lavfi -i testsrc2=size=1280x720:rate=30 -
 free_port() { # a free port number for proto (tcp|udp) on 127.0.0.1
 	python3 -c "import socket,sys; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM if sys.argv[1]=='udp' else socket.SOCK_STREAM); s.bind(('127.0.0.1',0)); print(s.getsockname()[1])" "$1"
 }
+sched_ns() { # "ran waited" ns summed over pid's threads (/proc/PID/task/*/schedstat):
+	# waited is time runnable but not running, i.e. the core was busy with others
+	local r=0 q=0 a b c f
+	for f in /proc/"$1"/task/*/schedstat; do
+		read -r a b c < "$f" 2>/dev/null || continue
+		r=$((r + a)); q=$((q + b))
+	done
+	echo "$r $q"
+}
+udp_drops() { # datagrams dropped by the sockets connected to (or bound on) 127.0.0.1:port, from /proc/net/udp
+	awk -v p="$(printf ':%04X' "$1")" 'NR > 1 && (index($2, p) || index($3, p)) { d += $NF } END { print d + 0 }' /proc/net/udp
+}
 child_ticks() { # CPU ticks of pid's children (the audio bridge's ffmpeg)
 	local t=0 c
 	for c in $(pgrep -P "$1" || true); do t=$((t + $(cpu_ticks "$c" 2>/dev/null || echo 0))); done
 	echo "$t"
 }
 
-measure() { # name pid url players -> prints a row
-	local name=$1 pid=$2 url=$3 np=$4 c0 k0 t0 c1 k1 t1 rss idle
+measure() { # name pid url players [udp port] -> prints a row
+	local name=$1 pid=$2 url=$3 np=$4 port=${5:-0} c0 k0 t0 c1 k1 t1 rss idle s0 s1 drops=0
 	idle=$(rss_kb "$pid")
+	s0=$(sched_ns "$pid")
 	c0=$(cpu_ticks "$pid"); k0=$(child_ticks "$pid"); t0=$(date +%s.%N)
 	taskset -c 1 /usr/bin/time -f "%U %S" -o "$work/bench.time" "$bin" bench play -n "$np" -d "$dur" -ramp "$ramp" -stall 1s -json "$url" > "$work/bench.json" 2> "$work/bench.err" &
 	local bp=$!
 	sleep $((${dur%s} * 3 / 4))
 	rss=$(rss_kb "$pid")
 	k1=$(child_ticks "$pid")
+	# The sockets' drop counters while the players are still there (the
+	# server's socket and each player's): a client that cannot keep up
+	# shows here, a server short of CPU in "waited".
+	[ "$port" != 0 ] && drops=$(udp_drops "$port")
 	wait $bp || true
 	c1=$(cpu_ticks "$pid"); t1=$(date +%s.%N)
-	python3 - "$name" "$np" "$c0" "$c1" "$k0" "$k1" "$t0" "$t1" "$hz" "$rss" "$idle" "$work/bench.json" "$work/bench.time" "$work/bench.err" <<'PY'
+	s1=$(sched_ns "$pid")
+	python3 - "$name" "$np" "$c0" "$c1" "$k0" "$k1" "$t0" "$t1" "$hz" "$rss" "$idle" "$work/bench.json" "$work/bench.time" "$work/bench.err" "$s0" "$s1" "$drops" <<'PY'
 import json, re, sys
-name, n, c0, c1, k0, k1, t0, t1, hz, rss, idle, out, btime, berr = sys.argv[1:]
+name, n, c0, c1, k0, k1, t0, t1, hz, rss, idle, out, btime, berr, s0, s1, drops = sys.argv[1:]
 r = json.load(open(out))
 # The last 5 s progress interval's rate per active player (the summary's
 # is averaged over the whole run, connects included).
@@ -77,9 +101,11 @@ secs = float(t1) - float(t0)
 cpu = (int(c1) - int(c0)) / int(hz) / secs * 100
 kid = max(int(k1) - int(k0), 0) / int(hz) / secs * 100
 per = (int(rss) - int(idle)) / max(r['connected'], 1)
+waited = (int(s1.split()[1]) - int(s0.split()[1])) / 1e9 / secs * 100
 print(f"{name:22s} players={int(n):4d} connected={r['connected']:4d} cpu={cpu + kid:5.1f}% (children {kid:4.1f}%) "
       f"rss={int(rss)/1024:6.1f}MiB rss/viewer={per:5.0f}KiB kbps/player={r['per_player_kbps']:5.0f} (last 5 s {steady:5.0f}) "
-      f"ttff p50={r['ttff_ms']['p50']}ms stalls={r['stalls']} bench cpu={bcpu:3.0f}% errors={r['errors'][:1]}", flush=True)
+      f"ttff p50={r['ttff_ms']['p50']}ms p95={r['ttff_ms']['p95']}ms stalls={r['stalls']} bench cpu={bcpu:3.0f}% "
+      f"server waited={waited:4.1f}% udp drops={drops} errors={r['errors'][:1]}", flush=True)
 PY
 	sleep 3 # sessions torn down (DELETE) before the next point
 }
@@ -97,7 +123,7 @@ srslite() { # [label binary]
 	sleep 3
 	measure "$label rtmp" "$pid" "rtmp://127.0.0.1:$rtmp/live/s" "$nrtmp"
 	for n in $points; do
-		measure "$label whep" "$pid" "whep://127.0.0.1:$api/live/s" "$n"
+		measure "$label whep" "$pid" "whep://127.0.0.1:$api/live/s" "$n" "$rtc"
 	done
 	kill "$fp" "$pid"
 	wait "$fp" "$pid" 2>/dev/null || true
@@ -132,7 +158,7 @@ peer() { # pionfanout (or MediaMTX) fed by ffmpeg
 	fi
 	sleep 3
 	for n in $points; do
-		measure "$name whep" "$pid" "$url" "$n"
+		measure "$name whep" "$pid" "$url" "$n" "$udp"
 	done
 	[ -n "${KEEP_LOGS:-}" ] && cp "$work/peer.log" "$work/ffmpeg.log" "$KEEP_LOGS/"
 	kill "$fp" "$pid"

@@ -22,9 +22,14 @@ func TestWHEPChromiumTTFF(t *testing.T) {
 	url := fmt.Sprintf("http://%s/rtc/v1/whep/?app=live&stream=%s", s.api, name)
 	var rep struct {
 		Decoded, Presented []float64
+		Phases             []map[string]float64
 		Errors             []string
 	}
 	chromiumJSON(t, chrome, fmt.Sprintf(ttffPage, url, url), &rep)
+	for i, ph := range rep.Phases {
+		t.Logf("session %d (ms from the POST): answer %.0f, ICE connected %.0f, DTLS connected %.0f, first video packet <= %.0f, decoded <= %.0f, presented %.0f",
+			i+1, ph["answer"], ph["ice"], ph["dtls"], ph["packet"], ph["decoded"], ph["presented"])
+	}
 	if len(rep.Errors) > 0 {
 		t.Fatalf("page errors: %v", rep.Errors)
 	}
@@ -78,8 +83,11 @@ func TestWHEPGlassToGlass(t *testing.T) {
 	slices.Sort(lat)
 	t.Logf("RTMP->WHEP glass-to-glass (x264 zerolatency encode, RTMP, srs-lite, WebRTC, Chromium jitter buffer, decode, present): "+
 		"p50 %.0f ms, min %.0f, max %.0f over %d transitions (each high by 0..33 ms): %v", p50(lat), lat[0], lat[len(lat)-1], len(lat), rep.Latency)
-	if p := p50(lat); p <= 0 || p > 1000 {
-		t.Errorf("glass-to-glass p50 %.0f ms, want (0, 1000]", p)
+	// 25-60 ms here when WHEP viewers get each frame as it comes; 300-520 ms
+	// when the reader merged writes for them (up to mw_latency of media per
+	// read): the bound catches that with room for a loaded machine.
+	if p := p50(lat); p <= 0 || p > 250 {
+		t.Errorf("glass-to-glass p50 %.0f ms, want (0, 250]", p)
 	}
 }
 
@@ -106,7 +114,7 @@ func chromiumJSON(t *testing.T, chrome, page string, v any) {
 const ttffPage = `<!doctype html><html><body><video id="v" muted autoplay playsinline></video><script>
 const url = '%s', base = '%s';
 const v = document.getElementById('v');
-const rep = {Decoded: [], Presented: [], Errors: []};
+const rep = {Decoded: [], Presented: [], Phases: [], Errors: []};
 async function once() {
   const pc = new RTCPeerConnection();
   pc.addTransceiver('video', {direction: 'recvonly'});
@@ -116,18 +124,32 @@ async function once() {
   await pc.setLocalDescription(await pc.createOffer());
   let presented = 0;
   const t0 = performance.now();
+  // Where the time goes: answer, ICE connected (STUN), DTLS connected,
+  // first video packet and first decoded frame (getStats, polled).
+  const ph = {answer: 0, ice: 0, dtls: 0, packet: 0, decoded: 0, presented: 0};
+  pc.oniceconnectionstatechange = () => { if (!ph.ice && pc.iceConnectionState === 'connected') ph.ice = performance.now() - t0; };
+  pc.onconnectionstatechange = () => { if (!ph.dtls && pc.connectionState === 'connected') ph.dtls = performance.now() - t0; };
   v.requestVideoFrameCallback((now) => { presented = now - t0; });
   const res = await fetch(url, {method: 'POST', headers: {'Content-Type': 'application/sdp'}, body: pc.localDescription.sdp});
   if (res.status !== 201) throw new Error('POST: ' + res.status);
   const loc = res.headers.get('Location');
-  await pc.setRemoteDescription({type: 'answer', sdp: await res.text()});
+  const answer = await res.text();
+  ph.answer = performance.now() - t0;
+  await pc.setRemoteDescription({type: 'answer', sdp: answer});
   let decoded = 0;
   while (!decoded || !presented) {
     if (performance.now() - t0 > 10000) throw new Error('no frame in 10 s');
     const stats = await pc.getStats();
-    stats.forEach((r) => { if (!decoded && r.type === 'inbound-rtp' && r.kind === 'video' && r.framesDecoded > 0) decoded = performance.now() - t0; });
+    stats.forEach((r) => {
+      if (r.type !== 'inbound-rtp' || r.kind !== 'video') return;
+      if (!ph.packet && r.packetsReceived > 0) ph.packet = performance.now() - t0;
+      if (!decoded && r.framesDecoded > 0) decoded = performance.now() - t0;
+    });
     await new Promise((r) => setTimeout(r, 5));
   }
+  ph.decoded = decoded; ph.presented = presented;
+  for (const k in ph) ph[k] = Math.round(ph[k]);
+  rep.Phases.push(ph);
   rep.Decoded.push(Math.round(decoded)); rep.Presented.push(Math.round(presented));
   pc.close(); v.srcObject = null;
   await fetch(new URL(loc, base), {method: 'DELETE'});

@@ -20,6 +20,7 @@ func init() {
 		for k, p := range extraPlayers {
 			players[k] = p
 		}
+		defer startProfile()() // SRS_LITE_CPUPROFILE profiles the load generator too
 		return bench.NewMain(players)(args, stdout, stderr)
 	}
 }

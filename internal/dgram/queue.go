@@ -50,6 +50,7 @@ type Queue struct {
 	mm     mmsg
 	gsoOff atomic.Bool
 	calls  atomic.Uint64
+	errs   atomic.Uint64
 }
 
 // NewQueue returns a queue sending with w. Run must run for queued
@@ -60,6 +61,9 @@ func NewQueue(w *Writer) *Queue {
 
 // Calls returns the number of sendmmsg calls made so far.
 func (q *Queue) Calls() uint64 { return q.calls.Load() }
+
+// Errors returns the number of datagrams the kernel refused so far.
+func (q *Queue) Errors() uint64 { return q.errs.Load() }
 
 // Put copies the datagrams of b into the queue for `to` and empties b. A
 // producer that fills the queue sends it itself (the sender is behind), so
@@ -218,7 +222,9 @@ func (q *Queue) sendPlain(qb *qbuf, e qent) {
 	}
 	for len(b) > 0 {
 		k := min(seg, len(b))
-		_ = q.w.WriteTo(b[:k], to)
+		if q.w.WriteTo(b[:k], to) != nil {
+			q.errs.Add(1)
+		}
 		b = b[k:]
 	}
 }

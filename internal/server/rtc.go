@@ -143,6 +143,10 @@ func (c *rtcComponent) status(w http.ResponseWriter, _ *http.Request) {
 	out := map[string]any{"code": 0, "server": c.s.serverID, "enabled": rs != nil}
 	if rs != nil {
 		out["listen"] = rs.Addr().String()
+		out["sessions"] = rs.Sessions()
+		out["stats"] = rs.Stats().Snapshot()
+		rcv, snd := rs.SocketBuffers()
+		out["socket"] = map[string]int{"rcvbuf": rcv, "sndbuf": snd}
 	}
 	if br != nil {
 		audio := map[string]any{"aac_to_opus": br.Unavailable() == "", "decoder": br.Decoder()}

@@ -110,7 +110,13 @@ func (p *peer) send(b []byte) error {
 		return errNoPath
 	}
 	if Classify(b) != KindRTP {
-		return p.s.writeTo(b, *a) // the handshake: not behind the media
+		// The handshake goes out at once, not behind the media of a join
+		// storm; the send queue counts its own refused datagrams.
+		err := p.s.writeTo(b, *a)
+		if err != nil {
+			p.s.stats.SendErrors.Add(1)
+		}
+		return err
 	}
 	p.s.q.Put1(b, *a)
 	return nil

@@ -11,6 +11,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -75,6 +76,8 @@ type pionViewer struct {
 	mu       sync.Mutex
 	seqs     map[uint16]bool
 	location string
+	lastTS   uint32
+	frames   []time.Time // arrival of each new RTP timestamp (a frame's first packet)
 }
 
 // dialWHEP plays url with pion; rewrite, when not nil, edits the answer.
@@ -99,6 +102,10 @@ func dialWHEP(t *testing.T, url string, rewrite func(string) string) *pionViewer
 			v.packets.Add(1)
 			v.mu.Lock()
 			v.seqs[p.SequenceNumber] = true
+			if len(v.frames) == 0 || p.Timestamp != v.lastTS {
+				v.lastTS = p.Timestamp
+				v.frames = append(v.frames, time.Now())
+			}
 			v.mu.Unlock()
 		}
 	})
@@ -428,4 +435,49 @@ func TestPionWHIPKeyframeForNewViewer(t *testing.T) {
 	waitFor(t, time.Second, "a PLI to the publisher after a viewer joined", func() bool { return plis.Load() > before })
 	t.Logf("PLI %v after the viewer's POST", time.Duration(lastPLI.Load()-joined.UnixNano()).Round(time.Millisecond))
 	waitFor(t, 5*time.Second, "video at the new viewer", func() bool { return v.packets.Load() > 30 })
+}
+
+// TestPionWHEPFramesAsTheyCome: once caught up, a viewer gets each frame
+// as it is written (30 fps: a frame every 33 ms), not merged writes of
+// up to mw_latency (350 ms) of media, which held WHEP frames back by
+// 300 ms glass-to-glass.
+func TestPionWHEPFramesAsTheyCome(t *testing.T) {
+	reg := media.NewRegistry(func(string) media.Options { return media.DefaultOptions() })
+	_, hs := pionServer(t, Deps{Registry: reg})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	key := media.Key{Vhost: media.DefaultVhost, App: "live", Stream: "asthey"}
+	publishSynthetic(t, ctx, reg, key)
+	v := dialWHEP(t, hs+WHEPPath+"?app=live&stream=asthey", nil)
+	waitFor(t, 10*time.Second, "the first frame", func() bool {
+		v.mu.Lock()
+		defer v.mu.Unlock()
+		return len(v.frames) > 0
+	})
+	time.Sleep(1500 * time.Millisecond) // past the GOP's catch-up
+	v.mu.Lock()
+	from := len(v.frames)
+	v.mu.Unlock()
+	time.Sleep(1500 * time.Millisecond)
+	v.mu.Lock()
+	arr := slices.Clone(v.frames[from:])
+	v.mu.Unlock()
+	if len(arr) < 30 {
+		t.Fatalf("%d frames in 1.5 s, want about 45", len(arr))
+	}
+	var gaps []time.Duration
+	for i := 1; i < len(arr); i++ {
+		gaps = append(gaps, arr[i].Sub(arr[i-1]))
+	}
+	long := 0 // merged writes leave one every ~350 ms
+	for _, g := range gaps {
+		if g > 150*time.Millisecond {
+			long++
+		}
+	}
+	slices.Sort(gaps)
+	t.Logf("%d frames in 1.5 s; gap between frames p50 %v, max %v, %d over 150 ms", len(arr), gaps[len(gaps)/2], gaps[len(gaps)-1], long)
+	if long >= 3 {
+		t.Errorf("frames come in bursts: %d gaps over 150 ms in 1.5 s (max %v), want a frame every 33 ms", long, gaps[len(gaps)-1])
+	}
 }
