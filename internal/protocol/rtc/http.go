@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"runtime/debug"
 	"strings"
+	"time"
 
 	"github.com/srs-lite/srs-lite/internal/log"
 	"github.com/srs-lite/srs-lite/internal/media"
@@ -183,11 +184,22 @@ func (s *Server) post(w http.ResponseWriter, r *http.Request, publish bool, pref
 	_, _ = io.WriteString(w, answer)
 }
 
+// codecWait bounds how long a WHEP offer for a stream that has not told
+// its codecs yet waits for them.
+const codecWait = 2 * time.Second
+
 // negotiate picks our side of each m-section.
 func (s *Server) negotiate(o *offer, key media.Key, publish bool) ([]answerMedia, error) {
 	vcodec, acodec := media.CodecH264, media.CodecOpus
 	if st := s.deps.Registry.Lookup(key); !publish && st != nil {
 		stats := st.Stats()
+		// A stream published a moment ago may not have told its codecs
+		// yet (they come with its first frames): wait for them a little,
+		// or an H.265 stream would be answered as H.264.
+		for deadline := time.Now().Add(codecWait); st.Publishing() && !stats.HasVideo && !stats.HasAudio && time.Now().Before(deadline); {
+			time.Sleep(20 * time.Millisecond)
+			stats = st.Stats()
+		}
 		if stats.HasVideo && stats.Video.Codec == media.CodecH265 {
 			vcodec = media.CodecH265 // browsers with H.265 in WebRTC (Safari, Chrome 136+ with hardware)
 		}
