@@ -1,9 +1,12 @@
 package media
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
+	"log/slog"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -447,5 +450,38 @@ func TestOnSubscribeChain(t *testing.T) {
 	defer r.Close()
 	if len(got) != 2 || got[0] != "edge a" || got[1] != "gb a" {
 		t.Fatalf("calls %v, want [edge a, gb a]", got)
+	}
+}
+
+// TestSkipLogOncePerStream: readers of one stream falling behind together
+// (an overloaded box) log one line a second for the stream, not one each.
+func TestSkipLogOncePerStream(t *testing.T) {
+	o := noMerge()
+	o.RingFrames = 16
+	o.QueueLength = 0
+	g := NewRegistry(func(string) Options { return o })
+	k := Key{Vhost: "v", App: "live", Stream: "a"}
+	s, _ := g.Publish(k)
+	write(s, CodecH264, FlagKey, 0)
+	var buf bytes.Buffer
+	log := slog.New(slog.NewTextHandler(&buf, nil))
+	var rds []*Reader
+	for range 5 {
+		rd := g.Subscribe(k, log)
+		defer rd.Close()
+		rds = append(rds, rd)
+	}
+	for i := 1; i < 40; i++ {
+		fl := Flags(0)
+		if i%10 == 0 {
+			fl = FlagKey
+		}
+		write(s, CodecH264, fl, i)
+	}
+	for _, rd := range rds {
+		releaseAll(readAll(t, rd, 64))
+	}
+	if n := strings.Count(buf.String(), "fell behind"); n != 1 || s.Stats().Skips != 5 || !strings.Contains(buf.String(), "stream_skips=") {
+		t.Fatalf("%d lines for 5 readers skipping (stream skips %d):\n%s", n, s.Stats().Skips, buf.String())
 	}
 }

@@ -284,7 +284,13 @@ func (rd *Reader) skipped(n uint64) error {
 	rd.s.skips.Add(1)
 	if rd.log != nil && now.Sub(rd.lastLog) >= time.Second {
 		rd.lastLog = now
-		rd.log.Warn("player fell behind, skipped ahead", "frames", n, "dropped", rd.dropped.Load())
+		// One line a second per stream too: on an overloaded box hundreds
+		// of viewers fall behind at once (300 WHEP viewers wrote 1,100
+		// lines in 20 s); stream_skips counts them all.
+		last := rd.s.skipLogged.Load()
+		if now.UnixNano()-last >= int64(time.Second) && rd.s.skipLogged.CompareAndSwap(last, now.UnixNano()) {
+			rd.log.Warn("player fell behind, skipped ahead", "frames", n, "dropped", rd.dropped.Load(), "stream_skips", rd.s.skips.Load())
+		}
 	}
 	if rd.skips > maxSkips {
 		rd.s.slowClosed.Add(1)

@@ -160,6 +160,7 @@ type Stream struct {
 	bytesIn     atomic.Uint64
 	dropped     atomic.Uint64 // frames skipped by readers
 	skips       atomic.Uint64 // readers' skips to the newest keyframe
+	skipLogged  atomic.Int64  // unix ns of the last "fell behind" line of any reader
 	slowClosed  atomic.Uint64 // readers closed with ErrSlowReader
 }
 
