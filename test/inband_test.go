@@ -126,8 +126,10 @@ func gstFrames(t *testing.T, url string, d time.Duration) int {
 // and an SRT player decodes it.
 func TestInBandParameterSets(t *testing.T) {
 	needTools(t, "ffmpeg", "ffprobe")
+	t.Parallel() // mostly waiting for its 30 s publish: not on the sequential path
 	for _, tc := range []struct{ container, dvr string }{{"ts", "flv"}, {"fmp4", "mp4"}} {
 		t.Run(tc.container, func(t *testing.T) {
+			t.Parallel()
 			dir := t.TempDir()
 			s := startServer(t, `[[vhost]]
 name = "__defaultVhost__"
