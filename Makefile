@@ -41,8 +41,10 @@ vet:
 
 unit:
 	$(GO) test -race -count=1 -timeout 10m $(UNIT)
-	@# The allocation pins again without -race, under which sync.Pool drops items at random.
+	@# The allocation pins again without -race, under which sync.Pool drops items at random;
+	@# and SRT's real-time loss and latency tests, whose deadlines -race's slowdown breaks.
 	$(GO) test -count=1 -timeout 5m -run 'Alloc' $(UNIT)
+	$(GO) test -count=1 -timeout 5m -run 'TestLossyLink|TestTooLittleLatency' ./internal/protocol/srt/
 	@# What the tiny profile builds differently: its config refusals, components and API.
 	$(GO) test -count=1 -timeout 5m -tags tiny ./internal/config/ ./internal/server/ ./internal/api/
 

@@ -370,8 +370,8 @@ const lossyLatency = 250 * time.Millisecond
 // links that drop 5% of the packets and reorder 3%: retransmission repairs
 // every loss, so the player gets every frame the server got, with no hole.
 func TestLossyLink(t *testing.T) {
-	if testing.Short() {
-		t.Skip("-short: timing-sensitive (real-time loss and latency); runs in the native unit tests")
+	if testing.Short() || raceEnabled {
+		t.Skip("-short or -race: timing-sensitive (real-time loss and latency); runs in the native unit tests")
 	}
 	needFixture(t)
 	s := startSRT(t, ServerConfig{Config: Config{Latency: lossyLatency, PeerLatency: lossyLatency}, WaitPublisher: 10 * time.Second})
@@ -416,8 +416,8 @@ func TestLossyLink(t *testing.T) {
 // lingers on close until everything is acknowledged, so every frame of the
 // fixture reaches the player.
 func TestLossyLinkOurs(t *testing.T) {
-	if testing.Short() {
-		t.Skip("-short: timing-sensitive (real-time loss and latency); runs in the native unit tests")
+	if testing.Short() || raceEnabled {
+		t.Skip("-short or -race: timing-sensitive (real-time loss and latency); runs in the native unit tests")
 	}
 	needFixture(t)
 	s := startSRT(t, ServerConfig{Config: Config{Passphrase: "lossy-link-secret", Latency: lossyLatency, PeerLatency: lossyLatency},
@@ -456,8 +456,8 @@ func TestLossyLinkOurs(t *testing.T) {
 // retransmissions come too late; the losses show as counted too-late drops
 // while the stream goes on, neither stalling nor failing.
 func TestTooLittleLatency(t *testing.T) {
-	if testing.Short() {
-		t.Skip("-short: timing-sensitive (real-time loss and latency); runs in the native unit tests")
+	if testing.Short() || raceEnabled {
+		t.Skip("-short or -race: timing-sensitive (real-time loss and latency); runs in the native unit tests")
 	}
 	needFixture(t)
 	lat := Config{Latency: 20 * time.Millisecond, PeerLatency: 20 * time.Millisecond}
