@@ -230,6 +230,16 @@ func TestQueue(t *testing.T) {
 	}
 }
 
+// readSpace returns what a Reader.Read of a whole batch fills: the
+// buffers, their lengths and their sources.
+func readSpace() (bufs [][]byte, ns []int, from []netip.AddrPort) {
+	bufs = make([][]byte, ReadBatch)
+	for i := range bufs {
+		bufs[i] = make([]byte, 2000)
+	}
+	return bufs, make([]int, ReadBatch), make([]netip.AddrPort, ReadBatch)
+}
+
 // TestReader: a burst read in batches arrives whole, in order, with its
 // source.
 func TestReader(t *testing.T) {
@@ -243,16 +253,11 @@ func TestReader(t *testing.T) {
 	}
 	_ = w.Send(&b, to)
 	r := NewReader(rc)
-	bufs := make([][]byte, ReadBatch)
-	for i := range bufs {
-		bufs[i] = make([]byte, 2000)
-	}
-	var ns [ReadBatch]int
-	var from [ReadBatch]netip.AddrPort
+	bufs, ns, from := readSpace()
 	src := w.uc.LocalAddr().(*net.UDPAddr).AddrPort()
 	got, calls := 0, 0
 	for got < len(sent) {
-		n, err := r.Read(bufs, ns[:], from[:])
+		n, err := r.Read(bufs, ns, from)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -357,12 +362,7 @@ func TestQueueDoesNotAllocate(t *testing.T) {
 func TestReaderDoesNotAllocate(t *testing.T) {
 	w, rc, to := pair(t)
 	r := NewReader(rc)
-	bufs := make([][]byte, ReadBatch)
-	for i := range bufs {
-		bufs[i] = make([]byte, 2000)
-	}
-	var ns [ReadBatch]int
-	var from [ReadBatch]netip.AddrPort
+	bufs, ns, from := readSpace()
 	p := make([]byte, 100)
 	var b Batch
 	round := func() {
@@ -371,7 +371,7 @@ func TestReaderDoesNotAllocate(t *testing.T) {
 		}
 		_ = w.Send(&b, to)
 		for got := 0; got < 8; {
-			n, err := r.Read(bufs, ns[:], from[:])
+			n, err := r.Read(bufs, ns, from)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -25,40 +25,46 @@ func BenchmarkRingWrite(b *testing.B) {
 	}
 }
 
+// benchReaders publishes a bench stream and starts n readers of it (opts
+// gives reader i's options) that merge their reads as players do and
+// release what they read; wait returns once they ended (after Unpublish).
+func benchReaders(n int, opts func(i int) SubscribeOptions) (s *Stream, wait func()) {
+	o := DefaultOptions()
+	o.RingFrames = 4096
+	o.MinFrames, o.MaxDelay = 8, 10*time.Millisecond
+	g := NewRegistry(func(string) Options { return o })
+	k := Key{Vhost: "v", App: "live", Stream: "bench"}
+	s, _ = g.Publish(k)
+	var wg, ready sync.WaitGroup
+	for r := range n {
+		rd := g.SubscribeWith(k, nil, opts(r))
+		wg.Add(1)
+		ready.Add(1)
+		go func() {
+			defer wg.Done()
+			defer rd.Close()
+			dst := make([]Frame, 64)
+			ready.Done()
+			for {
+				n, err := rd.Read(context.Background(), dst)
+				releaseAll(dst[:n])
+				if err != nil {
+					return
+				}
+			}
+		}()
+	}
+	ready.Wait()
+	return s, wg.Wait
+}
+
 // BenchmarkFanout measures one writer feeding N readers that merge their
 // reads as players do; ns/op is the cost of one frame delivered to every
 // reader, allocs/op counts the whole path: write, read, release.
 func BenchmarkFanout(b *testing.B) {
 	for _, readers := range []int{1, 100, 1000} {
 		b.Run(fmt.Sprintf("readers=%d", readers), func(b *testing.B) {
-			o := DefaultOptions()
-			o.RingFrames = 4096
-			o.MinFrames, o.MaxDelay = 8, 10*time.Millisecond
-			g := NewRegistry(func(string) Options { return o })
-			s, _ := g.Publish(Key{Vhost: "v", App: "live", Stream: "bench"})
-			var wg sync.WaitGroup
-			var ready sync.WaitGroup
-			for r := 0; r < readers; r++ {
-				rd := g.Subscribe(Key{Vhost: "v", App: "live", Stream: "bench"}, nil)
-				wg.Add(1)
-				ready.Add(1)
-				go func() {
-					defer wg.Done()
-					defer rd.Close()
-					dst := make([]Frame, 64)
-					ready.Done()
-					for {
-						n, err := rd.Read(context.Background(), dst)
-						for i := 0; i < n; i++ {
-							dst[i].Release()
-						}
-						if err != nil {
-							return
-						}
-					}
-				}()
-			}
-			ready.Wait()
+			s, wait := benchReaders(readers, func(int) SubscribeOptions { return SubscribeOptions{} })
 			b.ReportAllocs()
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
@@ -77,7 +83,7 @@ func BenchmarkFanout(b *testing.B) {
 				}
 			}
 			s.Unpublish()
-			wg.Wait()
+			wait()
 		})
 	}
 }

@@ -2,7 +2,6 @@ package media
 
 import (
 	"context"
-	"sync"
 	"testing"
 	"time"
 )
@@ -211,32 +210,7 @@ func TestTrackSteadyPathAllocs(t *testing.T) {
 // audio tracks (video, the main track's AAC and the Opus track), read by
 // 100 readers, half of each track; ns/op is per frame written.
 func BenchmarkFanoutTracks(b *testing.B) {
-	o := DefaultOptions()
-	o.RingFrames = 4096
-	o.MinFrames, o.MaxDelay = 8, 10*time.Millisecond
-	g := NewRegistry(func(string) Options { return o })
-	k := Key{Vhost: "v", App: "live", Stream: "bench"}
-	s, _ := g.Publish(k)
-	var wg, ready sync.WaitGroup
-	for r := range 100 {
-		rd := g.SubscribeWith(k, nil, SubscribeOptions{Track: uint8(r % 2)})
-		wg.Add(1)
-		ready.Add(1)
-		go func() {
-			defer wg.Done()
-			defer rd.Close()
-			dst := make([]Frame, 64)
-			ready.Done()
-			for {
-				n, err := rd.Read(context.Background(), dst)
-				releaseAll(dst[:n])
-				if err != nil {
-					return
-				}
-			}
-		}()
-	}
-	ready.Wait()
+	s, wait := benchReaders(100, func(r int) SubscribeOptions { return SubscribeOptions{Track: uint8(r % 2)} })
 	cfg := frame(CodecOpus, FlagConfig, 0, 19)
 	cfg.Track = TrackOpus
 	s.Write(&cfg)
@@ -265,5 +239,5 @@ func BenchmarkFanoutTracks(b *testing.B) {
 		}
 	}
 	s.Unpublish()
-	wg.Wait()
+	wait()
 }
