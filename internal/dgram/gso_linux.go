@@ -27,7 +27,7 @@ var gsoSpace = unix.CmsgSpace(2)
 // sent over loopback arrives as two datagrams (once per process: an
 // emulator that passes the control message on unconverted, as qemu-user
 // does, fails it).
-func hasGSO(pc *net.UDPConn) bool {
+func hasGSO(pc Conn) bool {
 	if gsoOff {
 		return false
 	}

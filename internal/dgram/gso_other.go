@@ -2,14 +2,12 @@
 
 package dgram
 
-import "net"
-
 func isUnsupported(error) bool { return true }
 
 const gsoSpace = 0
 
 var gsoOff bool
 
-func hasGSO(*net.UDPConn) bool { return false }
+func hasGSO(Conn) bool { return false }
 
 func putGSO(oob []byte, _ int) []byte { return oob }

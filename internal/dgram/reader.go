@@ -1,7 +1,6 @@
 package dgram
 
 import (
-	"net"
 	"net/netip"
 )
 
@@ -12,12 +11,12 @@ const ReadBatch = 32
 // read per call elsewhere, or where recvmmsg is missing), into the caller's
 // buffers, without allocating. One goroutine reads with it.
 type Reader struct {
-	uc *net.UDPConn
+	uc Conn
 	r  batchReader
 }
 
 // NewReader returns a Reader of uc.
-func NewReader(uc *net.UDPConn) *Reader { return &Reader{uc: uc} }
+func NewReader(uc Conn) *Reader { return &Reader{uc: uc} }
 
 // Read waits for datagrams and reads up to min(len(bufs), ReadBatch) of
 // them: datagram i into bufs[i], its size into ns[i] and its source into

@@ -38,7 +38,7 @@ type socket struct {
 	v6 bool // AF_INET6: IPv4 destinations as v4-mapped addresses
 }
 
-func newSocket(uc *net.UDPConn) (socket, bool) {
+func newSocket(uc Conn) (socket, bool) {
 	rc, err := uc.SyscallConn()
 	if err != nil {
 		return socket{}, false

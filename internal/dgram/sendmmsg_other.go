@@ -4,7 +4,6 @@ package dgram
 
 import (
 	"errors"
-	"net"
 )
 
 // Without sendmmsg every batch goes out as plain writes.
@@ -12,7 +11,7 @@ type mmsg struct{}
 
 type socket struct{}
 
-func newSocket(*net.UDPConn) (socket, bool) { return socket{}, false }
+func newSocket(Conn) (socket, bool) { return socket{}, false }
 
 var errNoSendmmsg = errors.New("dgram: no sendmmsg")
 

@@ -23,7 +23,6 @@
 package dgram
 
 import (
-	"net"
 	"net/netip"
 	"sync/atomic"
 )
@@ -107,14 +106,14 @@ func (b *Batch) bytes(i int) []byte {
 // one size goes down the stack as one buffer, cut into datagrams at the end
 // (on the NIC, or at the receiving socket on loopback).
 type Writer struct {
-	uc  *net.UDPConn
+	uc  Conn
 	s   socket
 	off atomic.Bool // sendmmsg missing or unsupported: plain writes from then on
 	gso bool        // the socket has UDP_SEGMENT
 }
 
 // NewWriter returns a Writer for uc, probing GSO (once per process).
-func NewWriter(uc *net.UDPConn) *Writer {
+func NewWriter(uc Conn) *Writer {
 	w := &Writer{uc: uc}
 	s, ok := newSocket(uc)
 	w.s = s

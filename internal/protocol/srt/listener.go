@@ -167,7 +167,7 @@ func Listen(addr string, cfg ListenConfig) (*Listener, error) {
 	if err != nil {
 		return nil, fmt.Errorf("srt: listen %s: %w", addr, err)
 	}
-	pc, err := net.ListenUDP("udp", ua)
+	pc, err := dgram.ListenSocket("udp", ua)
 	if err != nil {
 		return nil, fmt.Errorf("srt: listen %s: %w", addr, err)
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -24,7 +25,7 @@ const udpBuffer = 4 << 20
 // every connection on one ticker. A listener answers handshakes on it; a
 // caller's mux carries one connection.
 type mux struct {
-	pc *net.UDPConn
+	pc dgram.Conn
 	bw *dgram.Writer                                     // sendmmsg for the data packets of a flush
 	hs func(b []byte, from netip.AddrPort, at time.Time) // socket id 0: a listener's handshakes
 	q  *dgram.Queue                                      // a listener's: connections queue their datagrams
@@ -39,7 +40,7 @@ type mux struct {
 	wg   sync.WaitGroup
 }
 
-func newMux(pc *net.UDPConn) *mux {
+func newMux(pc dgram.Conn) *mux {
 	_ = pc.SetReadBuffer(udpBuffer)
 	_ = pc.SetWriteBuffer(udpBuffer)
 	m := &mux{pc: pc, bw: dgram.NewWriter(pc), conns: map[uint32]*Conn{}, done: make(chan struct{})}
@@ -85,14 +86,22 @@ func (m *mux) readLoop() {
 			continue // ICMP errors surface here on some systems
 		}
 		at := time.Now()
+		handshakes := false
 		for i := range n {
 			if !rb.from[i].IsValid() {
 				continue
 			}
+			handshakes = handshakes || rb.ns[i] >= headerSize && dstSocket(rb.pbs[i].b[:rb.ns[i]]) == 0
 			if m.dispatch(rb.pbs[i], rb.ns[i], rb.from[i], at) {
 				rb.pbs[i] = nil // kept: rb.read takes a new one
 				rb.bufs[i] = nil
 			}
+		}
+		if handshakes {
+			// Let the accept loop take the new connections before the next
+			// batch: a hundred callers at once would fill the backlog while
+			// this loop kept the only P.
+			runtime.Gosched()
 		}
 		if n >= readBusy && n < readBatch && m.batched() {
 			time.Sleep(readHold)

@@ -1,7 +1,6 @@
 package srt
 
 import (
-	"net"
 	"net/netip"
 	"time"
 
@@ -32,7 +31,7 @@ type rbatch struct {
 
 // read waits for datagrams and returns how many it read into rb. A
 // datagram of an unknown source has an invalid from.
-func (rb *rbatch) read(pc *net.UDPConn) (int, error) {
+func (rb *rbatch) read(pc dgram.Conn) (int, error) {
 	if rb.r == nil {
 		rb.r = dgram.NewReader(pc)
 	}
