@@ -82,80 +82,6 @@ func newSendTrack(pt uint8, c media.Codec, clock uint32) *sendTrack {
 	return t
 }
 
-// Catch-up pacing: a new viewer starts at the GOP cache's keyframe, up to
-// a GOP behind the live edge. Sent at once, that GOP is a burst of a few
-// hundred packets per viewer (a 2 s GOP of 1 Mbps: ~220), and when many
-// viewers join together the bursts queue up in front of every live
-// viewer's packets on the server's core. The cached frames go out at
-// catchUpSpeed times real time instead (the keyframe at once), so a viewer
-// reaches the live edge within GOP/(catchUpSpeed-1) and then sends as the
-// frames come; SRS paces its sends too.
-const (
-	catchUpSpeed = 4
-	// paceReset: a frame due further ahead than this is a timestamp jump
-	// (a new publish, a wrapped clock): the pacing starts again from it.
-	paceReset = time.Second
-	// paceSlack: frames due within this are sent at once.
-	paceSlack = 2 * time.Millisecond
-)
-
-// pacer schedules a viewer's frames at catchUpSpeed times real time at
-// most, from the first frame's DTS.
-type pacer struct {
-	start time.Time
-	base  time.Duration // DTS of the first frame
-	timer *time.Timer
-}
-
-// wait returns how long frame time dts must wait at now (0: send it), and
-// restarts the schedule on a timestamp jump either way.
-func (pc *pacer) wait(dts time.Duration, now time.Time) time.Duration {
-	if pc.start.IsZero() || dts < pc.base {
-		pc.start, pc.base = now, dts
-		return 0
-	}
-	d := pc.start.Add((dts - pc.base) / catchUpSpeed).Sub(now)
-	if d > paceReset {
-		pc.start, pc.base = now, dts
-		return 0
-	}
-	if d < paceSlack {
-		return 0
-	}
-	return d
-}
-
-// frame returns how long f must wait at now. Sequence headers and script
-// data go at once and do not set the schedule (the GOP cache hands out the
-// stream's sequence headers first, with the DTS of the publish's start,
-// which may be a second or two before the keyframe); a discontinuity
-// starts it again.
-func (pc *pacer) frame(f *media.Frame, now time.Time) time.Duration {
-	if f.IsConfig() || !f.Codec.IsVideo() && !f.Codec.IsAudio() {
-		return 0
-	}
-	if f.Flags&media.FlagDiscontinuity != 0 {
-		pc.start = time.Time{}
-	}
-	return pc.wait(f.DTS, now)
-}
-
-// sleep waits d or until ctx ends.
-func (pc *pacer) sleep(ctx context.Context, d time.Duration) error {
-	if pc.timer == nil {
-		pc.timer = time.NewTimer(d)
-	} else {
-		pc.timer.Reset(d)
-	}
-	select {
-	case <-pc.timer.C:
-		return nil
-	case <-ctx.Done():
-		pc.timer.Stop()
-		return context.Cause(ctx)
-	}
-}
-
 // readBatch is how many frames a viewer's Read returns at most. One: each
 // frame goes out as it comes, as SRS sends RTC (no merged write). The
 // reader merges writes for a larger batch (mw_latency, mw_msgs: up to
@@ -169,14 +95,14 @@ func (pl *player) run(ctx context.Context, rd *media.Reader) error {
 	batch := make([]media.Frame, readBatch)
 	go pl.reports(ctx)
 	defer pl.release()
-	var pc pacer
+	var pc media.Pacer
 	for {
 		n, err := rd.Read(ctx, batch)
 		for i := range n {
 			if err == nil {
-				if d := pc.frame(&batch[i], time.Now()); d > 0 {
+				if d := pc.Frame(&batch[i], time.Now()); d > 0 {
 					pl.p.s.stats.Paced.Add(1)
-					err = pc.sleep(ctx, d)
+					err = pc.Sleep(ctx, d)
 				}
 			}
 			if err == nil {

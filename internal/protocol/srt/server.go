@@ -679,10 +679,16 @@ func (ss *session) play() {
 	if p.chunk < ts.PacketSize {
 		err = fmt.Errorf("srt: a payload of %d bytes cannot carry a TS packet: raise the caller's mss", ss.c.PayloadSize())
 	}
+	var pace media.Pacer // the cached GOP at 4x real time, not in one burst
 	for err == nil {
 		var n int
 		n, err = rd.Read(ss.ctx, p.frames)
 		if n > 0 {
+			if err == nil {
+				if d := pace.Frame(&p.frames[0], time.Now()); d > 0 {
+					err = pace.Sleep(ss.ctx, d)
+				}
+			}
 			if werr := p.write(p.frames[:n]); werr != nil && err == nil {
 				err = werr
 			}
