@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/srs-lite/srs-lite/internal/rawio"
 	"io"
 	"log/slog"
 	"net"
@@ -136,7 +137,7 @@ func newConn(s *Server, nc net.Conn) *conn {
 	// Small: a player only reads control messages, and a publisher's large
 	// chunk payloads bypass the buffer (bufio reads them straight into the
 	// message). 3 KB less per player than bufio's default.
-	c.br = bufio.NewReaderSize(nc, 1024)
+	c.br = bufio.NewReaderSize(rawio.NewReader(nc), 1024)
 	c.cw = NewChunkWriter(countWriter{nc, &c.sess.BytesOut})
 	return c
 }
