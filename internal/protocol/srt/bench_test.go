@@ -112,6 +112,18 @@ func TestHotPathsDoNotAllocate(t *testing.T) {
 	}); n != 0 {
 		t.Errorf("Write: %v allocations per packet", n)
 	}
+	// A player's frame: ten packets and a tail kept back for the next.
+	frame := make([]byte, 10*LivePayload+500)
+	if n := testing.AllocsPerRun(200, func() {
+		_, _ = c.WriteStream(frame, LivePayload)
+		c.mu.Lock()
+		putSeq(ack, c.snd.next)
+		i++
+		c.onACK(ctrlHeader{typ: ctrlACK, info: uint32(i)}, ack, c.clock(time.Now()))
+		c.mu.Unlock()
+	}); n != 0 {
+		t.Errorf("WriteStream: %v allocations per frame", n)
+	}
 	r := benchConn(t, nil)
 	buf := make([]byte, 1500)
 	seq := uint32(100)

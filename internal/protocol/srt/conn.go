@@ -206,6 +206,7 @@ type Conn struct {
 	st        Stats
 	ctl       []byte      // scratch for control packets
 	out       dgram.Batch // data packets a flush sends together
+	tail      []byte      // WriteStream's short last packet, kept back
 	deadline  time.Time
 	linger    chan struct{}
 	readable  chan struct{}
@@ -473,6 +474,53 @@ func (c *Conn) WriteSplit(p []byte, size int) (int, error) {
 	}
 	c.flushLocked(now)
 	return len(p), nil
+}
+
+// WriteStream sends p as WriteSplit does, except that a short last packet
+// is kept back: the next WriteStream's bytes fill it first, or the timer
+// tick sends it, within synInterval. A stream cut per frame (an MPEG-TS
+// player's) ends each frame with a short packet: a fifth of the datagrams
+// of a 3 Mbps stream, each costing the kernel and the peer as much as a
+// full one. ffmpeg's SRT output (pkt_size=1316) keeps them back until full.
+func (c *Conn) WriteStream(p []byte, size int) (int, error) {
+	if size <= 0 || size > c.payload {
+		return 0, fmt.Errorf("%w: %d bytes, at most %d", ErrTooLarge, size, c.payload)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err := c.writableLocked(); err != nil {
+		return 0, err
+	}
+	now := c.clock(time.Now())
+	b := p
+	if len(c.tail) > 0 {
+		k := min(size-len(c.tail), len(b))
+		c.tail = append(c.tail, b[:k]...)
+		b = b[k:]
+		if len(c.tail) < size {
+			return len(p), nil
+		}
+		c.queueLocked(c.tail, now)
+		c.tail = c.tail[:0]
+	}
+	for len(b) >= size {
+		c.queueLocked(b[:size], now)
+		b = b[size:]
+	}
+	if len(b) > 0 {
+		c.tail = append(c.tail[:0], b...)
+	}
+	c.flushLocked(now)
+	return len(p), nil
+}
+
+// sendTailLocked queues the packet WriteStream kept back.
+func (c *Conn) sendTailLocked(now time.Duration) {
+	if len(c.tail) > 0 {
+		c.queueLocked(c.tail, now)
+		c.tail = c.tail[:0]
+		c.flushLocked(now)
+	}
 }
 
 func (c *Conn) writableLocked() error {
@@ -1025,6 +1073,7 @@ func (c *Conn) tick(at time.Time) {
 			c.wake() // a Read waiting for TSBPD time re-checks
 		}
 	}
+	c.sendTailLocked(now)
 	s := &c.snd
 	if s.ring != nil {
 		// §4.6 sender side: packets older than the peer's latency (at
@@ -1098,6 +1147,9 @@ func (c *Conn) periodicNAK(now time.Duration) {
 // idempotent.
 func (c *Conn) Close() error {
 	c.mu.Lock()
+	if !c.closed {
+		c.sendTailLocked(c.clock(time.Now()))
+	}
 	if !c.closed && c.snd.ring != nil && c.snd.base != c.snd.next {
 		ch := make(chan struct{})
 		c.linger = ch

@@ -12,11 +12,15 @@ import (
 // is busy (a batch of readBusy datagrams or more), it waits readHold before
 // the next read, so that the next batch is larger: a hundred players' ACKs
 // arrive spread out, and answering each as it comes costs a wake-up, a
-// read and a send each. Quiet sockets are read as datagrams arrive.
+// read and a send each. The listener's socket is a dgram.Socket, so the
+// datagrams that arrive during the hold wake nobody. The hold delays an
+// ACKACK by up to readHold (a peer's RTT reads up to 4 ms high; 100
+// players: 10-13% less CPU than with 1 ms) and a publisher's packets by as
+// much, which TSBPD absorbs. Quiet sockets are read as datagrams arrive.
 const (
 	readBatch = dgram.ReadBatch
 	readBusy  = 4
-	readHold  = time.Millisecond
+	readHold  = 4 * time.Millisecond
 )
 
 // rbatch is what one read returns: readBatch pooled buffers, and the size

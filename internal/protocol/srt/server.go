@@ -723,9 +723,8 @@ type tsPlayer struct {
 	log        *slog.Logger
 }
 
-// write muxes frames and sends them, a short last payload included
-// (holding it back for the next frame would add latency). It releases the
-// frames.
+// write muxes frames and sends them; a short last payload waits up to one
+// timer tick (10 ms) for the next frame's bytes. It releases the frames.
 func (p *tsPlayer) write(frames []media.Frame) error {
 	defer func() {
 		for i := range frames {
@@ -759,9 +758,10 @@ func (p *tsPlayer) write(frames []media.Frame) error {
 	if len(out) == 0 {
 		return nil
 	}
-	// Every payload of the batch in one go: one sendmmsg where the
-	// kernel has it.
-	if _, err := p.c.WriteSplit(out, p.chunk); err != nil {
+	// Every payload of the batch in one go (one sendmmsg where the kernel
+	// has it), a short last one kept back for the next frame's bytes (or
+	// the timer tick, within 10 ms).
+	if _, err := p.c.WriteStream(out, p.chunk); err != nil {
 		return err
 	}
 	p.sess.BytesOut.Add(uint64(len(out)))
