@@ -454,31 +454,11 @@ func (c *Conn) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// WriteSplit sends p as packets of size bytes (the last one shorter), as
-// many Writes would, and returns len(p). The packets the pacer lets through
-// at once go out together: one sendmmsg where the kernel has it.
-func (c *Conn) WriteSplit(p []byte, size int) (int, error) {
-	if size <= 0 || size > c.payload {
-		return 0, fmt.Errorf("%w: %d bytes, at most %d", ErrTooLarge, size, c.payload)
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if err := c.writableLocked(); err != nil {
-		return 0, err
-	}
-	now := c.clock(time.Now())
-	for b := p; len(b) > 0; {
-		n := min(size, len(b))
-		c.queueLocked(b[:n], now)
-		b = b[n:]
-	}
-	c.flushLocked(now)
-	return len(p), nil
-}
-
-// WriteStream sends p as WriteSplit does, except that a short last packet
-// is kept back: the next WriteStream's bytes fill it first, or the timer
-// tick sends it, within synInterval. A stream cut per frame (an MPEG-TS
+// WriteStream sends p as packets of size bytes, as many Writes would, and
+// returns len(p); the packets the pacer lets through at once go out
+// together (one sendmmsg where the kernel has it). A short last packet is
+// kept back: the next WriteStream's bytes fill it first, or the timer tick
+// sends it, within synInterval. A stream cut per frame (an MPEG-TS
 // player's) ends each frame with a short packet: a fifth of the datagrams
 // of a 3 Mbps stream, each costing the kernel and the peer as much as a
 // full one. ffmpeg's SRT output (pkt_size=1316) keeps them back until full.
