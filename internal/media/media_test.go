@@ -485,3 +485,59 @@ func TestSkipLogOncePerStream(t *testing.T) {
 		t.Fatalf("%d lines for 5 readers skipping (stream skips %d):\n%s", n, s.Stats().Skips, buf.String())
 	}
 }
+
+// WaitCodecs returns at once without a publisher or with known codecs,
+// waits for the first frames of a publish otherwise, and is released by
+// the sequence headers, the first frame, the publish's end or its context.
+func TestWaitCodecs(t *testing.T) {
+	g := NewRegistry(func(string) Options { return noMerge() })
+	k := Key{Vhost: "v", App: "a", Stream: "s"}
+	sub := g.Subscribe(k, nil) // the stream exists before its publisher
+	defer sub.Close()
+	st := g.Lookup(k)
+	if got := st.WaitCodecs(context.Background()); got.Publishing {
+		t.Fatal("no publisher: want at once")
+	}
+	waitIn := func(what string, release func(s *Stream)) {
+		t.Helper()
+		s, err := g.Publish(k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan Stats, 1)
+		go func() { done <- s.WaitCodecs(context.Background()) }()
+		select {
+		case <-done:
+			t.Fatalf("%s: returned before the codecs were known", what)
+		case <-time.After(50 * time.Millisecond):
+		}
+		release(s)
+		select {
+		case <-done:
+		case <-time.After(2 * time.Second):
+			t.Fatalf("%s: not released", what)
+		}
+		if s.Publishing() {
+			s.Unpublish()
+		}
+	}
+	waitIn("video info", func(s *Stream) { s.SetVideoInfo(VideoInfo{Codec: CodecH265}) })
+	waitIn("audio info", func(s *Stream) { s.SetAudioInfo(AudioInfo{Codec: CodecAAC}) })
+	waitIn("first frame", func(s *Stream) {
+		f := Frame{Codec: CodecH264, Flags: FlagKey, Payload: []byte{1}}
+		s.Write(&f)
+	})
+	waitIn("unpublish", func(s *Stream) { s.Unpublish() })
+
+	s, err := g.Publish(k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Unpublish()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	if got := s.WaitCodecs(ctx); got.HasVideo || time.Since(start) > time.Second {
+		t.Fatalf("context end: %+v after %v", got, time.Since(start))
+	}
+}

@@ -1,6 +1,7 @@
 package media
 
 import (
+	"context"
 	"errors"
 	"sync"
 	"sync/atomic"
@@ -143,10 +144,11 @@ type Stream struct {
 	oaudio      AudioInfo // the second audio track's
 	hasVideo    bool
 	hasAudio    bool
-	hasOpus     bool   // the stream carries a second audio track
-	nreaders    int    // players
-	ninternal   int    // the server's own readers (HLS, DVR, ...)
-	gen         uint64 // publish sessions so far
+	hasOpus     bool          // the stream carries a second audio track
+	codecsKnown chan struct{} // WaitCodecs' waiters; closed when the codecs are known or the publish ends
+	nreaders    int           // players
+	ninternal   int           // the server's own readers (HLS, DVR, ...)
+	gen         uint64        // publish sessions so far
 
 	readers atomic.Pointer[[]*Reader] // copy on write, for the writer's wake-ups
 
@@ -216,6 +218,7 @@ func (s *Stream) Write(f *Frame) {
 		s.sawAudio = s.sawAudio || f.Codec.IsAudio()
 		s.mu.Lock()
 		s.hasVideo, s.hasAudio = s.hasVideo || s.sawVideo, s.hasAudio || s.sawAudio
+		s.wakeCodecsLocked()
 		s.mu.Unlock()
 	}
 	seq := r.write(f)
@@ -267,6 +270,7 @@ func (s *Stream) OpusConfig() Frame {
 func (s *Stream) SetVideoInfo(v VideoInfo) {
 	s.mu.Lock()
 	s.video, s.hasVideo = v, true
+	s.wakeCodecsLocked()
 	s.mu.Unlock()
 }
 
@@ -274,7 +278,38 @@ func (s *Stream) SetVideoInfo(v VideoInfo) {
 func (s *Stream) SetAudioInfo(a AudioInfo) {
 	s.mu.Lock()
 	s.audio, s.hasAudio = a, true
+	s.wakeCodecsLocked()
 	s.mu.Unlock()
+}
+
+// WaitCodecs returns the stream's stats once its codecs are known (from the
+// first frames or sequence headers of a publish), at once if they are or
+// the stream has no publisher, or when ctx ends: a WHEP offer for a stream
+// published a moment ago answers with the stream's codecs, not guesses.
+func (s *Stream) WaitCodecs(ctx context.Context) Stats {
+	s.mu.Lock()
+	if !s.publishing || s.hasVideo || s.hasAudio {
+		s.mu.Unlock()
+		return s.Stats()
+	}
+	if s.codecsKnown == nil {
+		s.codecsKnown = make(chan struct{})
+	}
+	ch := s.codecsKnown
+	s.mu.Unlock()
+	select {
+	case <-ch:
+	case <-ctx.Done():
+	}
+	return s.Stats()
+}
+
+// wakeCodecsLocked releases WaitCodecs' waiters.
+func (s *Stream) wakeCodecsLocked() {
+	if s.codecsKnown != nil {
+		close(s.codecsKnown)
+		s.codecsKnown = nil
+	}
 }
 
 // SetOpusAudioInfo records what the second audio track's (TrackOpus)
@@ -318,6 +353,7 @@ func (s *Stream) Unpublish() {
 	s.ring = nil
 	s.wring = nil
 	s.publishing = false
+	s.wakeCodecsLocked()
 	meta, vcfg, acfg, ocfg := s.meta, s.vcfg, s.acfg, s.ocfg
 	s.meta, s.vcfg, s.acfg, s.ocfg = Frame{}, Frame{}, Frame{}, Frame{}
 	s.mu.Unlock()

@@ -192,14 +192,12 @@ const codecWait = 2 * time.Second
 func (s *Server) negotiate(o *offer, key media.Key, publish bool) ([]answerMedia, error) {
 	vcodec, acodec := media.CodecH264, media.CodecOpus
 	if st := s.deps.Registry.Lookup(key); !publish && st != nil {
-		stats := st.Stats()
 		// A stream published a moment ago may not have told its codecs
 		// yet (they come with its first frames): wait for them a little,
 		// or an H.265 stream would be answered as H.264.
-		for deadline := time.Now().Add(codecWait); st.Publishing() && !stats.HasVideo && !stats.HasAudio && time.Now().Before(deadline); {
-			time.Sleep(20 * time.Millisecond)
-			stats = st.Stats()
-		}
+		ctx, cancel := context.WithTimeout(context.Background(), codecWait)
+		stats := st.WaitCodecs(ctx)
+		cancel()
 		if stats.HasVideo && stats.Video.Codec == media.CodecH265 {
 			vcodec = media.CodecH265 // browsers with H.265 in WebRTC (Safari, Chrome 136+ with hardware)
 		}
