@@ -225,3 +225,42 @@ func TestSocketDoesNotAllocate(t *testing.T) {
 		t.Errorf("%v allocations per round", n)
 	}
 }
+
+// TestSocketDualStack: a wildcard Socket (IPv6 family where the host has
+// IPv6) reads an IPv4 peer's datagram with its v4-mapped source and
+// answers it, plainly and batched.
+func TestSocketDualStack(t *testing.T) {
+	s, err := ListenSocket("udp", &net.UDPAddr{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	peer, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer peer.Close()
+	port := s.LocalAddr().(*net.UDPAddr).Port
+	if _, err := peer.WriteToUDPAddrPort([]byte("hi"), netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), uint16(port))); err != nil {
+		t.Fatal(err)
+	}
+	bufs, ns, froms := readSpace()
+	n, err := NewReader(s).Read(bufs, ns, froms)
+	if err != nil || n != 1 || string(bufs[0][:ns[0]]) != "hi" {
+		t.Fatalf("read %d %v", n, err)
+	}
+	from := froms[0]
+	if from.Addr().Unmap() != netip.MustParseAddr("127.0.0.1") || from.Port() != addrOf(peer).Port() {
+		t.Fatalf("source %v, want %v", from, addrOf(peer))
+	}
+	if _, err := s.WriteToUDPAddrPort([]byte("one"), from); err != nil {
+		t.Fatal(err)
+	}
+	var b Batch
+	b.Add([]byte("two"))
+	b.Add([]byte("three"))
+	if err := NewWriter(s).Send(&b, netip.AddrPortFrom(from.Addr().Unmap(), from.Port())); err != nil {
+		t.Fatal(err)
+	}
+	expect(t, peer, "answers", [][]byte{[]byte("one"), []byte("two"), []byte("three")})
+}
