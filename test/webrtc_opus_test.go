@@ -17,6 +17,8 @@ import (
 	pionmedia "github.com/pion/webrtc/v4/pkg/media"
 	"github.com/pion/webrtc/v4/pkg/media/h264reader"
 	"github.com/pion/webrtc/v4/pkg/media/oggreader"
+
+	"github.com/srs-lite/srs-lite/internal/protocol/rtc/rtctest"
 )
 
 // whipOpusClip makes the publisher's media with ffmpeg: H.264 (baseline, 25
@@ -45,26 +47,12 @@ func whipOpusClip(t *testing.T, seconds int) (h264, ogg string) {
 // test-only client) at its pace, until ctx ends or the clip does.
 func whipPublish(t *testing.T, ctx context.Context, url, h264, ogg string) {
 	t.Helper()
-	var se webrtc.SettingEngine
-	se.SetIncludeLoopbackCandidate(true)
-	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
-	m := &webrtc.MediaEngine{}
-	if err := m.RegisterDefaultCodecs(); err != nil {
-		t.Fatal(err)
-	}
-	pc, err := webrtc.NewAPI(webrtc.WithSettingEngine(se), webrtc.WithMediaEngine(m)).NewPeerConnection(webrtc.Configuration{})
+	pc, err := rtctest.API(t, false).NewPeerConnection(webrtc.Configuration{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = pc.Close() })
-	video, _ := webrtc.NewTrackLocalStaticSample(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeH264, ClockRate: 90000,
-		SDPFmtpLine: "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f"}, "video", "whip")
-	audio, _ := webrtc.NewTrackLocalStaticSample(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2}, "audio", "whip")
-	for _, tr := range []webrtc.TrackLocal{video, audio} {
-		if _, err := pc.AddTransceiverFromTrack(tr, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	video, audio := rtctest.AddSenders(t, pc, "whip")
 	offer, err := pc.CreateOffer(nil)
 	if err != nil {
 		t.Fatal(err)

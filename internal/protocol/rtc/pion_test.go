@@ -19,12 +19,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pion/interceptor"
 	"github.com/pion/webrtc/v4"
 	pionmedia "github.com/pion/webrtc/v4/pkg/media"
 
 	"github.com/srs-lite/srs-lite/internal/format/codec/h264"
 	"github.com/srs-lite/srs-lite/internal/media"
+	"github.com/srs-lite/srs-lite/internal/protocol/rtc/rtctest"
 	sess "github.com/srs-lite/srs-lite/internal/session"
 )
 
@@ -205,27 +205,8 @@ func pionServer(t *testing.T, deps Deps) (*Server, string) {
 	return s, httpServer(t, s)
 }
 
-// pionAPI is a pion/webrtc API on loopback UDP with the default codecs,
-// and with interceptors its NACK generator and RTCP reports.
-func pionAPI(t *testing.T, interceptors bool) *webrtc.API {
-	t.Helper()
-	var se webrtc.SettingEngine
-	se.SetIncludeLoopbackCandidate(true)
-	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
-	m := &webrtc.MediaEngine{}
-	if err := m.RegisterDefaultCodecs(); err != nil {
-		t.Fatal(err)
-	}
-	opts := []func(*webrtc.API){webrtc.WithSettingEngine(se), webrtc.WithMediaEngine(m)}
-	if interceptors {
-		ir := &interceptor.Registry{}
-		if err := webrtc.RegisterDefaultInterceptors(m, ir); err != nil {
-			t.Fatal(err)
-		}
-		opts = append(opts, webrtc.WithInterceptorRegistry(ir))
-	}
-	return webrtc.NewAPI(opts...)
-}
+// pionAPI is rtctest.API: a pion/webrtc API on loopback UDP.
+func pionAPI(t *testing.T, interceptors bool) *webrtc.API { return rtctest.API(t, interceptors) }
 
 func httpServer(t *testing.T, s *Server) string {
 	t.Helper()

@@ -13,6 +13,7 @@ import (
 	pionmedia "github.com/pion/webrtc/v4/pkg/media"
 
 	"github.com/srs-lite/srs-lite/internal/media"
+	"github.com/srs-lite/srs-lite/internal/protocol/rtc/rtctest"
 	"github.com/srs-lite/srs-lite/internal/service/audiobridge"
 )
 
@@ -49,14 +50,7 @@ func whipOpusToWHEP(t *testing.T, reg *media.Registry, deps Deps, br *audiobridg
 		t.Fatal(err)
 	}
 	defer pub.Close()
-	video, _ := webrtc.NewTrackLocalStaticSample(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeH264, ClockRate: 90000,
-		SDPFmtpLine: "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f"}, "video", "pion")
-	audio, _ := webrtc.NewTrackLocalStaticSample(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2}, "audio", "pion")
-	for _, tr := range []webrtc.TrackLocal{video, audio} {
-		if _, err := pub.AddTransceiverFromTrack(tr, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	video, audio := rtctest.AddSenders(t, pub, "pion")
 	offer, _ := pub.CreateOffer(nil)
 	if err := pub.SetLocalDescription(offer); err != nil {
 		t.Fatal(err)
