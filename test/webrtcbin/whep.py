@@ -6,16 +6,10 @@ frames. WHEP_DEBUG=1 writes the offer to stderr.
 usage: whep.py URL SECONDS [H264|H265]
 """
 import json
-import os
 import sys
-import urllib.request
 
-import gi
-
-gi.require_version("Gst", "1.0")
-gi.require_version("GstWebRTC", "1.0")
-gi.require_version("GstSdp", "1.0")
-from gi.repository import GLib, Gst, GstSdp, GstWebRTC  # noqa: E402
+import session
+from session import GLib, Gst, GstWebRTC
 
 Gst.init(None)
 url, seconds = sys.argv[1], float(sys.argv[2])
@@ -54,57 +48,13 @@ def on_pad(_w, pad):
     sink.connect("handoff", on_frame)
 
 
-def on_answer(sdp_text):
-    ok, msg = GstSdp.SDPMessage.new_from_text(sdp_text)
-    ans = GstWebRTC.WebRTCSessionDescription.new(GstWebRTC.WebRTCSDPType.ANSWER, msg)
-    webrtc.emit("set-remote-description", ans, Gst.Promise.new())
+def on_response(res):
+    if res.status != 201:
+        report["errors"].append("POST: %d" % res.status)
 
 
-def on_offer(promise, _data):
-    promise.wait()
-    reply = promise.get_reply()
-    if reply.has_field("error"):
-        report["errors"].append("create-offer: %s" % reply.get_value("error"))
-        loop.quit()
-        return
-    offer = reply.get_value("offer")
-    if offer is None or offer.sdp is None:
-        report["errors"].append("create-offer gave no SDP")
-        loop.quit()
-        return
-    webrtc.emit("set-local-description", offer, Gst.Promise.new())
-    if os.environ.get("WHEP_DEBUG"):
-        sys.stderr.write(offer.sdp.as_text())
-    req = urllib.request.Request(url, data=offer.sdp.as_text().encode(), method="POST",
-                                 headers={"Content-Type": "application/sdp"})
-    try:
-        with urllib.request.urlopen(req, timeout=10) as res:
-            if res.status != 201:
-                report["errors"].append("POST: %d" % res.status)
-            on_answer(res.read().decode())
-    except Exception as e:  # noqa: BLE001
-        report["errors"].append("POST: %s" % e)
-
-
-def on_negotiation(w):
-    w.emit("create-offer", None, Gst.Promise.new_with_change_func(on_offer, None))
-
-
-webrtc.connect("on-negotiation-needed", on_negotiation)
+session.negotiate(webrtc, url, report, loop, "WHEP_DEBUG", on_response)
 webrtc.connect("pad-added", on_pad)
-
-
-def on_message(_bus, m):
-    if m.type == Gst.MessageType.ERROR:
-        report["errors"].append(str(m.parse_error()[0]))
-        loop.quit()
-
-
-bus = pipe.get_bus()
-bus.add_signal_watch()
-bus.connect("message", on_message)
-pipe.set_state(Gst.State.PLAYING)
-GLib.timeout_add(int(seconds * 1000), loop.quit)
-loop.run()
+session.run(pipe, loop, seconds, report)
 pipe.set_state(Gst.State.NULL)
 print(json.dumps(report))

@@ -7,17 +7,12 @@ and DELETEs the session at the end. WHIP_DEBUG=1 writes the SDPs to stderr.
 usage: whip.py URL SECONDS
 """
 import json
-import os
 import sys
 import urllib.parse
 import urllib.request
 
-import gi
-
-gi.require_version("Gst", "1.0")
-gi.require_version("GstWebRTC", "1.0")
-gi.require_version("GstSdp", "1.0")
-from gi.repository import GLib, Gst, GstSdp, GstWebRTC  # noqa: E402
+import session
+from session import GLib, Gst
 
 Gst.init(None)
 url, seconds = sys.argv[1], float(sys.argv[2])
@@ -34,49 +29,13 @@ pipe = Gst.parse_launch(
 webrtc = pipe.get_by_name("w")
 
 
-def on_offer(promise, _data):
-    promise.wait()
-    reply = promise.get_reply()
-    offer = reply.get_value("offer") if reply else None
-    if offer is None:
-        report["errors"].append("create-offer gave no SDP")
-        loop.quit()
-        return
-    webrtc.emit("set-local-description", offer, Gst.Promise.new())
-    req = urllib.request.Request(url, data=offer.sdp.as_text().encode(), method="POST",
-                                 headers={"Content-Type": "application/sdp"})
-    try:
-        with urllib.request.urlopen(req, timeout=10) as res:
-            report["status"] = res.status
-            report["location"] = res.headers.get("Location", "")
-            answer = res.read().decode()
-            if os.environ.get("WHIP_DEBUG"):
-                sys.stderr.write(offer.sdp.as_text() + "\n----\n" + answer)
-            ok, msg = GstSdp.SDPMessage.new_from_text(answer)
-            ans = GstWebRTC.WebRTCSessionDescription.new(GstWebRTC.WebRTCSDPType.ANSWER, msg)
-            webrtc.emit("set-remote-description", ans, Gst.Promise.new())
-    except Exception as e:  # noqa: BLE001
-        report["errors"].append("POST: %s" % e)
-        loop.quit()
+def on_response(res):
+    report["status"] = res.status
+    report["location"] = res.headers.get("Location", "")
 
 
-def on_negotiation(w):
-    w.emit("create-offer", None, Gst.Promise.new_with_change_func(on_offer, None))
-
-
-def on_message(_bus, m):
-    if m.type == Gst.MessageType.ERROR:
-        report["errors"].append(str(m.parse_error()[0]))
-        loop.quit()
-
-
-webrtc.connect("on-negotiation-needed", on_negotiation)
-bus = pipe.get_bus()
-bus.add_signal_watch()
-bus.connect("message", on_message)
-pipe.set_state(Gst.State.PLAYING)
-GLib.timeout_add(int(seconds * 1000), loop.quit)
-loop.run()
+session.negotiate(webrtc, url, report, loop, "WHIP_DEBUG", on_response)
+session.run(pipe, loop, seconds, report)
 if report["location"]:
     try:
         req = urllib.request.Request(urllib.parse.urljoin(url, report["location"]), method="DELETE")
