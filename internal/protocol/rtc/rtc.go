@@ -209,7 +209,7 @@ func (s *Server) Listen(addr string) error {
 			return err // a fixed port: TCP must have that one
 		}
 	}
-	rcv, snd := sizeBuffers(u, socketBuffer)
+	rcv, snd := dgram.SizeBuffers(u, socketBuffer, socketBuffer)
 	s.rcvbuf.Store(int64(rcv))
 	s.sndbuf.Store(int64(snd))
 	s.log.Info("rtc: UDP socket buffers", "want", socketBuffer, "rcvbuf", rcv, "sndbuf", snd)

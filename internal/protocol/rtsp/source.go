@@ -14,6 +14,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/srs-lite/srs-lite/internal/dgram"
+
 	pionrtp "github.com/pion/rtp"
 
 	"github.com/srs-lite/srs-lite/internal/format/codec/aac"
@@ -557,7 +559,7 @@ func (ss *session) listenUDP(t *track) error {
 			_ = c1.Close()
 			continue
 		}
-		_ = c1.SetReadBuffer(1 << 20)
+		dgram.SizeBuffers(c1, 1<<20, 0) // a keyframe's burst
 		t.udp = [2]*net.UDPConn{c1, c2}
 		return nil
 	}

@@ -185,6 +185,10 @@ func Listen(addr string, cfg ListenConfig) (*Listener, error) {
 // Addr returns the bound UDP address.
 func (l *Listener) Addr() net.Addr { return l.m.pc.LocalAddr() }
 
+// Buffers returns the socket's receive and send buffer sizes as the kernel
+// reports them (0: not known).
+func (l *Listener) Buffers() (rcv, snd int) { return l.m.rcvbuf, l.m.sndbuf }
+
 // SetConfig replaces the settings of connections accepted from now on; the
 // Check and Backlog stay.
 func (l *Listener) SetConfig(c Config) error {

@@ -36,14 +36,15 @@ type mux struct {
 	closed bool
 	single bool // a caller's mux: closing its connection closes it
 
+	rcvbuf, sndbuf int // granted by the kernel (0: not known)
+
 	done chan struct{}
 	wg   sync.WaitGroup
 }
 
 func newMux(pc dgram.Conn) *mux {
-	_ = pc.SetReadBuffer(udpBuffer)
-	_ = pc.SetWriteBuffer(udpBuffer)
 	m := &mux{pc: pc, bw: dgram.NewWriter(pc), conns: map[uint32]*Conn{}, done: make(chan struct{})}
+	m.rcvbuf, m.sndbuf = dgram.SizeBuffers(pc, udpBuffer, udpBuffer)
 	m.list.Store(&[]*Conn{})
 	return m
 }

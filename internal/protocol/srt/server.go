@@ -130,6 +130,8 @@ func (s *Server) Listen(addr string) (net.Addr, error) {
 		return nil, err
 	}
 	s.ln = ln
+	rcv, snd := ln.Buffers()
+	s.log.Info("srt: UDP socket buffers", "want", udpBuffer, "rcvbuf", rcv, "sndbuf", snd)
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()

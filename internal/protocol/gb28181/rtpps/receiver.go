@@ -22,6 +22,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/srs-lite/srs-lite/internal/dgram"
+
 	"github.com/pion/rtp"
 
 	"github.com/srs-lite/srs-lite/internal/format/ps"
@@ -143,9 +145,8 @@ func NewReceiver(tcp net.Listener, udp net.PacketConn, log *slog.Logger) *Receiv
 	}
 	if udp != nil {
 		if u, ok := udp.(*net.UDPConn); ok {
-			// Room for bursts of several cameras' keyframes (the kernel caps
-			// it at net.core.rmem_max).
-			_ = u.SetReadBuffer(udpReadBuffer)
+			// Room for bursts of several cameras' keyframes.
+			dgram.SizeBuffers(u, udpReadBuffer, 0)
 		}
 		r.wg.Add(1)
 		go r.readUDP()
