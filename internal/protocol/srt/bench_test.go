@@ -115,7 +115,7 @@ func TestHotPathsDoNotAllocate(t *testing.T) {
 	// A player's frame: ten packets and a tail kept back for the next.
 	frame := make([]byte, 10*LivePayload+500)
 	if n := testing.AllocsPerRun(200, func() {
-		_, _ = c.WriteStream(frame, LivePayload)
+		_, _ = c.WriteStream(frame, LivePayload, synInterval)
 		c.mu.Lock()
 		putSeq(ack, c.snd.next)
 		i++

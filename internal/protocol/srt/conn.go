@@ -207,6 +207,7 @@ type Conn struct {
 	ctl       []byte      // scratch for control packets
 	out       dgram.Batch // data packets a flush sends together
 	tail      []byte      // WriteStream's short last packet, kept back
+	tailDue   time.Duration
 	deadline  time.Time
 	linger    chan struct{}
 	readable  chan struct{}
@@ -457,12 +458,14 @@ func (c *Conn) Write(p []byte) (int, error) {
 // WriteStream sends p as packets of size bytes, as many Writes would, and
 // returns len(p); the packets the pacer lets through at once go out
 // together (one sendmmsg where the kernel has it). A short last packet is
-// kept back: the next WriteStream's bytes fill it first, or the timer tick
-// sends it, within synInterval. A stream cut per frame (an MPEG-TS
-// player's) ends each frame with a short packet: a fifth of the datagrams
-// of a 3 Mbps stream, each costing the kernel and the peer as much as a
-// full one. ffmpeg's SRT output (pkt_size=1316) keeps them back until full.
-func (c *Conn) WriteStream(p []byte, size int) (int, error) {
+// kept back for up to hold: the next WriteStream's bytes fill it first, or
+// the timer tick sends it once hold has passed (0: now). A stream cut per
+// frame (an MPEG-TS player's) ends each frame with a short packet, each
+// costing the kernel and the peer as much as a full one, and every send
+// brings an ACK and its ACKACK within 10 ms: a small frame (audio) that
+// waits for the next large one (video) saves all of these. ffmpeg's SRT
+// output (pkt_size=1316) keeps short packets back until full.
+func (c *Conn) WriteStream(p []byte, size int, hold time.Duration) (int, error) {
 	if size <= 0 || size > c.payload {
 		return 0, fmt.Errorf("%w: %d bytes, at most %d", ErrTooLarge, size, c.payload)
 	}
@@ -477,11 +480,10 @@ func (c *Conn) WriteStream(p []byte, size int) (int, error) {
 		k := min(size-len(c.tail), len(b))
 		c.tail = append(c.tail, b[:k]...)
 		b = b[k:]
-		if len(c.tail) < size {
-			return len(p), nil
+		if len(c.tail) == size {
+			c.queueLocked(c.tail, now)
+			c.tail = c.tail[:0]
 		}
-		c.queueLocked(c.tail, now)
-		c.tail = c.tail[:0]
 	}
 	for len(b) >= size {
 		c.queueLocked(b[:size], now)
@@ -489,14 +491,20 @@ func (c *Conn) WriteStream(p []byte, size int) (int, error) {
 	}
 	if len(b) > 0 {
 		c.tail = append(c.tail[:0], b...)
+		c.tailDue = now + hold
+	}
+	if len(c.tail) > 0 && (hold <= 0 || now >= c.tailDue) {
+		c.queueLocked(c.tail, now)
+		c.tail = c.tail[:0]
 	}
 	c.flushLocked(now)
 	return len(p), nil
 }
 
-// sendTailLocked queues the packet WriteStream kept back.
-func (c *Conn) sendTailLocked(now time.Duration) {
-	if len(c.tail) > 0 {
+// sendTailLocked queues the packet WriteStream kept back, once its time
+// has come (or at once: Close).
+func (c *Conn) sendTailLocked(now time.Duration, force bool) {
+	if len(c.tail) > 0 && (force || now >= c.tailDue) {
 		c.queueLocked(c.tail, now)
 		c.tail = c.tail[:0]
 		c.flushLocked(now)
@@ -1053,7 +1061,7 @@ func (c *Conn) tick(at time.Time) {
 			c.wake() // a Read waiting for TSBPD time re-checks
 		}
 	}
-	c.sendTailLocked(now)
+	c.sendTailLocked(now, false)
 	s := &c.snd
 	if s.ring != nil {
 		// §4.6 sender side: packets older than the peer's latency (at
@@ -1128,7 +1136,7 @@ func (c *Conn) periodicNAK(now time.Duration) {
 func (c *Conn) Close() error {
 	c.mu.Lock()
 	if !c.closed {
-		c.sendTailLocked(c.clock(time.Now()))
+		c.sendTailLocked(c.clock(time.Now()), true)
 	}
 	if !c.closed && c.snd.ring != nil && c.snd.base != c.snd.next {
 		ch := make(chan struct{})

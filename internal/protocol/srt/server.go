@@ -711,6 +711,14 @@ func (ss *session) play() {
 	ss.s.events().Stop(ss.sess)
 }
 
+// audioHold is how long a player's audio TS packets of a stream with video
+// may wait for the next video frame's before they are sent in a short
+// payload: a frame interval at 25 fps and more. The packets' SRT
+// timestamps are taken when they are sent, so the wait takes nothing from
+// the receiver's latency window; MPEG-TS audio from ffmpeg's muxer comes
+// in PES of several frames, later than this.
+const audioHold = 45 * time.Millisecond
+
 // tsPlayer muxes frames into TS and cuts it into SRT payloads.
 type tsPlayer struct {
 	c          *Conn
@@ -761,9 +769,21 @@ func (p *tsPlayer) write(frames []media.Frame) error {
 		return nil
 	}
 	// Every payload of the batch in one go (one sendmmsg where the kernel
-	// has it), a short last one kept back for the next frame's bytes (or
-	// the timer tick, within 10 ms).
-	if _, err := p.c.WriteStream(out, p.chunk); err != nil {
+	// has it). A video frame's short last one goes with it; audio's waits
+	// for the next video frame (up to audioHold), so that a player's
+	// datagrams come 30 times a second instead of 100 and so do its ACKs
+	// and our ACKACKs. Audio-only streams keep back a short tail for one
+	// tick (10 ms).
+	hold := synInterval
+	if video, _ := p.mux.Tracks(); video != 0 {
+		hold = audioHold
+		for i := range frames {
+			if frames[i].Codec.IsVideo() {
+				hold = 0
+			}
+		}
+	}
+	if _, err := p.c.WriteStream(out, p.chunk, hold); err != nil {
 		return err
 	}
 	p.sess.BytesOut.Add(uint64(len(out)))

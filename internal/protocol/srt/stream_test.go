@@ -8,9 +8,10 @@ import (
 )
 
 // TestWriteStream: a short last packet is kept back and filled by the next
-// write's bytes; the timer tick sends one left alone (within 10 ms); Close
-// sends one too. Every byte arrives, in order, in full packets but for the
-// ones the tick or Close sent.
+// write's bytes; the timer tick sends one left alone once its hold has
+// passed; a hold of 0 sends it at once, the kept one first; Close sends one
+// too. Every byte arrives, in order, in full packets but for the ones the
+// tick, a 0 hold or Close sent.
 func TestWriteStream(t *testing.T) {
 	ln, err := Listen("127.0.0.1:0", ListenConfig{})
 	if err != nil {
@@ -39,12 +40,13 @@ func TestWriteStream(t *testing.T) {
 
 	const size = 1316
 	var sent []byte
+	hold := synInterval
 	write := func(n int) {
 		p := bytes.Repeat([]byte{byte(len(sent) / 100)}, n)
 		for i := range p {
 			p[i] = byte(len(sent) + i)
 		}
-		if _, err := sender.WriteStream(p, size); err != nil {
+		if _, err := sender.WriteStream(p, size, hold); err != nil {
 			t.Fatal(err)
 		}
 		sent = append(sent, p...)
@@ -84,6 +86,23 @@ func TestWriteStream(t *testing.T) {
 	if d := time.Since(start); d > time.Second {
 		t.Fatalf("took %v", d)
 	}
+	// Kept back for a long hold, then completed by a write that holds
+	// nothing: a full packet, then the short rest at once.
+	hold = time.Minute
+	write(200)
+	hold = 0
+	write(size)
+	if sizes := read("sealed", size+200); len(sizes) != 2 || sizes[0] != size || sizes[1] != 200 {
+		t.Fatalf("a held tail and a sealing write came as %v", sizes)
+	}
+	// A long hold: the tick does not send it before its time.
+	hold = 300 * time.Millisecond
+	at := time.Now()
+	write(100)
+	if sizes := read("held", 100); len(sizes) != 1 || time.Since(at) < 250*time.Millisecond {
+		t.Fatalf("a tail held for %v came as %v after %v", hold, sizes, time.Since(at))
+	}
+	hold = synInterval
 	// A short write, then Close: sent before the shutdown.
 	write(size + 500)
 	go func() { _ = sender.Close() }()
