@@ -11,7 +11,7 @@
 # (compare-srt.sh). The core is shared, so keep the sum of their CPU well
 # under 100%. Prints each server's CPU (% of one core) over WINDOW seconds
 # (default 12) after the players joined, and the bench's kbps and stalls.
-# PLAYERS (default 100).
+# PLAYERS (default 100); KBPS, the stream's video bitrate (default 2900).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ $# -ge 1 ] || { echo "usage: $0 BINARY:PROTO ..." >&2; exit 2; }
@@ -22,7 +22,7 @@ dur="$((win + 8))s"
 . scripts/load-lib.sh
 go build -o bin/srs-lite ./cmd/srs-lite
 bin=$PWD/bin/srs-lite # the bench tool
-make_fixture 2900
+make_fixture "${KBPS:-2900}"
 
 free_port() { # a free port number for proto (tcp|udp) on 127.0.0.1
 	python3 -c "import socket,sys; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM if sys.argv[1]=='udp' else socket.SOCK_STREAM); s.bind(('127.0.0.1',0)); print(s.getsockname()[1])" "$1"
