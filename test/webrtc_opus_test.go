@@ -1,6 +1,7 @@
 package test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -148,6 +149,21 @@ func TestWebRTCWHIPOpusTracks(t *testing.T) {
 			defer cancel()
 			whipPublish(t, ctx, fmt.Sprintf("http://%s/rtc/v1/whip/?app=live&stream=%s", s.api, name), h264, ogg)
 			s.waitPublishing(t, name)
+
+			// The publisher's audio comes before its first keyframe and goes
+			// to the stream at once: the segmenter waits for the video, so
+			// the session's one init segment has both tracks.
+			pl := waitPlaylist(t, "http://"+s.http+"/live/"+name+".m3u8", 15*time.Second, "2 segments", func(p playlist) bool { return len(p.segments) >= 2 })
+			if len(pl.maps) != 1 {
+				t.Errorf("fMP4 HLS: %d init segments, want 1:\n%s", len(pl.maps), pl.raw)
+			} else {
+				uri := strings.TrimSuffix(strings.TrimPrefix(pl.maps[0], `#EXT-X-MAP:URI="`), `"`)
+				_, init, _ := httpGet(t, "http://"+s.http+"/live/"+uri)
+				if !bytes.Contains(init, []byte("avc1")) || !bytes.Contains(init, []byte("Opus")) {
+					t.Errorf("fMP4 HLS init segment %s without both tracks (avc1 %v, Opus %v)", uri,
+						bytes.Contains(init, []byte("avc1")), bytes.Contains(init, []byte("Opus")))
+				}
+			}
 
 			pctx, pcancel := context.WithTimeout(ctx, 20*time.Second)
 			defer pcancel()

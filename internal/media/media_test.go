@@ -541,3 +541,35 @@ func TestWaitCodecs(t *testing.T) {
 		t.Fatalf("context end: %+v after %v", got, time.Since(start))
 	}
 }
+
+// The tracks a publisher declares hold for its session; the next publish
+// starts with none.
+func TestExpectTracks(t *testing.T) {
+	g := NewRegistry(func(string) Options { return noMerge() })
+	k := Key{Vhost: "v", App: "a", Stream: "s"}
+	sub := g.Subscribe(k, nil) // the same Stream across the two publishes
+	defer sub.Close()
+	s, err := g.Publish(k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v, a := s.ExpectedTracks(); v || a {
+		t.Fatalf("a new publish declares video %v, audio %v", v, a)
+	}
+	s.ExpectTracks(true, true)
+	if v, a := s.ExpectedTracks(); !v || !a {
+		t.Fatalf("declared video and audio, got %v, %v", v, a)
+	}
+	s.Unpublish()
+	s2, err := g.Publish(k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s2.Unpublish()
+	if s2 != s {
+		t.Fatal("the stream was not kept between the publishes")
+	}
+	if v, a := s2.ExpectedTracks(); v || a {
+		t.Fatalf("the next publish kept the declaration: video %v, audio %v", v, a)
+	}
+}

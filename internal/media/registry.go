@@ -102,6 +102,7 @@ func (g *Registry) Publish(k Key) (*Stream, error) {
 	s.publishedAt = time.Now()
 	s.video, s.audio = VideoInfo{}, AudioInfo{}
 	s.hasVideo, s.hasAudio = false, false
+	s.expectVideo, s.expectAudio = false, false
 	s.sawOpus, s.oaudio, s.hasOpus = false, AudioInfo{}, false
 	s.mu.Unlock()
 	g.mu.Unlock()

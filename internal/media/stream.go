@@ -145,6 +145,8 @@ type Stream struct {
 	hasVideo    bool
 	hasAudio    bool
 	hasOpus     bool          // the stream carries a second audio track
+	expectVideo bool          // the publisher said it sends video (ExpectTracks)
+	expectAudio bool          // the publisher said it sends audio (ExpectTracks)
 	codecsKnown chan struct{} // WaitCodecs' waiters; closed when the codecs are known or the publish ends
 	nreaders    int           // players
 	ninternal   int           // the server's own readers (HLS, DVR, ...)
@@ -280,6 +282,24 @@ func (s *Stream) SetAudioInfo(a AudioInfo) {
 	s.audio, s.hasAudio = a, true
 	s.wakeCodecsLocked()
 	s.mu.Unlock()
+}
+
+// ExpectTracks records the tracks the publisher says it will send, before
+// its first frame (a WHIP offer's media sections): consumers that must start
+// with a track, such as the HLS segmenter's first segment with the video,
+// know to wait for it. Each publish session starts with none declared.
+func (s *Stream) ExpectTracks(video, audio bool) {
+	s.mu.Lock()
+	s.expectVideo, s.expectAudio = video, audio
+	s.mu.Unlock()
+}
+
+// ExpectedTracks returns what the publisher declared with ExpectTracks:
+// false for a track it did not declare.
+func (s *Stream) ExpectedTracks() (video, audio bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.expectVideo, s.expectAudio
 }
 
 // WaitCodecs returns the stream's stats once its codecs are known (from the

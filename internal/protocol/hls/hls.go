@@ -185,7 +185,7 @@ func (m *Manager) Publish(st *media.Stream, rd *media.Reader, cfg Config) error 
 	m.mu.Unlock()
 	go func() {
 		defer m.wg.Done()
-		mx.run(rd)
+		mx.run(st, rd)
 	}()
 	return nil
 }

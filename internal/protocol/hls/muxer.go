@@ -33,6 +33,11 @@ const (
 	maxFreeBufs = 2
 	// maxReuseCap: larger buffers go back to the garbage collector.
 	maxReuseCap = 8 << 20
+	// videoWait is how long, in the stream's timestamps, the first segment
+	// of a stream whose publisher declared video waits for it: a first
+	// segment (and fMP4 init segment) opened on the audio that comes first
+	// would have no video. Audio alone goes on after that.
+	videoWait = 2 * time.Second
 )
 
 // segment is one media segment, in progress (Muxer.cur) or in the playlist.
@@ -124,8 +129,8 @@ func (mx *Muxer) logOnce(kind, msg string, args ...any) {
 	}
 }
 
-// run reads one publish session into segments.
-func (mx *Muxer) run(rd *media.Reader) {
+// run reads one publish session of st into segments.
+func (mx *Muxer) run(st *media.Stream, rd *media.Reader) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	mx.mu.Lock()
@@ -140,7 +145,7 @@ func (mx *Muxer) run(rd *media.Reader) {
 	cfg := mx.cfg
 	mx.mu.Unlock()
 
-	ss := &session{mx: mx, cfg: cfg, tol: min(cfg.Fragment/10, 100*time.Millisecond)}
+	ss := &session{mx: mx, st: st, cfg: cfg, tol: min(cfg.Fragment/10, 100*time.Millisecond)}
 	ss.c = newContainer(cfg.Container)
 	frames := make([]media.Frame, 64)
 	if cfg.LowLatency {
@@ -303,6 +308,7 @@ func writeAtomic(path string, data []byte) error {
 // session is the state of one publish session.
 type session struct {
 	mx       *Muxer
+	st       *media.Stream
 	cfg      Config
 	c        container
 	tol      time.Duration
@@ -313,6 +319,11 @@ type session struct {
 	err      error // a write error: HLS stops for this session
 	tables   bool  // TS: the track set changed inside the current segment
 	newInit  bool  // fMP4: the track set changed; the next segment needs a new init
+
+	// The first segment waits for the declared video (waitVideo).
+	waitFrom    time.Duration // DTS of the first frame that waited
+	waitStarted bool
+	waitOver    bool
 
 	// Low latency: the part in progress of cur.
 	partOff    int           // where it starts in cur.data
@@ -378,6 +389,9 @@ func (ss *session) frame(f *media.Frame) {
 		if ss.hasVideo && !key {
 			return // a segment of a stream with video starts at a keyframe
 		}
+		if !ss.hasVideo && ss.waitVideo(f.DTS) {
+			return
+		}
 		ss.open(f.DTS)
 	} else {
 		elapsed := f.DTS - ss.cur.start
@@ -420,6 +434,32 @@ func (ss *session) frame(f *media.Frame) {
 	if ss.cur.tmp != nil && len(ss.cur.data) >= fileFlush && !ss.cfg.LowLatency {
 		ss.flush()
 	}
+}
+
+// waitVideo reports whether a frame at dts, before any video, is left out
+// of HLS because the publisher declared video (Stream.ExpectTracks) that has
+// not come yet, for up to videoWait. Other consumers of the stream get that
+// audio; only the segmenter needs the video first.
+func (ss *session) waitVideo(dts time.Duration) bool {
+	if ss.waitOver {
+		return false
+	}
+	if !ss.waitStarted {
+		// Read at the first frame: the publisher declares its tracks
+		// before it writes any.
+		ss.waitStarted, ss.waitFrom = true, dts
+		if video, _ := ss.st.ExpectedTracks(); !video {
+			ss.waitOver = true
+			return false
+		}
+	}
+	if dts-ss.waitFrom < videoWait {
+		return true
+	}
+	ss.waitOver = true
+	ss.mx.logOnce("novideo", "hls: the declared video did not come, segments start with audio alone",
+		"waited", videoWait.String())
+	return false
 }
 
 // atcSlot is the fragment slot of dts under ATC: floor((dts+tol)/fragment),

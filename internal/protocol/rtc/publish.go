@@ -39,18 +39,7 @@ type publisher struct {
 	toAAC    func(*media.Frame)
 	stopAAC  func()
 	warnedNo bool
-
-	// Audio waits for the video (the socket's goroutine's): see frame.
-	sawVideo   bool
-	audioSince time.Time
 }
-
-// audioWaitsForVideo is how long a publisher's audio that comes before its
-// first video frame is dropped, so that the stream starts with its video:
-// a segmenter that opened a first segment (and fMP4 init) on audio alone
-// would give players a first segment without video. Audio of a publisher
-// whose video does not come in that time goes through.
-const audioWaitsForVideo = 2 * time.Second
 
 // recvTrack is one received track.
 type recvTrack struct {
@@ -88,6 +77,10 @@ func newPublisher(p *peer, st *media.Stream, ms []answerMedia) *publisher {
 	}
 	p.onRTP = pub.onRTP
 	p.onRTCP = pub.onRTCP
+	// Before the first frame: the HLS segmenter waits for the video the
+	// offer announces rather than start its first segment on the audio
+	// that usually comes first.
+	st.ExpectTracks(pub.hasVideo(), pub.hasOpus())
 	if !pub.hasOpus() {
 		return pub
 	}
@@ -238,18 +231,6 @@ func (pub *publisher) frame(t *recvTrack, ts uint32, f *media.Frame) {
 	}
 	t.lastDTS, t.hasDTS = d, true
 	f.DTS, f.PTS = d, d
-	if f.Codec.IsVideo() {
-		pub.sawVideo = true
-	} else if !pub.sawVideo && pub.hasVideo() {
-		if pub.audioSince.IsZero() {
-			pub.audioSince = pub.now
-		}
-		if pub.now.Sub(pub.audioSince) < audioWaitsForVideo {
-			f.Release()
-			return
-		}
-		pub.sawVideo = true // no video after all: audio goes on
-	}
 	f.Own()
 	if f.Codec == media.CodecOpus {
 		// The Opus as it came is the stream's second audio track (WHEP

@@ -56,7 +56,9 @@ func whipOpusToWHEP(t *testing.T, reg *media.Registry, deps Deps, br *audiobridg
 		t.Fatal(err)
 	}
 	// A reader waiting for the publisher gets its session from the start:
-	// the Opus track's config first, and no audio before the first video.
+	// the Opus track's config first, then the audio from its first packet,
+	// not held back until the first video frame (the video's first
+	// keyframe comes up to 1.2 s after the audio).
 	key := media.Key{Vhost: media.DefaultVhost, App: "live", Stream: "opus"}
 	early := reg.SubscribeWith(key, nil, media.SubscribeOptions{Track: media.TrackOpus})
 	defer early.Close()
@@ -99,6 +101,10 @@ func whipOpusToWHEP(t *testing.T, reg *media.Registry, deps Deps, br *audiobridg
 		st := reg.Lookup(key)
 		return st != nil && st.Stats().VideoFrames > 10 && st.Stats().AudioFrames > 10 && (br == nil || st.Stats().HasAudio)
 	})
+	// The offer's tracks are declared, for the HLS segmenter to wait for the video.
+	if v, au := reg.Lookup(key).ExpectedTracks(); !v || !au {
+		t.Errorf("the stream's declared tracks: video %v, audio %v; want both", v, au)
+	}
 	a := reg.Lookup(key).Stats()
 	if !a.HasOpusAudio || a.OpusAudio.Codec != media.CodecOpus || a.OpusAudio.SampleRate != 48000 {
 		t.Errorf("the stream's Opus track: %v %+v", a.HasOpusAudio, a.OpusAudio)
@@ -110,24 +116,31 @@ func whipOpusToWHEP(t *testing.T, reg *media.Registry, deps Deps, br *audiobridg
 		t.Fatalf("without the bridge the main track has audio: %+v", a.Audio)
 	}
 	{
-		ectx, ecancel := context.WithTimeout(ctx, 2*time.Second)
+		ectx, ecancel := context.WithTimeout(ctx, 5*time.Second)
 		batch := make([]media.Frame, 64)
-		n, err := early.Read(ectx, batch)
-		ecancel()
-		if err != nil || n == 0 {
-			t.Fatalf("the waiting reader: %d frames, %v", n, err)
-		}
-		if f := batch[0]; f.Codec != media.CodecOpus || !f.IsConfig() || f.Track != media.TrackOpus {
-			t.Errorf("first frame %v config %v track %d, want the Opus track's config", f.Codec, f.IsConfig(), f.Track)
-		}
-		video := false
-		for i := range batch[:n] {
-			f := &batch[i]
-			video = video || f.Codec.IsVideo()
-			if f.Codec.IsAudio() && !f.IsConfig() && !video {
-				t.Errorf("frame %d: audio before the first video frame", i)
+		seen, audioFirst, video := 0, 0, false
+		for !video {
+			n, err := early.Read(ectx, batch)
+			if err != nil {
+				ecancel()
+				t.Fatalf("the waiting reader, after %d frames: %v", seen, err)
 			}
-			f.Release()
+			for i := range batch[:n] {
+				f := &batch[i]
+				if seen == 0 && (f.Codec != media.CodecOpus || !f.IsConfig() || f.Track != media.TrackOpus) {
+					t.Errorf("first frame %v config %v track %d, want the Opus track's config", f.Codec, f.IsConfig(), f.Track)
+				}
+				seen++
+				video = video || f.Codec.IsVideo()
+				if f.Codec == media.CodecOpus && !f.IsConfig() && !video {
+					audioFirst++
+				}
+				f.Release()
+			}
+		}
+		ecancel()
+		if audioFirst == 0 {
+			t.Errorf("no Opus before the first video frame: the publisher's first audio was held back")
 		}
 	}
 	// A default reader (RTMP, FLV, TS, SRT players) never sees the Opus.
