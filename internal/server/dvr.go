@@ -82,7 +82,8 @@ func (c *dvrComponent) onPublish(st *media.Stream) {
 		defer c.wg.Done()
 		// Record logs its own errors; the stream goes on either way.
 		_ = dvr.Record(c.ctx, rd, dvr.Stream{Vhost: st.Vhost, App: st.App, Name: st.Name}, cfg,
-			dvr.Deps{Log: l, OnFile: func(f dvr.File) { c.track(f); c.s.onDVR(f) }})
+			dvr.Deps{Log: l, OnFile: func(f dvr.File) { c.track(f); c.s.onDVR(f) },
+				ExpectsVideo: func() bool { v, _ := st.ExpectedTracks(); return v }})
 	}()
 }
 

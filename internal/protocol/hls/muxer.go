@@ -33,11 +33,6 @@ const (
 	maxFreeBufs = 2
 	// maxReuseCap: larger buffers go back to the garbage collector.
 	maxReuseCap = 8 << 20
-	// videoWait is how long, in the stream's timestamps, the first segment
-	// of a stream whose publisher declared video waits for it: a first
-	// segment (and fMP4 init segment) opened on the audio that comes first
-	// would have no video. Audio alone goes on after that.
-	videoWait = 2 * time.Second
 )
 
 // segment is one media segment, in progress (Muxer.cur) or in the playlist.
@@ -320,10 +315,7 @@ type session struct {
 	tables   bool  // TS: the track set changed inside the current segment
 	newInit  bool  // fMP4: the track set changed; the next segment needs a new init
 
-	// The first segment waits for the declared video (waitVideo).
-	waitFrom    time.Duration // DTS of the first frame that waited
-	waitStarted bool
-	waitOver    bool
+	vwait media.VideoWait // the first segment waits for the declared video
 
 	// Low latency: the part in progress of cur.
 	partOff    int           // where it starts in cur.data
@@ -437,29 +429,14 @@ func (ss *session) frame(f *media.Frame) {
 }
 
 // waitVideo reports whether a frame at dts, before any video, is left out
-// of HLS because the publisher declared video (Stream.ExpectTracks) that has
-// not come yet, for up to videoWait. Other consumers of the stream get that
-// audio; only the segmenter needs the video first.
+// of HLS while the publisher's declared video has not come (media.VideoWait).
 func (ss *session) waitVideo(dts time.Duration) bool {
-	if ss.waitOver {
-		return false
+	hold, gaveUp := ss.vwait.Hold(dts, func() bool { v, _ := ss.st.ExpectedTracks(); return v })
+	if gaveUp {
+		ss.mx.logOnce("novideo", "hls: the declared video did not come, segments start with audio alone",
+			"waited", media.MaxVideoWait.String())
 	}
-	if !ss.waitStarted {
-		// Read at the first frame: the publisher declares its tracks
-		// before it writes any.
-		ss.waitStarted, ss.waitFrom = true, dts
-		if video, _ := ss.st.ExpectedTracks(); !video {
-			ss.waitOver = true
-			return false
-		}
-	}
-	if dts-ss.waitFrom < videoWait {
-		return true
-	}
-	ss.waitOver = true
-	ss.mx.logOnce("novideo", "hls: the declared video did not come, segments start with audio alone",
-		"waited", videoWait.String())
-	return false
+	return hold
 }
 
 // atcSlot is the fragment slot of dts under ATC: floor((dts+tol)/fragment),

@@ -104,7 +104,7 @@ func TestFMP4InitWaitsForDeclaredVideo(t *testing.T) {
 	}
 }
 
-// A stream that declares video that never comes: after videoWait of audio,
+// A stream that declares video that never comes: after media.MaxVideoWait of audio,
 // audio-only segments are made.
 func TestDeclaredVideoThatNeverComes(t *testing.T) {
 	useFake(t)
@@ -124,7 +124,7 @@ func TestDeclaredVideoThatNeverComes(t *testing.T) {
 	if !strings.HasPrefix(body, "TA") || strings.ContainsAny(body, "KV") {
 		t.Fatalf("audio segment %q", body)
 	}
-	if first := firstSegment(t, mx); first.start < videoWait || first.start > videoWait+30*time.Millisecond {
-		t.Fatalf("first segment at %v, want the first audio after %v", first.start, videoWait)
+	if first := firstSegment(t, mx); first.start < media.MaxVideoWait || first.start > media.MaxVideoWait+30*time.Millisecond {
+		t.Fatalf("first segment at %v, want the first audio after %v", first.start, media.MaxVideoWait)
 	}
 }

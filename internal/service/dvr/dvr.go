@@ -121,6 +121,9 @@ type Deps struct {
 	Create func(name string) (Output, error)
 	// Now is the clock for file names; nil means time.Now.
 	Now func() time.Time
+	// ExpectsVideo, when set, says whether the publisher declared video
+	// (media.Stream.ExpectTracks): the first file then waits for it.
+	ExpectsVideo func() bool
 }
 
 // errInUse reports a file another recording holds.
@@ -247,8 +250,9 @@ type recorder struct {
 	seq        int
 	meta       media.Frame // latest metadata and sequence headers, for new files
 	vcfg, acfg media.Frame
-	hasVideo   bool // the stream has video: files start at video keyframes
-	cutPending bool // start a new file at the next keyframe
+	hasVideo   bool            // the stream has video: files start at video keyframes
+	vwait      media.VideoWait // the first file waits for the declared video
+	cutPending bool            // start a new file at the next keyframe
 }
 
 func (r *recorder) releaseConfigs() {
@@ -306,6 +310,16 @@ func (r *recorder) frame(f *media.Frame) error {
 	if r.seg == nil {
 		if !start {
 			return nil
+		}
+		if !r.hasVideo {
+			hold, gaveUp := r.vwait.Hold(f.DTS, r.deps.ExpectsVideo)
+			if gaveUp {
+				r.log.Info("dvr: the declared video did not come, recording audio alone",
+					"waited", media.MaxVideoWait.String())
+			}
+			if hold {
+				return nil
+			}
 		}
 		if err := r.openSegment(f); err != nil {
 			return err

@@ -667,3 +667,53 @@ func TestClockReset(t *testing.T) {
 		}
 	}
 }
+
+// A publisher that declared video (a WHIP offer's) and whose audio comes
+// first: the file starts at the video's keyframe. Undeclared, it starts
+// with the audio, as before; declared video that never comes: audio alone
+// after media.MaxVideoWait (files start at time 0: told by their length).
+func TestDeclaredVideoWaits(t *testing.T) {
+	const audioFor = 3 * time.Second
+	audioFirst := func(videoAt time.Duration) []media.Frame {
+		frames := []media.Frame{mkFrame(media.CodecAAC, media.FlagConfig, 0, aac.BuildASC(aac.ObjectLC, 48000, 2))}
+		astep := time.Second * 1024 / 48000
+		for d := time.Duration(0); d < min(videoAt, audioFor); d += astep {
+			frames = append(frames, mkFrame(media.CodecAAC, 0, d, []byte{0x21, 0x10, 4, 5}))
+		}
+		if videoAt < audioFor {
+			frames = append(frames, mkFrame(media.CodecH264, media.FlagConfig, videoAt, h264.BuildConfig([][]byte{testSPS}, [][]byte{testPPS})))
+			frames = append(frames, mkFrame(media.CodecH264, media.FlagKey, videoAt, []byte{0, 0, 0, 4, 0x65, 1, 2, 3}))
+		}
+		return frames
+	}
+	record := func(declared bool, frames []media.Frame) (media.Frame, File) {
+		t.Helper()
+		dir := t.TempDir()
+		var files []File
+		src := &source{frames: frames, batch: 7}
+		err := Record(context.Background(), src, testStream, Config{Path: filepath.Join(dir, "a.flv")}, Deps{
+			OnFile:       func(f File) { files = append(files, f) },
+			ExpectsVideo: func() bool { return declared }})
+		if err != nil || len(files) != 1 {
+			t.Fatalf("declared %v: %v, %d files", declared, err, len(files))
+		}
+		got, _, _ := readFLV(t, files[0].Path)
+		for _, f := range got {
+			if !f.IsConfig() && f.Codec != media.CodecData {
+				return f, files[0]
+			}
+		}
+		t.Fatalf("declared %v: no media frame", declared)
+		return media.Frame{}, File{}
+	}
+	if f, _ := record(true, audioFirst(500*time.Millisecond)); f.Codec != media.CodecH264 || !f.IsKey() {
+		t.Errorf("declared video: the file starts with %v (key %v), want the video keyframe", f.Codec, f.IsKey())
+	}
+	if f, file := record(false, audioFirst(500*time.Millisecond)); f.Codec != media.CodecAAC || !near(file.Duration, 500*time.Millisecond) {
+		t.Errorf("undeclared: the file starts with %v and lasts %v, want the audio from 0 (500ms)", f.Codec, file.Duration)
+	}
+	if f, file := record(true, audioFirst(time.Hour)); f.Codec != media.CodecAAC || !near(file.Duration, audioFor-media.MaxVideoWait) {
+		t.Errorf("declared video that never comes: the file starts with %v and lasts %v, want the audio after %v (%v)",
+			f.Codec, file.Duration, media.MaxVideoWait, audioFor-media.MaxVideoWait)
+	}
+}
