@@ -130,8 +130,9 @@ func (s *Server) Listen(addr string) (net.Addr, error) {
 		return nil, err
 	}
 	s.ln = ln
+	// Debug: a start that fails on a later listener says only that.
 	rcv, snd := ln.Buffers()
-	s.log.Info("srt: UDP socket buffers", "want", udpBuffer, "rcvbuf", rcv, "sndbuf", snd)
+	s.log.Debug("srt: UDP socket buffers", "want", udpBuffer, "rcvbuf", rcv, "sndbuf", snd)
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
