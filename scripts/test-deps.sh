@@ -42,6 +42,7 @@ openssl                     cmd:openssl
 python3-prometheus-client   file:/usr/lib/python3/dist-packages/prometheus_client/parser.py
 vlc-bin                     cmd:cvlc
 vlc-plugin-base             file:/usr/lib/x86_64-linux-gnu/vlc/plugins/access/liblive555_plugin.so
+vlc-plugin-access-extra     file:/usr/lib/x86_64-linux-gnu/vlc/plugins/access/libaccess_srt_plugin.so
 '
 
 present() { # present PKG PROOF...

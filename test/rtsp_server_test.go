@@ -97,8 +97,7 @@ func TestRTSPPlayVLC(t *testing.T) {
 	}
 	t.Parallel()
 	s, name := liveServer(t)
-	dir := t.TempDir()
-	_ = os.Chmod(dir, 0o777)
+	dir := vlcDir(t)
 	out := filepath.Join(dir, "out.ts")
 	args := []string{"--no-one-instance", "-I", "dummy", "--play-and-exit", "--run-time", "5", s.rtspURL(name),
 		"--sout", "#std{access=file,mux=ts,dst=" + out + "}"}
@@ -114,6 +113,19 @@ func TestRTSPPlayVLC(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	checkAV(t, "vlc", ffprobe(t, ctx, out, "-count_frames"), 60)
+}
+
+// vlcDir returns a folder VLC can write to when it runs as nobody (it
+// refuses root): t.TempDir's parent is the test's own, closed to others.
+func vlcDir(t *testing.T) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "srs-lite-vlc-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = os.RemoveAll(dir) })
+	_ = os.Chmod(dir, 0o777)
+	return dir
 }
 
 // TestRTSPPublish: ffmpeg publishes over RTSP (TCP and UDP); the stream
