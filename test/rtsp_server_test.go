@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
@@ -91,41 +90,15 @@ func TestRTSPPlayGStreamer(t *testing.T) {
 // module (its RTSP client): the test skips there, saying so.
 func TestRTSPPlayVLC(t *testing.T) {
 	needTools(t, "ffmpeg", "ffprobe", "cvlc")
-	plugins, _ := filepath.Glob("/usr/lib/*/vlc/plugins/access/liblive555_plugin.so")
-	if len(plugins) == 0 {
+	if !vlcPlugin("liblive555_plugin.so") {
 		t.Skip("SKIP: this VLC has no live555 module (Debian builds VLC without it): it cannot play rtsp://")
 	}
 	t.Parallel()
 	s, name := liveServer(t)
-	dir := vlcDir(t)
-	out := filepath.Join(dir, "out.ts")
-	args := []string{"--no-one-instance", "-I", "dummy", "--play-and-exit", "--run-time", "5", s.rtspURL(name),
-		"--sout", "#std{access=file,mux=ts,dst=" + out + "}"}
-	cmd := exec.Command("cvlc", args...)
-	if os.Geteuid() == 0 { // VLC refuses root: run it as nobody
-		cmd = exec.Command("setpriv", append([]string{"--reuid=65534", "--regid=65534", "--clear-groups",
-			"env", "HOME=" + dir, "cvlc"}, args...)...)
-	}
-	b, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("cvlc: %v\n%s", err, tail(string(b), 20))
-	}
+	out := runVLC(t, s.rtspURL(name))
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	checkAV(t, "vlc", ffprobe(t, ctx, out, "-count_frames"), 60)
-}
-
-// vlcDir returns a folder VLC can write to when it runs as nobody (it
-// refuses root): t.TempDir's parent is the test's own, closed to others.
-func vlcDir(t *testing.T) string {
-	t.Helper()
-	dir, err := os.MkdirTemp("", "srs-lite-vlc-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = os.RemoveAll(dir) })
-	_ = os.Chmod(dir, 0o777)
-	return dir
 }
 
 // TestRTSPPublish: ffmpeg publishes over RTSP (TCP and UDP); the stream
