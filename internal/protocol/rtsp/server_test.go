@@ -180,7 +180,9 @@ func publishSession() []byte {
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "ANNOUNCE rtsp://h/live/p RTSP/1.0\r\nCSeq: 1\r\nContent-Type: application/sdp\r\nContent-Length: %d\r\n\r\n%s", len(sdp), sdp)
 	b.WriteString("SETUP rtsp://h/live/p/streamid=0 RTSP/1.0\r\nCSeq: 2\r\nTransport: RTP/AVP/TCP;unicast;interleaved=0-1;mode=record\r\n\r\n")
-	b.WriteString("RECORD rtsp://h/live/p RTSP/1.0\r\nCSeq: 3\r\nSession: x\r\n\r\n")
+	// No Session header: the id is random, and a wrong one is refused (454)
+	// before the publish this session is meant to reach.
+	b.WriteString("RECORD rtsp://h/live/p RTSP/1.0\r\nCSeq: 3\r\n\r\n")
 	pkt := []byte{0x80, 0xe0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1}
 	pkt = append(pkt, 0x18, 0, byte(len(srvSPS)))
 	pkt = append(pkt, srvSPS...)
@@ -213,6 +215,24 @@ func FuzzRTSPServerRequest(f *testing.F) {
 
 func TestServeBytesPublish(t *testing.T) {
 	serveBytes(publishSession()) // the fuzz seed runs through: no panic
+}
+
+// A publisher's RECORD declares the SDP's tracks that were set up to the
+// stream (media.Stream.ExpectTracks): here video only.
+func TestPublishDeclaresTracks(t *testing.T) {
+	reg := media.NewRegistry(nil)
+	var st *media.Stream
+	reg.OnPublish(func(s *media.Stream) { st = s })
+	s, _ := NewServer(ServerConfig{WaitPublisher: -1, WaitConfig: time.Millisecond}, ServerDeps{Registry: reg})
+	c := s.newConn(&discardConn{r: bytes.NewReader(publishSession())})
+	c.serve()
+	s.Close()
+	if st == nil {
+		t.Fatal("no publish")
+	}
+	if video, audio := st.ExpectedTracks(); !video || audio {
+		t.Errorf("declared video %v audio %v, want the SDP's video only", video, audio)
+	}
 }
 
 // viewerFixture is a viewer over TCP of an H.264+AAC stream: a player on a

@@ -212,11 +212,17 @@ func (c *srvConn) record(m *Message) {
 	p.st, p.recorded = st, true
 	p.mu.Unlock()
 	var codecs []string
+	var video, audio bool
 	for _, t := range p.tracks {
 		if t.setup {
 			codecs = append(codecs, t.format.Encoding)
+			video = video || t.kind == "video"
+			audio = audio || t.kind == "audio"
 		}
 	}
+	// The SDP says which tracks come: HLS and DVR wait for the video of a
+	// camera whose audio comes first (parameter sets in-band).
+	st.ExpectTracks(video, audio)
 	c.log.Info("rtsp: publish", "stream", c.key.String(), "tracks", strings.Join(codecs, ","), "tcp", p.tracks[0].tcp)
 	_ = c.respond(m, 200, "OK", nil, nil)
 }
