@@ -477,11 +477,18 @@ func TestServerStates(t *testing.T) {
 // framePub collects what a Source publishes.
 type framePub struct {
 	mu           sync.Mutex
+	declared     [2]bool // ExpectTracks: video, audio
 	video, audio int
 	vcfg, acfg   bool
 	keys         int
 	lastV, lastA time.Duration
 	backwards    bool
+}
+
+func (p *framePub) ExpectTracks(video, audio bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.declared = [2]bool{video, audio}
 }
 
 func (p *framePub) Write(f *media.Frame) error {
@@ -571,7 +578,8 @@ func TestServerToOwnClient(t *testing.T) {
 			_ = src.Run(ctx, pub)
 			pub.mu.Lock()
 			defer pub.mu.Unlock()
-			if !pub.vcfg || !pub.acfg || pub.keys < 2 || pub.video < 40 || pub.audio < 80 || pub.backwards {
+			if !pub.vcfg || !pub.acfg || pub.keys < 2 || pub.video < 40 || pub.audio < 80 || pub.backwards ||
+				pub.declared != [2]bool{true, true} {
 				t.Errorf("%s: %+v", tr, pub)
 			}
 		})

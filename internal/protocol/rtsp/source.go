@@ -69,6 +69,13 @@ type Publisher interface {
 	Write(f *media.Frame) error
 }
 
+// TrackDeclarer is a Publisher that can be told, before the first frame,
+// which tracks the camera will send (media.Stream.ExpectTracks): HLS and
+// DVR then wait for the video of a camera whose audio comes first.
+type TrackDeclarer interface {
+	ExpectTracks(video, audio bool)
+}
+
 // Errors of a session.
 var (
 	// ErrNoMedia reports that the camera sent no media for Config.Timeout.
@@ -242,6 +249,14 @@ func (s *Source) session(ctx context.Context, pub Publisher, tcp bool) error {
 	}
 	if err := ss.setup(ctx); err != nil {
 		return err
+	}
+	if d, ok := pub.(TrackDeclarer); ok {
+		var video, audio bool
+		for _, t := range ss.tr {
+			video = video || t.kind == "video"
+			audio = audio || t.kind == "audio"
+		}
+		d.ExpectTracks(video, audio)
 	}
 	if err := ss.play(ctx); err != nil {
 		return err

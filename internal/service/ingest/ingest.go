@@ -66,6 +66,10 @@ type Publisher interface {
 	Write(f *media.Frame) error
 }
 
+// A Publisher also takes ExpectTracks(video, audio bool): a source that
+// knows its tracks before its first frame (an RTSP camera's SDP) says so,
+// and the stream declares them (media.Stream.ExpectTracks).
+
 // Source is a pull source. Run plays one session into pub until ctx is done
 // or the session fails, and returns why it ended. The supervisor calls Run
 // again to reconnect; a source may keep what it learned between runs.
@@ -588,6 +592,18 @@ type publisher struct {
 	kick      context.CancelFunc
 	kicked    atomic.Bool
 	audioInfo bool
+	// The tracks the source declared (ExpectTracks), for the stream.
+	declared                 bool
+	expectVideo, expectAudio bool
+}
+
+// ExpectTracks takes the tracks a source says it will send (an RTSP
+// camera's SDP) to the stream, before its first frame.
+func (p *publisher) ExpectTracks(video, audio bool) {
+	p.declared, p.expectVideo, p.expectAudio = true, video, audio
+	if p.st != nil {
+		p.st.ExpectTracks(video, audio)
+	}
 }
 
 // Write implements Publisher.
@@ -634,6 +650,9 @@ func (p *publisher) open() error {
 		return fmt.Errorf("ingest %s: publish %s/%s: %w", c.Name, c.App, c.Stream, err)
 	}
 	p.st = st
+	if p.declared {
+		st.ExpectTracks(p.expectVideo, p.expectAudio)
+	}
 	if cl := in.m.deps.Clients; cl != nil {
 		host := ""
 		if u, err := url.Parse(c.Input); err == nil {

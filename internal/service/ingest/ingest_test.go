@@ -17,12 +17,14 @@ import (
 )
 
 // fakeSource writes a config frame and keyframes until ctx is done, or
-// fails after n frames when fail is set.
+// fails after n frames when fail is set; with declare, it first says it
+// sends video only (as an RTSP camera's SDP does).
 type fakeSource struct {
-	runs   atomic.Int32
-	active atomic.Int32
-	fail   error // returned after frames
-	frames int
+	runs    atomic.Int32
+	active  atomic.Int32
+	fail    error // returned after frames
+	frames  int
+	declare bool
 }
 
 // An H.264 SPS/PPS of a 320x240 stream, from the GStreamer camera.
@@ -35,6 +37,9 @@ func (s *fakeSource) Run(ctx context.Context, pub Publisher) error {
 	s.runs.Add(1)
 	s.active.Add(1)
 	defer s.active.Add(-1)
+	if d, ok := pub.(interface{ ExpectTracks(video, audio bool) }); ok && s.declare {
+		d.ExpectTracks(true, false)
+	}
 	cfg := media.Frame{Codec: media.CodecH264, Flags: media.FlagConfig,
 		Payload: h264.BuildConfig([][]byte{testSPS}, [][]byte{testPPS})}
 	if err := pub.Write(&cfg); err != nil {
@@ -99,7 +104,7 @@ func state(m *Manager, name string) Status {
 }
 
 func TestPublishes(t *testing.T) {
-	src := &fakeSource{}
+	src := &fakeSource{declare: true}
 	m, reg, clients := newTestManager(t, src, nil)
 	rd := reg.Subscribe(media.Key{Vhost: "__defaultVhost__", App: "live", Stream: "cam"}, nil)
 	defer rd.Close()
@@ -122,6 +127,9 @@ func TestPublishes(t *testing.T) {
 	st := reg.Lookup(media.Key{Vhost: "__defaultVhost__", App: "live", Stream: "cam"}).Stats()
 	if !st.HasVideo || st.Video.Width != 320 || st.Video.Codec != media.CodecH264 {
 		t.Errorf("video info %+v", st.Video)
+	}
+	if v, a := reg.Lookup(media.Key{Vhost: "__defaultVhost__", App: "live", Stream: "cam"}).ExpectedTracks(); !v || a {
+		t.Errorf("declared tracks video %v audio %v, want the source's video only", v, a)
 	}
 	cl := clients.List()
 	if len(cl) != 1 || cl[0].Proto != "ingest" || !cl[0].Publisher() || cl[0].Stream != "cam" {
