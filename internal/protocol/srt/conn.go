@@ -493,20 +493,26 @@ func (c *Conn) WriteStream(p []byte, size int, hold time.Duration) (int, error) 
 		c.tail = append(c.tail[:0], b...)
 		c.tailDue = now + hold
 	}
-	if len(c.tail) > 0 && (hold <= 0 || now >= c.tailDue) {
-		c.queueLocked(c.tail, now)
-		c.tail = c.tail[:0]
-	}
+	c.queueTailLocked(now, hold <= 0)
 	c.flushLocked(now)
 	return len(p), nil
 }
 
-// sendTailLocked queues the packet WriteStream kept back, once its time
-// has come (or at once: Close).
+// queueTailLocked queues the packet WriteStream kept back once its time has
+// come, or at once (force), and reports whether it did.
+func (c *Conn) queueTailLocked(now time.Duration, force bool) bool {
+	if len(c.tail) == 0 || !force && now < c.tailDue {
+		return false
+	}
+	c.queueLocked(c.tail, now)
+	c.tail = c.tail[:0]
+	return true
+}
+
+// sendTailLocked sends the packet WriteStream kept back, once its time has
+// come (or at once: Close).
 func (c *Conn) sendTailLocked(now time.Duration, force bool) {
-	if len(c.tail) > 0 && (force || now >= c.tailDue) {
-		c.queueLocked(c.tail, now)
-		c.tail = c.tail[:0]
+	if c.queueTailLocked(now, force) {
 		c.flushLocked(now)
 	}
 }

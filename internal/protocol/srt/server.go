@@ -734,8 +734,8 @@ type tsPlayer struct {
 	log        *slog.Logger
 }
 
-// write muxes frames and sends them; a short last payload waits up to one
-// timer tick (10 ms) for the next frame's bytes. It releases the frames.
+// write muxes frames and sends them; a short last payload may wait for the
+// next frame's bytes (see the hold below). It releases the frames.
 func (p *tsPlayer) write(frames []media.Frame) error {
 	defer func() {
 		for i := range frames {
