@@ -14,10 +14,9 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/srs-lite/srs-lite/internal/dgram"
-
 	pionrtp "github.com/pion/rtp"
 
+	"github.com/srs-lite/srs-lite/internal/dgram"
 	"github.com/srs-lite/srs-lite/internal/format/codec/aac"
 	"github.com/srs-lite/srs-lite/internal/format/rtp"
 	"github.com/srs-lite/srs-lite/internal/media"

@@ -56,7 +56,10 @@ type fatalError struct{ err error }
 func (e *fatalError) Error() string { return e.err.Error() }
 func (e *fatalError) Unwrap() error { return e.err }
 
-// Publisher takes a source's frames into the ingest's output stream.
+// Publisher takes a source's frames into the ingest's output stream. The
+// ingest's also takes ExpectTracks(video, audio bool): a source that knows
+// its tracks before its first frame (an RTSP camera's SDP) declares them to
+// the stream (media.Stream.ExpectTracks).
 type Publisher interface {
 	// Write publishes one frame. A frame whose payload is not pooled
 	// (scratch memory of the source) is copied; a pooled one is handed
@@ -65,10 +68,6 @@ type Publisher interface {
 	// must stop and return it.
 	Write(f *media.Frame) error
 }
-
-// A Publisher also takes ExpectTracks(video, audio bool): a source that
-// knows its tracks before its first frame (an RTSP camera's SDP) says so,
-// and the stream declares them (media.Stream.ExpectTracks).
 
 // Source is a pull source. Run plays one session into pub until ctx is done
 // or the session fails, and returns why it ended. The supervisor calls Run
@@ -592,15 +591,15 @@ type publisher struct {
 	kick      context.CancelFunc
 	kicked    atomic.Bool
 	audioInfo bool
-	// The tracks the source declared (ExpectTracks), for the stream.
-	declared                 bool
+	// The tracks the source declared (ExpectTracks), for the stream; none
+	// declared is what a new publish starts with.
 	expectVideo, expectAudio bool
 }
 
 // ExpectTracks takes the tracks a source says it will send (an RTSP
 // camera's SDP) to the stream, before its first frame.
 func (p *publisher) ExpectTracks(video, audio bool) {
-	p.declared, p.expectVideo, p.expectAudio = true, video, audio
+	p.expectVideo, p.expectAudio = video, audio
 	if p.st != nil {
 		p.st.ExpectTracks(video, audio)
 	}
@@ -650,9 +649,7 @@ func (p *publisher) open() error {
 		return fmt.Errorf("ingest %s: publish %s/%s: %w", c.Name, c.App, c.Stream, err)
 	}
 	p.st = st
-	if p.declared {
-		st.ExpectTracks(p.expectVideo, p.expectAudio)
-	}
+	st.ExpectTracks(p.expectVideo, p.expectAudio)
 	if cl := in.m.deps.Clients; cl != nil {
 		host := ""
 		if u, err := url.Parse(c.Input); err == nil {

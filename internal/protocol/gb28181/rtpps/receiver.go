@@ -22,10 +22,9 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/srs-lite/srs-lite/internal/dgram"
-
 	"github.com/pion/rtp"
 
+	"github.com/srs-lite/srs-lite/internal/dgram"
 	"github.com/srs-lite/srs-lite/internal/format/ps"
 	rtpfmt "github.com/srs-lite/srs-lite/internal/format/rtp"
 	"github.com/srs-lite/srs-lite/internal/media"
