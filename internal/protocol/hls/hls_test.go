@@ -54,6 +54,13 @@ func testRegistry() *media.Registry {
 	})
 }
 
+// write writes f with payload p (copied) and PTS = DTS.
+func write(st *media.Stream, f media.Frame, p []byte) {
+	f.Payload, f.PTS = p, f.DTS
+	f.Own()
+	st.Write(&f)
+}
+
 // feed writes seconds of media to st: video at 25 fps with a keyframe every
 // gop frames (no video when gop is 0) and AAC every 1024/44100 s, starting
 // at base.

@@ -39,16 +39,10 @@ func TestFMP4CarriesOpusTrack(t *testing.T) {
 	ts := reg.SubscribeInternal(k, nil) // what TS-HLS (and RTMP...) read
 	defer ts.Close()
 
-	write := func(f media.Frame, p []byte) {
-		f.Payload = p
-		f.PTS = f.DTS
-		f.Own()
-		st.Write(&f)
-	}
-	write(media.Frame{Codec: media.CodecOpus, Flags: media.FlagConfig, Track: media.TrackOpus},
+	write(st, media.Frame{Codec: media.CodecOpus, Flags: media.FlagConfig, Track: media.TrackOpus},
 		[]byte("OpusHead\x01\x02\x00\x00\x80\xbb\x00\x00\x00\x00\x00"))
-	write(media.Frame{Codec: media.CodecH264, Flags: media.FlagConfig}, h264.BuildConfig([][]byte{opusSPS}, [][]byte{opusPPS}))
-	write(media.Frame{Codec: media.CodecAAC, Flags: media.FlagConfig}, []byte{0x11, 0x90}) // AAC-LC 48 kHz stereo
+	write(st, media.Frame{Codec: media.CodecH264, Flags: media.FlagConfig}, h264.BuildConfig([][]byte{opusSPS}, [][]byte{opusPPS}))
+	write(st, media.Frame{Codec: media.CodecAAC, Flags: media.FlagConfig}, []byte{0x11, 0x90}) // AAC-LC 48 kHz stereo
 	var opus int
 	for i := 0; i < 3500/20; i++ { // 3.5 s: 3 segments of a 1 s GOP, then one in progress
 		d := time.Duration(i) * 20 * time.Millisecond
@@ -57,12 +51,12 @@ func TestFMP4CarriesOpusTrack(t *testing.T) {
 			if i%50 == 0 {
 				fl = media.FlagKey
 			}
-			write(media.Frame{Codec: media.CodecH264, Flags: fl, DTS: d}, []byte{0, 0, 0, 2, 0x65, 0x88})
+			write(st, media.Frame{Codec: media.CodecH264, Flags: fl, DTS: d}, []byte{0, 0, 0, 2, 0x65, 0x88})
 		}
-		write(media.Frame{Codec: media.CodecOpus, Track: media.TrackOpus, DTS: d}, []byte{0xfc, 0xff, 0xfe})
+		write(st, media.Frame{Codec: media.CodecOpus, Track: media.TrackOpus, DTS: d}, []byte{0xfc, 0xff, 0xfe})
 		opus++
 		if i%2 == 1 {
-			write(media.Frame{Codec: media.CodecAAC, DTS: d}, []byte{0x21, 0x10})
+			write(st, media.Frame{Codec: media.CodecAAC, DTS: d}, []byte{0x21, 0x10})
 		}
 	}
 	waitFor(t, "3 segments", func() bool {

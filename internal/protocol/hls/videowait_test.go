@@ -20,12 +20,6 @@ func audioFirst(st *media.Stream, until time.Duration, acfg, aac []byte) {
 	}
 }
 
-func write(st *media.Stream, f media.Frame, p []byte) {
-	f.Payload, f.PTS = p, f.DTS
-	f.Own()
-	st.Write(&f)
-}
-
 func firstSegment(t *testing.T, mx *Muxer) *segment {
 	t.Helper()
 	mx.mu.Lock()
