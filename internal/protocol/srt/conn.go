@@ -159,7 +159,7 @@ type Stats struct {
 	PktRecv          uint64        // data packets received and kept
 	PktRecvRetrans   uint64        // retransmitted packets that filled a hole
 	PktLoss          uint64        // packets found missing (NAKed)
-	PktRecvDrop      uint64        // packets given up as too late at the receiver (§4.6)
+	PktRecvDrop      uint64        // packets given up as too late at the receiver (§4.6), not the holes left at the peer's shutdown
 	PktRecvDup       uint64        // duplicates and packets behind the delivery point
 	PktRecvUndecrypt uint64        // packets that could not be decrypted
 	KMRefreshes      uint64        // key material updates received (§6.1.5)
@@ -417,7 +417,11 @@ func (c *Conn) popLocked(now time.Duration, b []byte) (n int, wait time.Duration
 				return 0, at - now, false
 			}
 		}
-		c.st.PktRecvDrop += uint64(seqDiff(next, r.base))
+		// After the peer's shutdown a hole is a loss its sender left
+		// unrepaired (counted in PktLoss), not a too-late drop.
+		if !r.peerEOF {
+			c.st.PktRecvDrop += uint64(seqDiff(next, r.base))
+		}
 		r.loss.removeBefore(next)
 		r.base = next
 		if seqLess(r.ackSeq, next) {
