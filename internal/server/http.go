@@ -6,7 +6,6 @@ import (
 	"net"
 	"net/http"
 	"sync"
-	"time"
 
 	"github.com/srs-lite/srs-lite/internal/config"
 )
@@ -23,7 +22,16 @@ type httpComponent struct {
 	plain, tls httpPorts
 
 	mu      sync.Mutex
-	servers []*http.Server
+	servers []httpServer
+}
+
+// httpServer serves HTTP on a listener: net/http's Server in the full
+// build (TLS, HTTP/2), http1's in the tiny one (net/http's links crypto/tls
+// even when no TLS is served).
+type httpServer interface {
+	Serve(net.Listener) error
+	Shutdown(context.Context) error
+	Close() error
 }
 
 // httpPorts are the API's and the HTTP server's listeners of one kind,
@@ -106,16 +114,10 @@ func newHTTP(s *Server) (component, error) {
 // serve serves h on ln; over TLS (the certificate of the tls component),
 // with HTTP/2 when the build has it (not the tiny profile).
 func (c *httpComponent) serve(ln net.Listener, h http.Handler, tls bool) {
-	hs := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second,
-		BaseContext: func(net.Listener) context.Context { return c.s.baseCtx },
-		ErrorLog:    slog.NewLogLogger(c.s.log.Handler(), slog.LevelDebug)}
+	hs := c.s.newHTTPServer(h, tls, slog.NewLogLogger(c.s.log.Handler(), slog.LevelDebug))
 	c.mu.Lock()
 	c.servers = append(c.servers, hs)
 	c.mu.Unlock()
-	if tls {
-		c.s.serveHTTPS(hs, ln)
-		return
-	}
 	_ = hs.Serve(ln)
 }
 

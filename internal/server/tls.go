@@ -5,9 +5,11 @@ package server
 import (
 	"context"
 	"crypto/tls"
+	"log"
 	"net"
 	"net/http"
 	"path/filepath"
+	"time"
 
 	"github.com/srs-lite/srs-lite/internal/buildinfo"
 	"github.com/srs-lite/srs-lite/internal/config"
@@ -50,13 +52,23 @@ func (s *Server) tlsConfig() *tls.Config {
 	return find[*tlsComponent](s).store.ServerConfig()
 }
 
-// serveHTTPS serves hs on ln over TLS; ServeTLS adds "h2" to the ALPN
-// protocols when net/http has its HTTP/2, and the certificate comes from
-// GetCertificate.
-func (s *Server) serveHTTPS(hs *http.Server, ln net.Listener) {
-	hs.TLSConfig = s.tlsConfig()
-	_ = hs.ServeTLS(ln, "", "")
+// newHTTPServer is net/http's server of h, with the TLS config of the
+// listeners when tls: ServeTLS adds "h2" to the ALPN protocols when
+// net/http has its HTTP/2, and the certificate comes from GetCertificate.
+func (s *Server) newHTTPServer(h http.Handler, tls bool, errLog *log.Logger) httpServer {
+	hs := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second,
+		BaseContext: func(net.Listener) context.Context { return s.baseCtx }, ErrorLog: errLog}
+	if tls {
+		hs.TLSConfig = s.tlsConfig()
+		return httpsServer{hs}
+	}
+	return hs
 }
+
+// httpsServer serves TLS on the listeners given to Serve.
+type httpsServer struct{ *http.Server }
+
+func (hs httpsServer) Serve(ln net.Listener) error { return hs.ServeTLS(ln, "", "") }
 
 // tlsListener is ln with a TLS server handshake on each connection's first
 // read.
