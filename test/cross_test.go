@@ -9,7 +9,9 @@ package test
 import (
 	"context"
 	"fmt"
+	"io"
 	"math"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -278,4 +280,91 @@ func guestRSSKiB(pid int) int64 {
 		}
 	}
 	return sum
+}
+
+// TestCrossTinyServes: the tiny profile serves and calls HTTP with its own
+// HTTP/1.1 (internal/http1, not net/http's server and client, which link
+// TLS): under qemu, ffprobe plays HTTP-FLV and HLS from the mipsle tiny
+// binary, the API answers, and the hooks reach a net/http server (one
+// refusing a player), with SRS's fields.
+func TestCrossTinyServes(t *testing.T) {
+	needTools(t, "ffmpeg", "ffprobe")
+	dir := crossDir(t)
+	qemu := needQemu(t, "qemu-mipsel-static")
+	bin := crossBin(t, dir, "srs-lite-linux-mipsle-tiny")
+	rec, hook := startHookServer(t, denyBad)
+	conf := filepath.Join(t.TempDir(), "srs-lite.toml")
+	body := fmt.Sprintf(`[server]
+grace = "1s"
+[rtmp]
+listen = "127.0.0.1:0"
+[http_api]
+listen = "127.0.0.1:0"
+[http_server]
+listen = "127.0.0.1:0"
+[[vhost]]
+name = "__defaultVhost__"
+[vhost.hls]
+fragment = "1s"
+[vhost.hooks]
+on_publish = %s
+on_play = %s
+on_hls = %s
+`, hook, hook, hook)
+	if err := os.WriteFile(conf, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s := launch(t, exec.Command(qemu, bin, "-c", conf), conf, bin+" under "+qemu, 30*time.Second)
+	name := streamName()
+	s.publish(t, name, true)
+	s.waitPublishing(t, name)
+	if e := rec.wait(t, "on_publish", name); e.App != "live" || e.IP != "127.0.0.1" || e.ClientID == "" {
+		t.Errorf("on_publish %+v", e)
+	}
+	rec.wait(t, "on_hls", name)
+
+	hls := "http://" + s.http + "/live/" + name + ".m3u8"
+	for _, url := range []string{s.flvURL(name), hls} {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		p := ffprobe(t, ctx, url, "-count_packets", "-read_intervals", "%+2")
+		cancel()
+		video := 0
+		for _, st := range p.Streams {
+			if st.CodecType == "video" && st.CodecName == "h264" && st.Width == 640 {
+				video, _ = strconv.Atoi(st.NbReadPackets)
+			}
+		}
+		if video < 30 {
+			t.Errorf("%s: %d video packets in 2 s, want 30+ of h264 640x360: %+v", url, video, p.Streams)
+		}
+	}
+	if e := rec.wait(t, "on_play", name); e.App != "live" {
+		t.Errorf("on_play %+v", e)
+	}
+	// A player the hook refuses gets no stream.
+	res, err := http.Get(s.flvURL(name) + "?token=bad")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode == http.StatusOK {
+		t.Errorf("a player refused by on_play: %s", res.Status)
+	}
+	// The API's reads and a write.
+	var v struct {
+		Code int `json:"code"`
+	}
+	s.getJSON(t, "/api/v1/versions", &v)
+	if v.Code != 0 {
+		t.Errorf("/api/v1/versions: code %d", v.Code)
+	}
+	res, err = http.Post("http://"+s.api+"/api/v1/raw?rpc=reload", "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != 200 || !strings.Contains(string(b), `"code":0`) {
+		t.Errorf("reload: %s %s", res.Status, b)
+	}
 }
