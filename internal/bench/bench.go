@@ -20,10 +20,12 @@ import (
 	"fmt"
 	"io"
 	"net/url"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/srs-lite/srs-lite/internal/format/flv"
@@ -121,6 +123,18 @@ type Result struct {
 	Stalls     int64    `json:"stalls"`
 	Errors     []string `json:"errors"` // the first few distinct error messages
 	DurationMs int64    `json:"duration_ms"`
+	// CPUPercent is the CPU time the bench process itself used over the
+	// run, in % of one core, out of CPUs cores (GOMAXPROCS): a bench at
+	// its limit connects fewer players than the server could take.
+	CPUPercent float64 `json:"cpu_percent"`
+	CPUs       int     `json:"cpus"`
+}
+
+// BenchBound reports whether players are missing while the bench used
+// 90% or more of the CPU it may use: then the bench, not the server, may
+// be what held them back.
+func (r *Result) BenchBound() bool {
+	return r.Connected < r.Players && r.CPUs > 0 && r.CPUPercent >= 90*float64(r.CPUs)
 }
 
 // OK reports whether every player connected and none failed.
@@ -170,6 +184,7 @@ func Run(ctx context.Context, c Config, p Player) (Result, error) {
 		return Result{}, fmt.Errorf("bench: %d players for %v, ramp %v: %w", c.Players, c.Duration, c.Ramp, ErrConfig)
 	}
 	r := &run{cfg: c, gap: c.StallGap, play: p, start: time.Now(), players: make([]player, c.Players)}
+	cpu0 := processCPU()
 	if r.gap <= 0 {
 		r.gap = StallGap
 	}
@@ -207,6 +222,10 @@ func Run(ctx context.Context, c Config, p Player) (Result, error) {
 		r.checkStall(&r.players[i], stop)
 	}
 	res := r.result(stop, nil)
+	if wall := time.Since(r.start); wall > 0 {
+		res.CPUPercent = 100 * float64(processCPU()-cpu0) / float64(wall)
+	}
+	res.CPUs = runtime.GOMAXPROCS(0)
 	if c.Progress != nil {
 		r.printProgress(&res, stop, 0, 0)
 		if c.Terminal {
@@ -507,4 +526,13 @@ func PlayerFor(rawURL string, conns int, players map[string]Player) (Player, err
 		return NewHTTPPlayer(conns), nil
 	}
 	return nil, fmt.Errorf("bench: %q: %w", u.Scheme, ErrScheme)
+}
+
+// processCPU is the CPU time (user and system) this process has used.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

@@ -71,6 +71,9 @@ func TestMainHTTP(t *testing.T) {
 	if res.Players != 20 || res.Connected != 20 || res.Failed != 0 {
 		t.Errorf("players %d connected %d failed %d, want 20 20 0", res.Players, res.Connected, res.Failed)
 	}
+	if res.CPUs < 1 || res.CPUPercent <= 0 || res.BenchBound() {
+		t.Errorf("bench cpu %.1f%% of %d, bench-bound %v: want its CPU measured, not bound", res.CPUPercent, res.CPUs, res.BenchBound())
+	}
 	if res.TTFF.Count != 20 || res.TTFF.Max > 1000 || res.TTFF.P50 > res.TTFF.P95 || res.TTFF.P95 > res.TTFF.Max {
 		t.Errorf("ttff %+v", res.TTFF)
 	}
@@ -307,6 +310,26 @@ func TestMainUsage(t *testing.T) {
 				t.Errorf("output misses %q:\n%s", tt.text, out)
 			}
 		})
+	}
+}
+
+// TestBenchBound: players missing while the bench used all its CPU are
+// said to be the bench's limit; missing players with CPU to spare are not.
+func TestBenchBound(t *testing.T) {
+	for _, c := range []struct {
+		res  Result
+		note bool
+	}{
+		{Result{Players: 100, Connected: 60, CPUPercent: 97, CPUs: 1}, true},
+		{Result{Players: 100, Connected: 60, CPUPercent: 97, CPUs: 2}, false},
+		{Result{Players: 100, Connected: 100, CPUPercent: 100, CPUs: 1}, false},
+		{Result{Players: 100, Connected: 60, CPUPercent: 30, CPUs: 1}, false},
+	} {
+		var b strings.Builder
+		writeTable(&b, &Config{URL: "rtmp://x/live/s"}, &c.res)
+		if got := strings.Contains(b.String(), "the bench may be the limit"); got != c.note || c.res.BenchBound() != c.note {
+			t.Errorf("%+v: note %v, want %v:\n%s", c.res, got, c.note, b.String())
+		}
 	}
 }
 

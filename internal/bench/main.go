@@ -147,12 +147,18 @@ func writeTable(w io.Writer, c *Config, res *Result) {
 	fmt.Fprintf(&b, "  %-10s %d\n", "frames", res.Frames)
 	fmt.Fprintf(&b, "  %-10s p50 %d ms, p95 %d ms, max %d ms (%d players)\n", "ttff", res.TTFF.P50, res.TTFF.P95, res.TTFF.Max, res.TTFF.Count)
 	fmt.Fprintf(&b, "  %-10s %d\n", "stalls", res.Stalls)
+	fmt.Fprintf(&b, "  %-10s %.0f%% of a core, %d usable (GOMAXPROCS)\n", "bench cpu", res.CPUPercent, res.CPUs)
 	for i, e := range res.Errors {
 		label := ""
 		if i == 0 {
 			label = "errors"
 		}
 		fmt.Fprintf(&b, "  %-10s %s\n", label, e)
+	}
+	if res.BenchBound() {
+		fmt.Fprintf(&b, "  %-10s %d players never connected while the bench used %.0f%% of its %d CPU(s):\n"+
+			"  %-10s the bench may be the limit, not the server: split the players over more bench processes or CPUs\n",
+			"note", res.Players-res.Connected, res.CPUPercent, res.CPUs, "")
 	}
 	result := "ok"
 	if !res.OK() {
