@@ -111,8 +111,8 @@ password = "s3cret-pass"
 token = "0123456789abcdef"
 read = true
 [ota]
-url = "https://example.com/c.toml"
-sha256_url = "https://example.com/c.toml.sha256"
+url = "http://example.com/c.toml"
+sha256_url = "http://example.com/c.toml.sha256"
 interval = "1h"
 health_grace = "500ms"
 health_url = "http://127.0.0.1:8080/live/cam.m3u8"

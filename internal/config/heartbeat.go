@@ -1,7 +1,6 @@
 package config
 
 import (
-	"net/url"
 	"time"
 )
 
@@ -23,8 +22,8 @@ func (c *Config) validateHeartbeat(ps *problems) {
 	h := c.Heartbeat
 	durationRange(ps, "heartbeat.interval", h.Interval, minHeartbeatInterval, maxHeartbeatInterval)
 	if h.URL != "" || h.Enabled {
-		if u, err := url.Parse(h.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			ps.check("heartbeat.url", "invalid URL %q: want http:// or https://", h.URL)
+		if err := checkHTTPURL(h.URL); err != nil {
+			ps.check("heartbeat.url", "%v", err)
 		}
 	}
 	if len(h.DeviceID) > maxNameLength {

@@ -1,7 +1,6 @@
 package config
 
 import (
-	"net/url"
 	"time"
 )
 
@@ -49,8 +48,8 @@ func (c *Config) validateOTA(ps *problems) {
 		if f.v == "" {
 			continue
 		}
-		if u, err := url.Parse(f.v); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			ps.check(f.key, "invalid URL %q: want http:// or https://", f.v)
+		if err := checkHTTPURL(f.v); err != nil {
+			ps.check(f.key, "%v", err)
 		}
 	}
 	if o.SHA256URL != "" && o.URL == "" {

@@ -183,7 +183,7 @@ func (v *Vhost) validate(ps *problems, p string) {
 		{"on_forward", v.Hooks.OnForward},
 	} {
 		for _, u := range hk.urls {
-			if err := checkHookURL(u); err != nil {
+			if err := checkHTTPURL(u); err != nil {
 				ps.check(p+".hooks."+hk.key, "%v", err)
 				break
 			}
@@ -385,10 +385,19 @@ func checkMount(vhost, m string) error {
 	return nil
 }
 
-func checkHookURL(s string) error {
+// checkHTTPURL checks a URL the server calls (hooks, heartbeat, OTA):
+// http://, or https:// in a build with TLS. The tiny build's client has no
+// TLS: refused at load, not failed at every call.
+func checkHTTPURL(s string) error {
 	u, err := url.Parse(s)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		if !TLSBuilt {
+			return fmt.Errorf("invalid URL %q: want http://", s)
+		}
 		return fmt.Errorf("invalid URL %q: want http:// or https://", s)
+	}
+	if u.Scheme == "https" && !TLSBuilt {
+		return fmt.Errorf("%q: https is not supported in the tiny build (no TLS: a full build has it): use http://", s)
 	}
 	return nil
 }

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -16,6 +15,7 @@ import (
 	"github.com/srs-lite/srs-lite/internal/config"
 	"github.com/srs-lite/srs-lite/internal/ffmpeg"
 	"github.com/srs-lite/srs-lite/internal/format/amf0"
+	"github.com/srs-lite/srs-lite/internal/http1"
 	"github.com/srs-lite/srs-lite/internal/media"
 	"github.com/srs-lite/srs-lite/internal/protocol/hls"
 	"github.com/srs-lite/srs-lite/internal/protocol/rtmp"
@@ -191,10 +191,7 @@ type flvUpstream struct{ body io.ReadCloser }
 
 // flvClient has no overall timeout: the body is the live stream. The dial
 // and the headers are bounded by the dial's context.
-var flvClient = &http.Client{Transport: &http.Transport{
-	DialContext:        (&net.Dialer{Timeout: 3 * time.Second}).DialContext,
-	DisableCompression: true,
-}}
+var flvClient = http1.NewClient(http1.ClientOptions{DialTimeout: 3 * time.Second})
 
 func dialFLV(ctx context.Context, u string) (edge.Upstream, error) {
 	// The request lives as long as the pull: ctx bounds the answer only.

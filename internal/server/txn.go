@@ -12,6 +12,7 @@ import (
 
 	"github.com/srs-lite/srs-lite/internal/config"
 	"github.com/srs-lite/srs-lite/internal/config/txn"
+	"github.com/srs-lite/srs-lite/internal/http1"
 )
 
 // errNoOTA is returned when setupOTA has not run (a wiring defect).
@@ -88,7 +89,7 @@ func (s *Server) startOTA() {
 	if m == nil {
 		return
 	}
-	client := &http.Client{Timeout: 30 * time.Second}
+	client := http1.NewClient(http1.ClientOptions{Timeout: 30 * time.Second})
 	s.goServe(func() {
 		ctx := s.baseCtx
 		if err := m.Start(ctx); err != nil && ctx.Err() == nil {
@@ -118,7 +119,7 @@ func (s *Server) selfCheck(ctx context.Context) error {
 		}
 		conn.Close()
 	}
-	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+	client := http1.NewClient(http1.ClientOptions{NoKeepAlive: true})
 	if addr := s.Addr("http_api"); addr != "" {
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+loopbackAddr(addr)+"/api/v1/versions", nil)
 		if err != nil {

@@ -13,6 +13,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/srs-lite/srs-lite/internal/http1"
 )
 
 // Source is where pull mode fetches a config.
@@ -34,11 +36,11 @@ const maxDigestSize = 4096
 // header) before anything else, then applied as Put does. It reports
 // whether a new config was applied. A config that was refused once is not
 // tried again until its content changes.
-func (m *Manager) Pull(ctx context.Context, client *http.Client, src Source) (bool, error) {
+func (m *Manager) Pull(ctx context.Context, client http1.Doer, src Source) (bool, error) {
 	m.pullMu.Lock()
 	defer m.pullMu.Unlock()
 	if client == nil {
-		client = http.DefaultClient
+		client = http1.NewClient(http1.ClientOptions{})
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, src.URL, nil)
 	if err != nil {
@@ -109,7 +111,7 @@ func digestSource(src Source) string {
 }
 
 // expectedDigest finds the SHA-256 the config must have.
-func (m *Manager) expectedDigest(ctx context.Context, client *http.Client, src Source, h http.Header) ([]byte, error) {
+func (m *Manager) expectedDigest(ctx context.Context, client http1.Doer, src Source, h http.Header) ([]byte, error) {
 	if src.SHA256URL != "" {
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, src.SHA256URL, nil)
 		if err != nil {
@@ -187,7 +189,7 @@ func DigestFromHeader(h http.Header) (d []byte, ok bool, err error) {
 // Run pulls at once and then every interval until ctx is done. source is
 // read before each pull, so that a reload that changes [ota] takes effect;
 // an empty URL skips the turn.
-func (m *Manager) Run(ctx context.Context, client *http.Client, source func() (Source, time.Duration)) {
+func (m *Manager) Run(ctx context.Context, client http1.Doer, source func() (Source, time.Duration)) {
 	for {
 		src, every := source()
 		if src.URL != "" {

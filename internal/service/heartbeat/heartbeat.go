@@ -17,6 +17,8 @@ import (
 	"net/http"
 	"sync"
 	"time"
+
+	"github.com/srs-lite/srs-lite/internal/http1"
 )
 
 // Body is what each heartbeat POSTs.
@@ -50,7 +52,7 @@ type Reporter struct {
 	cfg    Config
 	body   func() Body
 	log    *slog.Logger
-	client *http.Client
+	client http1.Doer
 
 	mu       sync.Mutex
 	failing  bool
@@ -65,7 +67,7 @@ func New(cfg Config, body func() Body, log *slog.Logger) *Reporter {
 		log = slog.New(slog.DiscardHandler)
 	}
 	t := min(timeout, cfg.Interval)
-	return &Reporter{cfg: cfg, body: body, log: log, client: &http.Client{Timeout: t}}
+	return &Reporter{cfg: cfg, body: body, log: log, client: http1.NewClient(http1.ClientOptions{Timeout: t})}
 }
 
 // Run beats at once and then every interval, until ctx ends.

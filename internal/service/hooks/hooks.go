@@ -23,6 +23,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/srs-lite/srs-lite/internal/http1"
 )
 
 // Defaults.
@@ -67,7 +69,7 @@ type Event struct {
 
 // Caller makes hook calls.
 type Caller struct {
-	client  *http.Client
+	client  http1.Doer
 	log     *slog.Logger
 	timeout time.Duration
 	sem     chan struct{}
@@ -82,7 +84,7 @@ func New(timeout time.Duration, log *slog.Logger) *Caller {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Caller{client: &http.Client{Timeout: timeout}, log: log, timeout: timeout,
+	return &Caller{client: http1.NewClient(http1.ClientOptions{Timeout: timeout}), log: log, timeout: timeout,
 		sem: make(chan struct{}, MaxPending)}
 }
 

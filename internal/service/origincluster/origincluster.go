@@ -26,6 +26,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/srs-lite/srs-lite/internal/http1"
 )
 
 // ErrNoOrigin is returned by Find when no coworker has the stream.
@@ -196,9 +198,9 @@ func isWildcardOrLoopback(h string) bool {
 
 // Locator asks coworkers where a stream lives.
 type Locator struct {
-	// Client does the requests; nil: a client with no keep-alive pool of
-	// its own worth mentioning (http.DefaultTransport).
-	Client *http.Client
+	// Client does the requests; nil: http1.NewClient's default (the full
+	// build's shares http.DefaultTransport's pool).
+	Client http1.Doer
 	// Timeout bounds the question to one coworker; 0: DefaultTimeout.
 	Timeout time.Duration
 }
@@ -235,7 +237,7 @@ func (l *Locator) ask(ctx context.Context, coworker, vhost, ip, app, stream stri
 	}
 	c := l.Client
 	if c == nil {
-		c = http.DefaultClient
+		c = http1.NewClient(http1.ClientOptions{})
 	}
 	resp, err := c.Do(req)
 	if err != nil {

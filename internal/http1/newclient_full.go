@@ -1,0 +1,27 @@
+//go:build !tiny
+
+package http1
+
+import (
+	"net"
+	"net/http"
+	"time"
+)
+
+// NewClient returns net/http's client (TLS, proxies, HTTP/2): the full
+// build has them. A dial timeout or no keep-alive needs a Transport of its
+// own, cloned from http.DefaultTransport to keep its proxy and pool limits.
+func NewClient(o ClientOptions) Doer {
+	c := &http.Client{Timeout: o.Timeout}
+	if o.DialTimeout > 0 || o.NoKeepAlive {
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		if o.DialTimeout > 0 {
+			t.DialContext = (&net.Dialer{Timeout: o.DialTimeout, KeepAlive: 30 * time.Second}).DialContext
+		}
+		t.DisableKeepAlives = o.NoKeepAlive
+		// Our callers read JSON and FLV: a gzip layer only costs.
+		t.DisableCompression = true
+		c.Transport = t
+	}
+	return c
+}
