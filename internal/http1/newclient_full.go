@@ -10,7 +10,9 @@ import (
 
 // NewClient returns net/http's client (TLS, proxies, HTTP/2): the full
 // build has them. A dial timeout or no keep-alive needs a Transport of its
-// own, cloned from http.DefaultTransport to keep its proxy and pool limits.
+// own, cloned from http.DefaultTransport for its pool limits, without its
+// proxy: an edge's origin and the self-check's own API are reached
+// directly, as they were before, and as the tiny build's client does.
 func NewClient(o ClientOptions) Doer {
 	c := &http.Client{Timeout: o.Timeout}
 	if o.DialTimeout > 0 || o.NoKeepAlive {
@@ -18,6 +20,7 @@ func NewClient(o ClientOptions) Doer {
 		if o.DialTimeout > 0 {
 			t.DialContext = (&net.Dialer{Timeout: o.DialTimeout, KeepAlive: 30 * time.Second}).DialContext
 		}
+		t.Proxy = nil
 		t.DisableKeepAlives = o.NoKeepAlive
 		// Our callers read JSON and FLV: a gzip layer only costs.
 		t.DisableCompression = true

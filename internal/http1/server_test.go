@@ -70,7 +70,7 @@ func rawRequest(t *testing.T, base, req string) string {
 	return string(b)
 }
 
-func get(t *testing.T, client *http.Client, method, url string) (*http.Response, string) {
+func fetch(t *testing.T, client *http.Client, method, url string) (*http.Response, string) {
 	t.Helper()
 	req, _ := http.NewRequest(method, url, nil)
 	res, err := client.Do(req)
@@ -102,24 +102,24 @@ func TestServeNetHTTPClient(t *testing.T) {
 	client := &http.Client{Transport: &http.Transport{}}
 	defer client.CloseIdleConnections()
 
-	res, body := get(t, client, "GET", base+"/short")
+	res, body := fetch(t, client, "GET", base+"/short")
 	if res.StatusCode != 200 || body != "hello" || res.ContentLength != 5 || res.Header.Get("X-Test") != "1" ||
 		res.Header.Get("Content-Type") != "text/plain; charset=utf-8" || res.Header.Get("Date") == "" {
 		t.Errorf("short: %d %q length %d header %v", res.StatusCode, body, res.ContentLength, res.Header)
 	}
-	res, body = get(t, client, "GET", base+"/long")
+	res, body = fetch(t, client, "GET", base+"/long")
 	if body != long || res.ContentLength != -1 || len(res.TransferEncoding) != 1 {
 		t.Errorf("long: %d bytes, length %d, encoding %v", len(body), res.ContentLength, res.TransferEncoding)
 	}
-	res, body = get(t, client, "HEAD", base+"/short")
+	res, body = fetch(t, client, "HEAD", base+"/short")
 	if res.StatusCode != 200 || body != "" || res.ContentLength != 5 {
 		t.Errorf("HEAD: %d %q length %d", res.StatusCode, body, res.ContentLength)
 	}
-	res, _ = get(t, client, "GET", base+"/none")
+	res, _ = fetch(t, client, "GET", base+"/none")
 	if res.StatusCode != 204 {
 		t.Errorf("204: %d", res.StatusCode)
 	}
-	res, _ = get(t, client, "GET", base+"/missing")
+	res, _ = fetch(t, client, "GET", base+"/missing")
 	if res.StatusCode != 404 {
 		t.Errorf("missing: %d", res.StatusCode)
 	}
@@ -256,7 +256,7 @@ func TestServePanic(t *testing.T) {
 	if _, err := http.Get(base + "/panic"); err == nil {
 		t.Error("a panicking handler answered")
 	}
-	res, body := get(t, http.DefaultClient, "GET", base+"/")
+	res, body := fetch(t, http.DefaultClient, "GET", base+"/")
 	if res.StatusCode != 200 || body != "fine" {
 		t.Errorf("after the panic: %d %q", res.StatusCode, body)
 	}
@@ -341,7 +341,7 @@ func TestServeContentRange(t *testing.T) {
 	if res.StatusCode != 304 {
 		t.Errorf("conditional: %d", res.StatusCode)
 	}
-	res, body := get(t, http.DefaultClient, "GET", base+"/")
+	res, body := fetch(t, http.DefaultClient, "GET", base+"/")
 	if res.StatusCode != 200 || len(body) != len(data) || res.ContentLength != int64(len(data)) {
 		t.Errorf("whole: %d, %d bytes, length %d", res.StatusCode, len(body), res.ContentLength)
 	}
