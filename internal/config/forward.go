@@ -49,6 +49,9 @@ func checkDestination(s string) error {
 	if err != nil || (u.Scheme != "rtmp" && u.Scheme != "rtmps") || u.Host == "" || u.User != nil {
 		return fmt.Errorf("%q: want host:port or rtmp://host[:port]/app/stream", s)
 	}
+	if err := checkRTMPS(s, u.Scheme); err != nil {
+		return err
+	}
 	if u.Port() != "" {
 		if err := checkAddr(u.Host, true); err != nil {
 			return fmt.Errorf("%q: %v", s, err)

@@ -32,3 +32,25 @@ func TestTinyHTTPS(t *testing.T) {
 		})
 	}
 }
+
+// TestTinyRTMPS: the RTMP destinations the server dials itself (forward,
+// an ingest's output) are refused as rtmps:// in the tiny build.
+func TestTinyRTMPS(t *testing.T) {
+	const why = `: rtmps is not supported in the tiny build (no TLS: a full build has it): use rtmp://`
+	for _, tc := range []struct{ name, in, want string }{
+		{"forward", "[[vhost]]\nname = \"a\"\n[vhost.forward]\ndestinations = [\"rtmps://h/live/[stream]\"]\n",
+			`c.toml:4: vhost.forward.destinations: "rtmps://h/live/[stream]"` + why},
+		{"ingest", "[[ingest]]\nname = \"cam\"\ninput = \"rtsp://cam/1\"\noutput = \"rtmps://h/live/cam\"\n",
+			`c.toml:4: ingest.output: "rtmps://h/live/cam"` + why},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Parse("c.toml", []byte(tc.in))
+			if err == nil || err.Error() != tc.want {
+				t.Fatalf("got:\n%v\nwant:\n%s", err, tc.want)
+			}
+			if _, err := Parse("c.toml", []byte(strings.ReplaceAll(tc.in, "rtmps:", "rtmp:"))); err != nil {
+				t.Fatalf("rtmp://: %v", err)
+			}
+		})
+	}
+}

@@ -402,6 +402,15 @@ func checkHTTPURL(s string) error {
 	return nil
 }
 
+// checkRTMPS refuses an rtmps:// URL the server would dial in a build
+// without TLS (tiny): at load, not at every dial.
+func checkRTMPS(s, scheme string) error {
+	if scheme == "rtmps" && !TLSBuilt {
+		return fmt.Errorf("%q: rtmps is not supported in the tiny build (no TLS: a full build has it): use rtmp://", s)
+	}
+	return nil
+}
+
 // checkOutput accepts APP/STREAM or an rtmp:// or rtmps:// URL.
 func checkOutput(s string) error {
 	if strings.Contains(s, "://") {
@@ -409,7 +418,7 @@ func checkOutput(s string) error {
 		if err != nil || (u.Scheme != "rtmp" && u.Scheme != "rtmps") || u.Host == "" {
 			return fmt.Errorf("invalid output %q: want APP/STREAM or an rtmp:// URL", s)
 		}
-		return nil
+		return checkRTMPS(s, u.Scheme)
 	}
 	app, stream, ok := strings.Cut(s, "/")
 	if s == "" || !ok || app == "" || stream == "" || strings.ContainsAny(stream, "/ \t") || strings.ContainsAny(app, " \t") {
