@@ -45,8 +45,8 @@ unit:
 	@# and SRT's real-time loss and latency tests, whose deadlines -race's slowdown breaks.
 	$(GO) test -count=1 -timeout 5m -run 'Alloc' $(UNIT)
 	$(GO) test -count=1 -timeout 5m -run 'TestLossyLink|TestTooLittleLatency' ./internal/protocol/srt/
-	@# What the tiny profile builds differently: its config refusals, components and API.
-	$(GO) test -count=1 -timeout 5m -tags tiny ./internal/config/ ./internal/server/ ./internal/api/
+	@# What the tiny profile builds differently: its config refusals, components, API and HTTP client.
+	$(GO) test -count=1 -timeout 5m -tags tiny ./internal/config/ ./internal/server/ ./internal/api/ ./internal/http1/ ./internal/service/hooks/ ./internal/config/txn/
 
 integration: build cross-test-bins
 	SRS_LITE_BIN=$(CURDIR)/$(BIN) SRS_LITE_CROSS_DIR=$(CURDIR)/bin $(GO) test -count=1 -timeout 15m -v ./test/... 2>&1 | scripts/summarize-tests.sh

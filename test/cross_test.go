@@ -168,6 +168,14 @@ func TestCrossTiny(t *testing.T) {
 		!strings.Contains(string(out), "tls.toml:2: rtc.listen: not supported in this build") {
 		t.Errorf("tiny -t with [rtc] listen: %v: %s", err, out)
 	}
+	// Nor does its HTTP client speak TLS: an https:// hook is refused.
+	if err := os.WriteFile(conf, []byte("[[vhost]]\nname = \"a\"\nhooks.on_publish = [\"https://h/p\"]\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command(qemu, bin, "-t", "-c", conf).CombinedOutput(); err == nil ||
+		!strings.Contains(string(out), `tls.toml:3: vhost.hooks.on_publish: "https://h/p": https is not supported in the tiny build`) {
+		t.Errorf("tiny -t with an https hook: %v: %s", err, out)
+	}
 	// The shipped config turns WebRTC and RTSP on: refused here; the
 	// package's tiny config (scripts/tiny-conf.sh) is taken.
 	if out, err := exec.Command(qemu, bin, "-t", "-c", "../conf/srs-lite.toml").CombinedOutput(); err == nil ||
