@@ -32,6 +32,11 @@ const maxCarry = 8192
 type Demuxer struct {
 	emit func(f *media.Frame) error
 
+	// OnPMT, when set, is called with the video and audio codecs of each
+	// new PMT's streams (0: none), before any frame of them: a publisher
+	// declares its tracks from it.
+	OnPMT func(video, audio media.Codec)
+
 	in    [8 * PacketSize]byte // input not yet split into packets
 	inLen int
 	// aligned: the current Write started on a packet boundary and carries
@@ -411,6 +416,9 @@ func (d *Demuxer) handlePMT(sec section) {
 	}
 	if apid != d.audio.pid || acodec != d.audio.codec {
 		d.audio.reset(apid, acodec)
+	}
+	if d.OnPMT != nil {
+		d.OnPMT(vcodec, acodec)
 	}
 }
 

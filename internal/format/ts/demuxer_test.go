@@ -3,6 +3,8 @@ package ts
 import (
 	"bytes"
 	"errors"
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -354,5 +356,44 @@ func TestDemuxNoWait(t *testing.T) {
 		if len(got) != i+1 || got[i] != ms(40*i) {
 			t.Fatalf("after frame %d: got %v", i, got)
 		}
+	}
+}
+
+// TestDemuxOnPMT: OnPMT gets each new PMT's codecs, before the frames of
+// its streams; a PMT repeated with the same version is not reported again.
+func TestDemuxOnPMT(t *testing.T) {
+	m := NewMuxer()
+	m.SetTracks(media.CodecH264, media.CodecAAC)
+	b := m.AppendTables(nil)
+	b = m.AppendTables(b) // repeated, as muxers do
+	s1 := testStream(media.CodecH264, 0, 3)
+	for i := range s1 {
+		b, _ = m.AppendFrame(b, &s1[i])
+	}
+	m.SetTracks(0, media.CodecAAC)
+	b = m.AppendTables(b)
+	var events []string
+	d := NewDemuxer(func(f *media.Frame) error {
+		events = append(events, "frame")
+		return nil
+	})
+	d.OnPMT = func(v, a media.Codec) { events = append(events, fmt.Sprintf("pmt %v %v", v, a)) }
+	if _, err := d.Write(b); err != nil {
+		t.Fatal(err)
+	}
+	_ = d.Flush()
+	want := fmt.Sprintf("pmt %v %v", media.CodecH264, media.CodecAAC)
+	if len(events) < 3 || events[0] != want || events[1] != "frame" ||
+		events[len(events)-1] != fmt.Sprintf("pmt %v %v", media.Codec(0), media.CodecAAC) {
+		t.Errorf("events %q, want %q, frames, then the audio-only PMT", events, want)
+	}
+	n := 0
+	for _, e := range events {
+		if strings.HasPrefix(e, "pmt") {
+			n++
+		}
+	}
+	if n != 2 {
+		t.Errorf("%d PMTs reported, want 2: %q", n, events)
 	}
 }

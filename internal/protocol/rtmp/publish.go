@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/srs-lite/srs-lite/internal/format/amf0"
 	"github.com/srs-lite/srs-lite/internal/format/codec"
 	"github.com/srs-lite/srs-lite/internal/format/flv"
 	"github.com/srs-lite/srs-lite/internal/media"
@@ -38,6 +39,7 @@ type publisher struct {
 	inband    codec.InBand
 	skipped   uint64
 	lastErr   error
+	media     bool // a media message came: too late to declare tracks
 }
 
 // firstString returns the first string argument of a command.
@@ -142,6 +144,7 @@ func (c *conn) onMedia(m *Message) {
 		m.Release()
 		return
 	}
+	c.pubs.media = true
 	var f media.Frame
 	if err := flv.FrameFromTag(m.Type, m.Timestamp, m.Payload, &f); err != nil {
 		m.Release()
@@ -185,11 +188,14 @@ func (c *conn) onData(m *Message) {
 	name, n := amfString(p[min(off, len(p)):])
 	if name == "@setDataFrame" {
 		off += n
-		name, _ = amfString(p[off:])
+		name, n = amfString(p[off:])
 	}
 	if name != "onMetaData" {
 		m.Release()
 		return
+	}
+	if !c.pubs.media {
+		c.declareTracks(p[off+n:])
 	}
 	f := media.Frame{Codec: media.CodecData}
 	f.DTS = time.Duration(m.Timestamp) * time.Millisecond
@@ -197,6 +203,45 @@ func (c *conn) onData(m *Message) {
 	f.SetBuf(m.Buf, m.Offset+off, len(p)-off)
 	m.Buf, m.Payload = nil, nil
 	c.pub.Write(&f)
+}
+
+// declareTracks declares to the stream the tracks an onMetaData object
+// names before the first frame (videocodecid, audiocodecid, as FFmpeg, OBS
+// and SRS write them; or hasVideo, hasAudio): HLS and DVR then wait for
+// the video of a publisher whose audio comes first. Metadata naming
+// neither declares nothing.
+func (c *conn) declareTracks(obj []byte) {
+	v, _, err := amf0.Decode(obj)
+	if err != nil {
+		return
+	}
+	var props []amf0.Property
+	switch o := v.(type) {
+	case amf0.Object:
+		props = o
+	case amf0.ECMAArray:
+		props = o
+	default:
+		return
+	}
+	var video, audio, named bool
+	for _, p := range props {
+		switch p.Key {
+		case "videocodecid":
+			video, named = true, true
+		case "audiocodecid":
+			audio, named = true, true
+		case "hasVideo":
+			b, ok := p.Value.(bool)
+			video, named = video || ok && b, named || ok
+		case "hasAudio":
+			b, ok := p.Value.(bool)
+			audio, named = audio || ok && b, named || ok
+		}
+	}
+	if named {
+		c.pub.ExpectTracks(video, audio)
+	}
 }
 
 // amfString reads an AMF0 string (AMF0 2.4) and its encoded length.

@@ -653,3 +653,49 @@ func settleGoroutines(t *testing.T, want int) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// TestPublishDeclaresTracks: the tracks an onMetaData names before the
+// first frame (FFmpeg's videocodecid and audiocodecid, or hasVideo and
+// hasAudio) are declared to the stream, so that HLS and DVR wait for the
+// video of a publisher whose audio comes first; metadata naming no codec,
+// or coming after a frame, declares nothing.
+func TestPublishDeclaresTracks(t *testing.T) {
+	ts := startServer(t, ServerConfig{}, nil)
+	aacFrame := func() media.Frame { return ownedFrame(media.CodecAAC, 0, 0, []byte{1, 2, 3}) }
+	for i, c := range []struct {
+		name         string
+		meta         amf0.ECMAArray
+		late         bool
+		video, audio bool
+	}{
+		{"ffmpeg", amf0.ECMAArray{{Key: "videocodecid", Value: float64(7)}, {Key: "audiocodecid", Value: float64(10)}}, false, true, true},
+		{"audio only", amf0.ECMAArray{{Key: "audiocodecid", Value: float64(10)}}, false, false, true},
+		{"has flags", amf0.ECMAArray{{Key: "hasVideo", Value: true}, {Key: "hasAudio", Value: false}}, false, true, false},
+		{"no codec named", amf0.ECMAArray{{Key: "width", Value: float64(320)}}, false, false, false},
+		{"after a frame", amf0.ECMAArray{{Key: "videocodecid", Value: float64(7)}}, true, false, false},
+	} {
+		name := fmt.Sprintf("declare%d", i)
+		pub := dialPublish(t, ts.url(name))
+		b := amf0.AppendString(nil, "onMetaData")
+		b, _ = amf0.Append(b, c.meta)
+		frames := []media.Frame{ownedFrame(media.CodecData, 0, 0, b), aacFrame()}
+		if c.late {
+			frames[0], frames[1] = frames[1], frames[0]
+		}
+		for i := range frames {
+			if err := pub.WriteFrame(&frames[i]); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var st *media.Stream
+		waitFor(t, c.name+": the frames", func() bool {
+			st = ts.reg.Lookup(media.Key{Vhost: media.DefaultVhost, App: "live", Stream: name})
+			return st != nil && st.Stats().FramesIn >= 2
+		})
+		if v, a := st.ExpectedTracks(); v != c.video || a != c.audio {
+			t.Errorf("%s: declared video %v audio %v, want %v %v", c.name, v, a, c.video, c.audio)
+		}
+		pub.Close()
+		releaseAll(frames)
+	}
+}

@@ -627,6 +627,7 @@ func (ss *session) publish() {
 		"encrypted", ss.c.Encrypted())
 	p := &tsPublisher{st: st}
 	dmx := ts.NewDemuxer(p.emit)
+	dmx.OnPMT = p.declare
 	buf := make([]byte, maxDatagram)
 	var rerr error
 	for {
@@ -650,11 +651,22 @@ func (ss *session) publish() {
 
 // tsPublisher writes demuxed frames to a stream.
 type tsPublisher struct {
-	st   *media.Stream
-	info codec.Described
+	st     *media.Stream
+	info   codec.Described
+	framed bool // a frame was written: too late to declare tracks
+}
+
+// declare declares the tracks of the PMT that comes before the first
+// frame: HLS and DVR then wait for the video of a caller whose audio comes
+// first.
+func (p *tsPublisher) declare(video, audio media.Codec) {
+	if !p.framed {
+		p.st.ExpectTracks(video != 0, audio != 0)
+	}
 }
 
 func (p *tsPublisher) emit(f *media.Frame) error {
+	p.framed = true
 	fr := *f // the demuxer's scratch: copy the frame, then its payload
 	fr.Own()
 	p.info.Note(p.st, &fr)

@@ -255,6 +255,10 @@ func TestFFmpegPublishFFprobePlay(t *testing.T) {
 			if info.Video.Codec != media.CodecH264 || info.Video.Width != 640 || info.Audio.Codec != media.CodecAAC || info.Audio.SampleRate != 48000 {
 				t.Errorf("stream info: video %+v audio %+v", info.Video, info.Audio)
 			}
+			// ffmpeg's PMT, before its first frame, declared both tracks.
+			if v, a := st.ExpectedTracks(); !v || !a {
+				t.Errorf("declared tracks: video %v audio %v, want both", v, a)
+			}
 		})
 	}
 }
