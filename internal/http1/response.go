@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unsafe"
 )
 
 // bufferSize is how much of a body is held before the header goes out:
@@ -103,7 +104,11 @@ func (w *response) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-func (w *response) WriteString(s string) (int, error) { return w.Write([]byte(s)) }
+// WriteString writes s without copying it first (io.WriteString's path):
+// Write only reads p, and copies what it keeps.
+func (w *response) WriteString(s string) (int, error) {
+	return w.Write(unsafe.Slice(unsafe.StringData(s), len(s)))
+}
 
 // commit puts the header on the wire, with what is buffered of the body;
 // final means the handler is done, so the buffered body is all of it.

@@ -195,6 +195,8 @@ type conn struct {
 	br   *bufio.Reader
 	bw   *bufio.Writer
 
+	wbuf []byte // the body held before the header goes, reused by each response
+
 	mu       sync.Mutex
 	idle     bool // waiting for a request
 	hijacked bool
@@ -378,7 +380,10 @@ func (c *conn) handle(req *http.Request) (keep bool) {
 	defer cancel(nil)
 	req = req.WithContext(ctx)
 	req.RemoteAddr = c.rw.RemoteAddr().String()
-	w := &response{c: c, req: req, header: http.Header{}}
+	if c.wbuf == nil {
+		c.wbuf = make([]byte, 0, bufferSize)
+	}
+	w := &response{c: c, req: req, header: http.Header{}, buf: c.wbuf[:0]}
 	w.closeAfter = req.Close || shouldClose(req)
 	if req.Body != nil && req.Body != http.NoBody {
 		body := &requestBody{rc: req.Body}
