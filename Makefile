@@ -48,8 +48,15 @@ unit:
 	@# What the tiny profile builds differently: its config refusals, components, API and HTTP client.
 	$(GO) test -count=1 -timeout 5m -tags tiny ./internal/config/ ./internal/server/ ./internal/api/ ./internal/http1/ ./internal/service/hooks/ ./internal/config/txn/
 
+# The HTTP tests again against a tiny build, which serves and calls HTTP with
+# internal/http1 rather than net/http's server and client: real players
+# (hls.js, mpegts.js, GStreamer, VLC, ffmpeg), nginx, hooks, OTA, cluster.
+TINY_TESTS := ^(TestBrowserHLS|TestBrowserHTTPFLV|TestLLHLS|TestHLSLive|TestHLSAudioOnly|TestGStreamerHLS|TestVLCPlay|TestHTTPRemux|TestHooks|TestHeartbeat|TestConfigPull|TestConfigPut|TestOriginClusterHTTP|TestEdgeFLVPull|TestAPIAuth|TestAPILoopbackOnly|TestStaticFilesTraversal|TestMaxConnectionsEveryProtocol|TestKickPlayer)$$
+
 integration: build cross-test-bins
 	SRS_LITE_BIN=$(CURDIR)/$(BIN) SRS_LITE_CROSS_DIR=$(CURDIR)/bin $(GO) test -count=1 -timeout 15m -v ./test/... 2>&1 | scripts/summarize-tests.sh
+	CGO_ENABLED=0 $(GO) build -trimpath -tags tiny,nethttpomithttp2 -ldflags "$(LDFLAGS)" -o bin/srs-lite-tiny ./cmd/srs-lite
+	SRS_LITE_BIN=$(CURDIR)/bin/srs-lite-tiny $(GO) test -count=1 -timeout 5m -parallel 4 -v -run '$(TINY_TESTS)' ./test/ 2>&1 | LABEL="integration (tiny build)" scripts/summarize-tests.sh
 
 ## bench: every hot-path benchmark, with allocations
 bench:

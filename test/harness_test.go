@@ -26,6 +26,7 @@ import (
 
 var (
 	binPath  string // the srs-lite binary under test
+	tinyBin  bool   // binPath is a tiny build (no RTSP server, no WebRTC)
 	fixture  string // a 10 s H.264+AAC FLV made by ffmpeg, 30 fps, 2 s GOP
 	fixtureN = 300  // video frames in fixture
 	workDir  string
@@ -52,6 +53,11 @@ func testMain(m *testing.M) int {
 			fmt.Fprintln(os.Stderr, "build:", err)
 			return 1
 		}
+	}
+	// A tiny binary has no RTSP server and no WebRTC: the servers are
+	// started without them (make test runs the HTTP tests against one).
+	if out, err := exec.Command(binPath, "-v").Output(); err == nil && strings.Contains(string(out), "(tiny)") {
+		tinyBin = true
 	}
 	if _, err := exec.LookPath("ffmpeg"); err == nil {
 		fixture = filepath.Join(workDir, "fixture.flv")
@@ -124,10 +130,10 @@ dir = "` + dir + `"
 		// sets its listen address.
 		body += "[srt]\nlisten = \"127.0.0.1:0\"\n"
 	}
-	if !strings.Contains(extra, "[rtsp]") {
+	if !strings.Contains(extra, "[rtsp]") && !tinyBin {
 		body += "[rtsp]\nlisten = \"127.0.0.1:0\"\n" // on by default too
 	}
-	if !strings.Contains(extra, "[rtc]") {
+	if !strings.Contains(extra, "[rtc]") && !tinyBin {
 		// WebRTC is on by default too (UDP and TCP): on a free port.
 		body += "[rtc]\nlisten = \"127.0.0.1:0\"\n"
 	}
