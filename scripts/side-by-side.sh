@@ -2,9 +2,10 @@
 # Servers measured side by side: each BINARY:PROTO is a server of its own,
 # all pinned to CPU 0 and measured over the same window, each with its own
 # publisher (the same ~3 Mbps H.264+AAC stream) and PLAYERS players of
-# PROTO (rtmp or srt) on CPU 1:
+# PROTO (rtmp, srt, flv for HTTP-FLV, or hls) on CPU 1:
 #   scripts/side-by-side.sh bin/srs-lite:rtmp bin/srs-lite:srt
 #   scripts/side-by-side.sh old/srs-lite:srt bin/srs-lite:srt
+#   scripts/side-by-side.sh bin/srs-lite:hls bin/srs-lite-tiny:hls   (net/http against internal/http1)
 # On a shared VM a measurement moves by ±20% from one minute to the next;
 # run at once, two servers see the same machine, so their ratio holds
 # better than that of two points measured one after the other
@@ -32,21 +33,31 @@ pids=() names=() urls=() benches=()
 for spec in "$@"; do
 	b=${spec%:*} proto=${spec##*:}
 	i=${#pids[@]}
-	pr=$(free_port tcp) pa=$(free_port tcp) ps=$(free_port udp)
-	printf '[log]\nlevel = "warn"\n[rtmp]\nlisten = "127.0.0.1:%s"\n[http_api]\nlisten = "127.0.0.1:%s"\n[http_server]\nenabled = false\n[srt]\nlisten = "127.0.0.1:%s"\n[rtsp]\nenabled = false\n[rtc]\nenabled = false\n[server]\nmax_connections = 10000\n' \
-		"$pr" "$pa" "$ps" > "$work/s$i.toml"
+	pr=$(free_port tcp) pa=$(free_port tcp) ps=$(free_port udp) ph=$(free_port tcp)
+	printf '[log]\nlevel = "warn"\n[rtmp]\nlisten = "127.0.0.1:%s"\n[http_api]\nlisten = "127.0.0.1:%s"\n[http_server]\nlisten = "127.0.0.1:%s"\n[srt]\nlisten = "127.0.0.1:%s"\n[rtsp]\nenabled = false\n[rtc]\nenabled = false\n[server]\nmax_connections = 10000\n[[vhost]]\nname = "__defaultVhost__"\n[vhost.hls]\nfragment = "2s"\n' \
+		"$pr" "$pa" "$ph" "$ps" > "$work/s$i.toml"
 	taskset -c 0 "$b" -c "$work/s$i.toml" > "$work/s$i.log" 2>&1 &
 	pids+=($!)
 	names+=("$spec")
 	case $proto in
 	srt) urls+=("srt://127.0.0.1:$ps?streamid=#!::r=live/s,m=request") ;;
 	rtmp) urls+=("rtmp://127.0.0.1:$pr/live/s") ;;
-	*) echo "$spec: PROTO is rtmp or srt" >&2; exit 2 ;;
+	flv) urls+=("http://127.0.0.1:$ph/live/s.flv") ;;
+	hls) urls+=("http://127.0.0.1:$ph/live/s.m3u8") ;;
+	*) echo "$spec: PROTO is rtmp, srt, flv or hls" >&2; exit 2 ;;
 	esac
 	sleep 0.5
 	taskset -c 1 ffmpeg -hide_banner -loglevel error -re -stream_loop -1 -i "$work/fixture.flv" -c copy -f flv "rtmp://127.0.0.1:$pr/live/s" &
 done
 sleep 3
+for u in "${urls[@]}"; do # an HLS player starts three segments back: wait for them
+	case $u in *.m3u8)
+		for _ in $(seq 1 40); do
+			[ "$(curl -s "$u" | grep -c '^#EXTINF')" -ge 3 ] && break
+			sleep 0.5
+		done ;;
+	esac
+done
 for i in "${!pids[@]}"; do
 	taskset -c 1 "$bin" bench play -n "$n" -d "$dur" -json "${urls[$i]}" > "$work/bench$i.json" 2>/dev/null &
 	benches+=($!)
