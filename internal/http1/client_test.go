@@ -20,24 +20,6 @@ import (
 // The peer of these tests is net/http's server: what hooks, collectors
 // and origins are likely to run, and a strict HTTP/1.1 implementation.
 
-func get(t *testing.T, c *Client, u string) (*http.Response, string) {
-	t.Helper()
-	req, err := http.NewRequest(http.MethodGet, u, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp, err := c.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatalf("read body: %v", err)
-	}
-	return resp, string(b)
-}
-
 func TestContentLength(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !r.Close {
@@ -47,7 +29,7 @@ func TestContentLength(t *testing.T) {
 		io.WriteString(w, "hello")
 	}))
 	defer srv.Close()
-	resp, b := get(t, &Client{}, srv.URL+"/x")
+	resp, b := fetch(t, &Client{}, http.MethodGet, srv.URL+"/x")
 	if resp.StatusCode != 200 || resp.ContentLength != 5 || b != "hello" {
 		t.Fatalf("got %d, length %d, %q", resp.StatusCode, resp.ContentLength, b)
 	}
@@ -64,7 +46,7 @@ func TestChunked(t *testing.T) {
 		}
 	}))
 	defer srv.Close()
-	resp, b := get(t, &Client{}, srv.URL)
+	resp, b := fetch(t, &Client{}, http.MethodGet, srv.URL)
 	if len(resp.TransferEncoding) != 1 || resp.TransferEncoding[0] != "chunked" {
 		t.Errorf("TransferEncoding = %v, want chunked", resp.TransferEncoding)
 	}
@@ -352,7 +334,7 @@ func TestIPv6Literal(t *testing.T) {
 	srv.Start()
 	defer srv.Close()
 	u := "http://" + l.Addr().String() + "/"
-	if resp, b := get(t, &Client{}, u); resp.StatusCode != 200 || b != l.Addr().String() {
+	if resp, b := fetch(t, &Client{}, http.MethodGet, u); resp.StatusCode != 200 || b != l.Addr().String() {
 		t.Fatalf("got %d, Host %q", resp.StatusCode, b)
 	}
 }

@@ -70,9 +70,13 @@ func rawRequest(t *testing.T, base, req string) string {
 	return string(b)
 }
 
-func fetch(t *testing.T, client *http.Client, method, url string) (*http.Response, string) {
+// fetch asks url of a client, net/http's or ours, and reads the answer.
+func fetch(t *testing.T, client Doer, method, url string) (*http.Response, string) {
 	t.Helper()
-	req, _ := http.NewRequest(method, url, nil)
+	req, err := http.NewRequest(method, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
 	res, err := client.Do(req)
 	if err != nil {
 		t.Fatal(err)
