@@ -51,7 +51,7 @@ unit:
 # The HTTP tests again against a tiny build, which serves and calls HTTP with
 # internal/http1 rather than net/http's server and client: real players
 # (hls.js, mpegts.js, GStreamer, VLC, ffmpeg), nginx, hooks, OTA, cluster.
-TINY_TESTS := ^(TestBrowserHLS|TestBrowserHTTPFLV|TestLLHLS|TestHLSLive|TestHLSAudioOnly|TestGStreamerHLS|TestVLCPlay|TestHTTPRemux|TestHooks|TestHeartbeat|TestConfigPull|TestConfigPut|TestOriginClusterHTTP|TestEdgeFLVPull|TestAPIAuth|TestAPILoopbackOnly|TestStaticFilesTraversal|TestMaxConnectionsEveryProtocol|TestKickPlayer)$$
+TINY_TESTS := ^(TestBrowserHLS|TestBrowserHTTPFLV|TestLLHLS|TestHLSLive|TestHLSAudioOnly|TestGStreamerHLS|TestVLCPlay|TestHTTPRemux|TestHooks|TestHeartbeat|TestConfigPull|TestConfigPullSigned|TestConfigPut|TestOriginClusterHTTP|TestEdgeFLVPull|TestAPIAuth|TestAPILoopbackOnly|TestStaticFilesTraversal|TestMaxConnectionsEveryProtocol|TestKickPlayer)$$
 
 integration: build cross-test-bins
 	SRS_LITE_BIN=$(CURDIR)/$(BIN) SRS_LITE_CROSS_DIR=$(CURDIR)/bin $(GO) test -count=1 -timeout 15m -v ./test/... 2>&1 | scripts/summarize-tests.sh

@@ -3,13 +3,17 @@ package test
 import (
 	"bytes"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -268,6 +272,68 @@ func TestConfigPull(t *testing.T) {
 	// Pull at once: SIGHUP reloads the same file, and the next interval pulls;
 	// 10 s is the shortest interval, so wait for it.
 	waitFor(t, 25*time.Second, "the pulled config applied", func() bool {
+		return s.defaultVhostSetting(t, "mw_latency") == "120ms"
+	})
+	if readFile(t, s.conf) != orig+mwVhost {
+		t.Fatal("the pulled config is not the file")
+	}
+}
+
+// TestConfigPullSigned: with [ota] public_key (openssl's PEM), a pulled
+// config is applied only once it comes with an Ed25519 signature made by
+// openssl with the private key; unsigned, it is refused and nothing
+// changes. This is how a tiny build, which has no https, takes configs
+// over plain HTTP safely.
+func TestConfigPullSigned(t *testing.T) {
+	needTools(t, "openssl")
+	t.Parallel()
+	dir := t.TempDir()
+	key, pub := filepath.Join(dir, "key.pem"), filepath.Join(dir, "pub.pem")
+	for _, args := range [][]string{{"genpkey", "-algorithm", "ed25519", "-out", key}, {"pkey", "-in", key, "-pubout", "-out", pub}} {
+		if out, err := exec.Command("openssl", args...).CombinedOutput(); err != nil {
+			t.Skipf("SKIP: openssl %s: %v: %s (an OpenSSL with Ed25519, 1.1.1 or later, is needed)", args[0], err, out)
+		}
+	}
+	sign := func(body string) string {
+		f := filepath.Join(dir, "body.toml")
+		if err := os.WriteFile(f, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		sig, err := exec.Command("openssl", "pkeyutl", "-sign", "-inkey", key, "-rawin", "-in", f).Output()
+		if err != nil {
+			t.Fatalf("openssl pkeyutl -sign: %v", err)
+		}
+		return base64.StdEncoding.EncodeToString(sig)
+	}
+	var mu sync.Mutex
+	var body, sig string
+	origin := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		b, s := body, sig
+		mu.Unlock()
+		if s != "" {
+			w.Header().Set("X-Signature-Ed25519", s)
+		}
+		io.WriteString(w, b)
+	}))
+	defer origin.Close()
+	set := func(b, s string) {
+		mu.Lock()
+		body, sig = b, s
+		mu.Unlock()
+	}
+	set("# nothing yet\n", "")
+	s := startServer(t, "[ota]\nurl = \""+origin.URL+"/srs-lite.toml\"\ninterval = \"10s\"\nhealth_grace = \"2s\"\npublic_key = '''\n"+
+		readFile(t, pub)+"'''\n")
+	orig := readFile(t, s.conf)
+	// Unsigned: refused, whatever it holds.
+	set(orig+mwVhost, "")
+	s.waitLog(t, "ota: pull failed", 10*time.Second)
+	if !strings.Contains(s.logs(), "without a signature") || readFile(t, s.conf) != orig {
+		t.Fatalf("an unsigned config was applied:\n%s", tail(s.logs(), 20))
+	}
+	set(orig+mwVhost, sign(orig+mwVhost))
+	waitFor(t, 25*time.Second, "the signed config applied", func() bool {
 		return s.defaultVhostSetting(t, "mw_latency") == "120ms"
 	})
 	if readFile(t, s.conf) != orig+mwVhost {

@@ -97,7 +97,11 @@ func (s *Server) startOTA() {
 		}
 		m.Run(ctx, client, func() (txn.Source, time.Duration) {
 			o := s.cfg.Load().OTA
-			return txn.Source{URL: o.URL, SHA256URL: o.SHA256URL}, o.Interval.D()
+			src := txn.Source{URL: o.URL, SHA256URL: o.SHA256URL, SignatureURL: o.SignatureURL}
+			if o.PublicKey != "" {
+				src.PublicKey, _ = config.ParseEd25519PublicKey(o.PublicKey) // validated at load
+			}
+			return src, o.Interval.D()
 		})
 	})
 }

@@ -3,6 +3,7 @@ package txn
 import (
 	"bytes"
 	"context"
+	"crypto/ed25519"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
@@ -21,7 +22,17 @@ import (
 type Source struct {
 	URL       string // the config; empty: pull is off
 	SHA256URL string // its SHA-256 in hex; empty: from a response header
+	// PublicKey, when set, must have signed the config (Ed25519): the
+	// signature comes from SignatureURL (base64), or else from an
+	// X-Signature-Ed25519 header. The SHA-256 is then checked only when
+	// SHA256URL is set.
+	PublicKey    ed25519.PublicKey
+	SignatureURL string
 }
+
+// ErrSignature is matched (errors.Is) when a pulled config has no
+// signature by the public key, or a wrong one.
+var ErrSignature = errors.New("ota: signature")
 
 // ErrChecksum is matched (errors.Is) when a pulled config has no digest to
 // check or does not match it.
@@ -73,15 +84,23 @@ func (m *Manager) Pull(ctx context.Context, client http1.Doer, src Source) (bool
 	etag := res.Header.Get("ETag")
 	remember := func() { m.etag, m.etagURL = etag, src.URL }
 
-	want, err := m.expectedDigest(ctx, client, src, res.Header)
-	if err != nil {
-		return false, err
+	if src.PublicKey != nil {
+		if err := m.verifySignature(ctx, client, src, res.Header, body); err != nil {
+			return false, err
+		}
 	}
-	if !bytes.Equal(want, digest[:]) {
-		return false, fmt.Errorf("%w: %s has sha256 %s, but %s says %s", ErrChecksum, redactURL(src.URL), hexSum,
-			digestSource(src), hex.EncodeToString(want))
+	if src.PublicKey == nil || src.SHA256URL != "" {
+		want, err := m.expectedDigest(ctx, client, src, res.Header)
+		if err != nil {
+			return false, err
+		}
+		if !bytes.Equal(want, digest[:]) {
+			return false, fmt.Errorf("%w: %s has sha256 %s, but %s says %s", ErrChecksum, redactURL(src.URL), hexSum,
+				digestSource(src), hex.EncodeToString(want))
+		}
 	}
-	m.log.Info("ota: pull: new config fetched, checksum verified", "url", redactURL(src.URL), "sha256", hexSum[:12], "etag", etag)
+	m.log.Info("ota: pull: new config fetched and verified", "url", redactURL(src.URL), "sha256", hexSum[:12],
+		"signed", src.PublicKey != nil, "etag", etag)
 	if good := m.Good(); good != nil && bytes.Equal(good, body) {
 		m.log.Info("ota: pull: same as the running config", "url", redactURL(src.URL))
 		remember()
@@ -108,6 +127,44 @@ func digestSource(src Source) string {
 		return redactURL(src.SHA256URL)
 	}
 	return "the response header"
+}
+
+// verifySignature checks body's Ed25519 signature by src.PublicKey, from
+// src.SignatureURL or the X-Signature-Ed25519 header.
+func (m *Manager) verifySignature(ctx context.Context, client http1.Doer, src Source, h http.Header, body []byte) error {
+	from, sig := "the X-Signature-Ed25519 header", h.Get("X-Signature-Ed25519")
+	if src.SignatureURL != "" {
+		from = redactURL(src.SignatureURL)
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, src.SignatureURL, nil)
+		if err != nil {
+			return fmt.Errorf("%w: %v", ErrSignature, err)
+		}
+		res, err := client.Do(req)
+		if err != nil {
+			return fmt.Errorf("%w: fetch %s: %v", ErrSignature, from, err)
+		}
+		defer res.Body.Close()
+		if res.StatusCode != http.StatusOK {
+			return fmt.Errorf("%w: fetch %s: %s", ErrSignature, from, res.Status)
+		}
+		b, err := io.ReadAll(io.LimitReader(res.Body, maxDigestSize))
+		if err != nil {
+			return fmt.Errorf("%w: fetch %s: %v", ErrSignature, from, err)
+		}
+		sig = string(b)
+	}
+	if strings.TrimSpace(sig) == "" {
+		return fmt.Errorf("%w: %s came without a signature: set [ota] signature_url, or serve an X-Signature-Ed25519 header",
+			ErrSignature, redactURL(src.URL))
+	}
+	s, err := base64.StdEncoding.DecodeString(strings.Join(strings.Fields(sig), ""))
+	if err != nil || len(s) != ed25519.SignatureSize {
+		return fmt.Errorf("%w: %s: not a base64 Ed25519 signature", ErrSignature, from)
+	}
+	if !ed25519.Verify(src.PublicKey, body, s) {
+		return fmt.Errorf("%w: %s is not signed by [ota] public_key (signature from %s)", ErrSignature, redactURL(src.URL), from)
+	}
+	return nil
 }
 
 // expectedDigest finds the SHA-256 the config must have.

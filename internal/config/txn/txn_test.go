@@ -3,11 +3,13 @@ package txn
 import (
 	"bytes"
 	"context"
+	"crypto/ed25519"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -481,4 +483,65 @@ func FuzzDigest(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestPullSigned: with a public key, a pulled config is applied only when
+// signed by it (X-Signature-Ed25519 header, or signature_url), without a
+// digest; a wrong or missing signature, or one by another key, is refused
+// and nothing is applied.
+func TestPullSigned(t *testing.T) {
+	pub, priv, _ := ed25519.GenerateKey(nil)
+	_, other, _ := ed25519.GenerateKey(nil)
+	var mu sync.Mutex
+	var body, header string
+	var key ed25519.PrivateKey
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		b, h, k := body, header, key
+		mu.Unlock()
+		sig := base64.StdEncoding.EncodeToString(ed25519.Sign(k, []byte(b)))
+		if r.URL.Path == "/c.toml.sig" {
+			fmt.Fprintln(w, sig)
+			return
+		}
+		switch h {
+		case "signed":
+			w.Header().Set("X-Signature-Ed25519", sig)
+		case "garbage":
+			w.Header().Set("X-Signature-Ed25519", "bm90IGEgc2lnbmF0dXJl")
+		}
+		io.WriteString(w, b)
+	}))
+	defer ts.Close()
+	set := func(b, h string, k ed25519.PrivateKey) {
+		mu.Lock()
+		body, header, key = b, h, k
+		mu.Unlock()
+	}
+	ctx := context.Background()
+	src := Source{URL: ts.URL + "/c.toml", PublicKey: pub}
+	for _, c := range []struct {
+		name, header string
+		key          ed25519.PrivateKey
+		src          Source
+		ok           bool
+	}{
+		{"header", "signed", priv, src, true},
+		{"signature_url", "none", priv, Source{URL: src.URL, PublicKey: pub, SignatureURL: ts.URL + "/c.toml.sig"}, true},
+		{"another key", "signed", other, src, false},
+		{"no signature", "none", priv, src, false},
+		{"not a signature", "garbage", priv, src, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			m, f := newManager(t, "v1")
+			set("v2 "+c.name, c.header, c.key)
+			applied, err := m.Pull(ctx, nil, c.src)
+			if c.ok && (err != nil || !applied || f.state() != "v2 "+c.name) {
+				t.Fatalf("applied %v err %v running %q", applied, err, f.state())
+			}
+			if !c.ok && (applied || !errors.Is(err, ErrSignature) || f.applies != 0 || readString(t, f.path) != "v1") {
+				t.Fatalf("applied %v err %v, want ErrSignature and nothing applied", applied, err)
+			}
+		})
+	}
 }
