@@ -464,6 +464,20 @@ func TestWebRTCWHIPWebrtcbin(t *testing.T) {
 	pub.Stdout = &out
 	startProcess(t, pub)
 	s.waitPublishing(t, name)
+	// The stream is published at the offer; webrtcbin sends once ICE is up
+	// (over ICE-TCP, ~2 s later: libnice skips our loopback UDP candidate),
+	// then what it queued meanwhile in one burst, audio seconds ahead of a
+	// loaded x264enc's video. Play once the video flows, as a viewer does,
+	// so that the 3 s read is of the stream, not of that burst.
+	s.waitLog(t, "rtc connected", 15*time.Second)
+	waitFor(t, 10*time.Second, "the WHIP stream's video", func() bool {
+		for _, st := range s.streams(t) {
+			if st.Name == name && st.Video != nil && st.Video.Width > 0 {
+				return true
+			}
+		}
+		return false
+	})
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
 	p := ffprobe(t, ctx, s.flvURL(name), "-count_packets", "-read_intervals", "%+3")
