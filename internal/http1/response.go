@@ -45,7 +45,7 @@ var (
 func (w *response) Header() http.Header { return w.header }
 
 func (w *response) WriteHeader(code int) {
-	if w.wroteHeader || w.hijacked() {
+	if w.wroteHeader || w.c.hijacked {
 		return
 	}
 	if code < 100 || code > 999 {
@@ -68,7 +68,7 @@ func (w *response) WriteHeader(code int) {
 }
 
 func (w *response) Write(p []byte) (int, error) {
-	if w.hijacked() {
+	if w.c.hijacked {
 		return 0, http.ErrHijacked
 	}
 	if !w.wroteHeader {
@@ -199,7 +199,7 @@ func (w *response) writeBody(p []byte) error {
 // FlushError sends what is written so far (http.ResponseController's
 // Flush).
 func (w *response) FlushError() error {
-	if w.hijacked() {
+	if w.c.hijacked {
 		return http.ErrHijacked
 	}
 	w.commit(false)
@@ -240,27 +240,17 @@ func (w *response) finish() error {
 	return w.err
 }
 
-func (w *response) hijacked() bool {
-	w.c.mu.Lock()
-	defer w.c.mu.Unlock()
-	return w.c.hijacked
-}
-
 // Hijack hands the connection to the handler, as net/http's does: the
 // deadlines are cleared and nothing more is written by the server.
 func (w *response) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	c := w.c
-	c.mu.Lock()
 	if c.hijacked {
-		c.mu.Unlock()
 		return nil, nil, http.ErrHijacked
 	}
 	if w.committed {
-		c.mu.Unlock()
 		return nil, nil, errors.New("http1: hijack after the response began")
 	}
 	c.hijacked = true
-	c.mu.Unlock()
 	c.r.stopBackgroundRead()
 	_ = c.rw.SetDeadline(time.Time{})
 	c.s.untrack(c)

@@ -197,9 +197,12 @@ type conn struct {
 
 	wbuf []byte // the body held before the header goes, reused by each response
 
-	mu       sync.Mutex
-	idle     bool // waiting for a request
+	// hijacked is the handler's: only the connection's goroutine, which
+	// runs the handler, reads or sets it.
 	hijacked bool
+
+	mu   sync.Mutex
+	idle bool // waiting for a request
 }
 
 // connReader is the reader under the connection's bufio.Reader: it bounds
@@ -298,10 +301,7 @@ func (c *conn) closeIfIdle() {
 
 func (c *conn) serve() {
 	defer func() {
-		c.mu.Lock()
-		hijacked := c.hijacked
-		c.mu.Unlock()
-		if !hijacked {
+		if !c.hijacked {
 			_ = c.rw.Close()
 		}
 		c.s.untrack(c)
@@ -357,12 +357,11 @@ func (c *conn) refuse(err error) {
 	if err == io.EOF || errors.Is(err, io.ErrUnexpectedEOF) || errors.As(err, &ne) || errors.Is(err, net.ErrClosed) {
 		return
 	}
-	status := "400 Bad Request"
+	code := http.StatusBadRequest
 	if errors.Is(err, errHeaderTooLarge) {
-		status = "431 Request Header Fields Too Large"
+		code = http.StatusRequestHeaderFieldsTooLarge
 	}
-	_ = c.rw.SetWriteDeadline(time.Now().Add(time.Second))
-	_, _ = io.WriteString(c.rw, "HTTP/1.1 "+status+"\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n"+status)
+	c.refuseStatus(code)
 }
 
 // handle serves one request; it reports whether the connection can carry
@@ -384,7 +383,7 @@ func (c *conn) handle(req *http.Request) (keep bool) {
 		c.wbuf = make([]byte, 0, bufferSize)
 	}
 	w := &response{c: c, req: req, header: http.Header{}, buf: c.wbuf[:0]}
-	w.closeAfter = req.Close || shouldClose(req)
+	w.closeAfter = req.Close // ReadRequest's: Connection: close, or HTTP/1.0 without keep-alive
 	if req.Body != nil && req.Body != http.NoBody {
 		body := &requestBody{rc: req.Body}
 		if req.ProtoAtLeast(1, 1) && strings.EqualFold(req.Header.Get("Expect"), "100-continue") {
@@ -398,10 +397,7 @@ func (c *conn) handle(req *http.Request) (keep bool) {
 	if !c.run(w, req) {
 		return false
 	}
-	c.mu.Lock()
-	hijacked := c.hijacked
-	c.mu.Unlock()
-	if hijacked {
+	if c.hijacked {
 		return false
 	}
 	c.r.stopBackgroundRead()
@@ -441,26 +437,11 @@ func (c *conn) run(w *response, req *http.Request) (ok bool) {
 	return true
 }
 
+// refuseStatus answers code and nothing else; the connection then ends.
 func (c *conn) refuseStatus(code int) {
+	_ = c.rw.SetWriteDeadline(time.Now().Add(time.Second))
 	status := strconv.Itoa(code) + " " + http.StatusText(code)
 	_, _ = io.WriteString(c.rw, "HTTP/1.1 "+status+"\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n"+status)
-}
-
-// shouldClose reports whether the request asks the connection to close
-// after it: HTTP/1.0 without keep-alive, or Connection: close.
-func shouldClose(req *http.Request) bool {
-	for _, v := range req.Header["Connection"] {
-		for _, t := range strings.Split(v, ",") {
-			t = strings.TrimSpace(t)
-			if strings.EqualFold(t, "close") {
-				return true
-			}
-			if strings.EqualFold(t, "keep-alive") && req.ProtoMajor == 1 && req.ProtoMinor == 0 {
-				return false
-			}
-		}
-	}
-	return req.ProtoMajor == 1 && req.ProtoMinor == 0
 }
 
 // requestBody is a request's body: it sends 100 Continue before the first
