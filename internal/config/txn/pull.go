@@ -38,8 +38,29 @@ var ErrSignature = errors.New("ota: signature")
 // check or does not match it.
 var ErrChecksum = errors.New("ota: checksum")
 
-// maxDigestSize bounds the body of a SHA256URL.
+// maxDigestSize bounds the body of a SHA256URL or a SignatureURL.
 const maxDigestSize = 4096
+
+// fetchSmall gets the short body at u (a digest, a signature): 200 only.
+func fetchSmall(ctx context.Context, client http1.Doer, u string) ([]byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return nil, err
+	}
+	res, err := client.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("fetch %s: %v", redactURL(u), err)
+	}
+	defer res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("fetch %s: %s", redactURL(u), res.Status)
+	}
+	b, err := io.ReadAll(io.LimitReader(res.Body, maxDigestSize))
+	if err != nil {
+		return nil, fmt.Errorf("fetch %s: %v", redactURL(u), err)
+	}
+	return b, nil
+}
 
 // Pull fetches src.URL once, with If-None-Match when it answered an ETag
 // before. A new body is checked against its SHA-256 (from src.SHA256URL, or
@@ -135,21 +156,9 @@ func (m *Manager) verifySignature(ctx context.Context, client http1.Doer, src So
 	from, sig := "the X-Signature-Ed25519 header", h.Get("X-Signature-Ed25519")
 	if src.SignatureURL != "" {
 		from = redactURL(src.SignatureURL)
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, src.SignatureURL, nil)
+		b, err := fetchSmall(ctx, client, src.SignatureURL)
 		if err != nil {
 			return fmt.Errorf("%w: %v", ErrSignature, err)
-		}
-		res, err := client.Do(req)
-		if err != nil {
-			return fmt.Errorf("%w: fetch %s: %v", ErrSignature, from, err)
-		}
-		defer res.Body.Close()
-		if res.StatusCode != http.StatusOK {
-			return fmt.Errorf("%w: fetch %s: %s", ErrSignature, from, res.Status)
-		}
-		b, err := io.ReadAll(io.LimitReader(res.Body, maxDigestSize))
-		if err != nil {
-			return fmt.Errorf("%w: fetch %s: %v", ErrSignature, from, err)
 		}
 		sig = string(b)
 	}
@@ -170,21 +179,9 @@ func (m *Manager) verifySignature(ctx context.Context, client http1.Doer, src So
 // expectedDigest finds the SHA-256 the config must have.
 func (m *Manager) expectedDigest(ctx context.Context, client http1.Doer, src Source, h http.Header) ([]byte, error) {
 	if src.SHA256URL != "" {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, src.SHA256URL, nil)
+		b, err := fetchSmall(ctx, client, src.SHA256URL)
 		if err != nil {
 			return nil, fmt.Errorf("%w: %v", ErrChecksum, err)
-		}
-		res, err := client.Do(req)
-		if err != nil {
-			return nil, fmt.Errorf("%w: fetch %s: %v", ErrChecksum, redactURL(src.SHA256URL), err)
-		}
-		defer res.Body.Close()
-		if res.StatusCode != http.StatusOK {
-			return nil, fmt.Errorf("%w: fetch %s: %s", ErrChecksum, redactURL(src.SHA256URL), res.Status)
-		}
-		b, err := io.ReadAll(io.LimitReader(res.Body, maxDigestSize))
-		if err != nil {
-			return nil, fmt.Errorf("%w: fetch %s: %v", ErrChecksum, redactURL(src.SHA256URL), err)
 		}
 		d, err := ParseHexDigest(string(b))
 		if err != nil {
