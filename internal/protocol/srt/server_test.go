@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -268,6 +269,7 @@ type played struct {
 	video, audio int
 	gap          time.Duration // the longest time without a frame
 	holes        int           // video frames missing between the first and the last (by DTS)
+	firstHole    int           // the video frames played before the first hole
 }
 
 // playFrames plays over a connection until the stream ends.
@@ -288,6 +290,9 @@ func playFrames(c *Conn, timeout time.Duration) (played, error) {
 		case f.Codec.IsVideo():
 			if p.video > 0 {
 				if d := f.DTS - lastDTS; d > frame*3/2 {
+					if p.holes == 0 {
+						p.firstHole = p.video
+					}
 					p.holes += int((d+frame/2)/frame) - 1
 				}
 			}
@@ -401,9 +406,12 @@ func TestLossyLink(t *testing.T) {
 		p, fixtureVideo, fixtureAudio, in.VideoFrames, in.AudioFrames, tot, pst,
 		pubLink.dropped.Load(), playLink.dropped.Load(), pubLink.reordered.Load(), playLink.reordered.Load())
 	// ffmpeg drops what it has not sent when it closes (libsrt live
-	// mode lingers 0): the tail may miss, the middle may not.
-	if p.holes != 0 || p.video < fixtureVideo-10 {
-		t.Errorf("player got %d video frames with %d missing, want about %d with none missing", p.video, p.holes, fixtureVideo)
+	// mode lingers 0), and does not repair what the link lost just
+	// before: the tail may miss (a hole among its last frames included),
+	// the middle may not.
+	if p.holes != 0 && p.firstHole < fixtureVideo-10 || p.video+p.holes < fixtureVideo-10 {
+		t.Errorf("player got %d video frames with %d missing (the first after %d), want about %d with none missing before the last 10",
+			p.video, p.holes, p.firstHole, fixtureVideo)
 	}
 	if uint64(p.video) != in.VideoFrames || uint64(p.audio) != in.AudioFrames {
 		t.Errorf("player got %d+%d frames, the server %d+%d", p.video, p.audio, in.VideoFrames, in.AudioFrames)
@@ -411,7 +419,13 @@ func TestLossyLink(t *testing.T) {
 	if tot.PktLoss == 0 || tot.PktRecvRetrans == 0 || tot.PktRetrans == 0 || pst.PktRecvRetrans == 0 {
 		t.Errorf("no loss repaired: server %+v, player %+v", tot, pst)
 	}
-	if tot.PktRecvDrop != 0 || pst.PktRecvDrop != 0 {
+	// When the link also lost ffmpeg's one shutdown packet, the server
+	// learns that it left only at the idle timeout: a hole in its
+	// unrepaired tail comes due first, and is given up as too late. That
+	// drop is the tail's; any other is not.
+	tailDrop := strings.Contains(s.logs.String(), `reason="srt: peer idle timeout"`) &&
+		(p.holes == 0 || p.firstHole >= fixtureVideo-10)
+	if tot.PktRecvDrop != 0 && !tailDrop || pst.PktRecvDrop != 0 {
 		t.Errorf("too-late drops with %v latency over a 10 ms RTT: server %d, player %d", lossyLatency, tot.PktRecvDrop, pst.PktRecvDrop)
 	}
 }
